@@ -1,0 +1,60 @@
+# hailops — the two commands a new user needs are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+export PYART_QUIET := 1
+export PORT ?= 5000
+
+.PHONY: install run test bench lint vendor browser clean-instance
+
+install: $(STAMP) static/vendor/.stamp translations browser
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# Front-end libraries come from npm (package.json + lock) and are copied, never loaded from a CDN.
+static/vendor/.stamp: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	rm -rf static/vendor && mkdir -p static/vendor/leaflet static/vendor/socket.io
+	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css \
+	      node_modules/leaflet/dist/images static/vendor/leaflet/
+	cp node_modules/socket.io-client/dist/socket.io.min.js static/vendor/socket.io/
+	cp node_modules/leaflet/LICENSE static/vendor/leaflet/LICENSE
+	cp node_modules/socket.io-client/LICENSE static/vendor/socket.io/LICENSE
+	touch $@
+
+translations: $(STAMP)
+	$(VENV)/bin/pybabel compile -q -d command/translations
+
+# Headless Chromium for browser tests and screenshots (Debian package; no browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian chromium for browser tests"; \
+	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
+	  echo "WARNING: could not install chromium (not root?); browser tests will fail"; }
+
+run: install
+	$(VENV)/bin/hailops db upgrade
+	HAILOPS_ENV=$${HAILOPS_ENV:-demo} $(VENV)/bin/hailops run --demo
+
+test: install
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/pytest -q
+
+bench: install
+	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check . || true
+	$(VENV)/bin/mypy sites dispatch
+	$(VENV)/bin/lint-imports
+
+clean-instance:
+	rm -rf instance

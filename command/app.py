@@ -1,0 +1,110 @@
+"""The application factory.  It never migrates the database and never starts schedulers."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, request, session
+
+from command.settings import PROJECT_ROOT, load_settings
+
+
+def _select_locale() -> str:
+    from flask import current_app
+    from flask_login import current_user
+
+    lang = session.get("lang")
+    if lang in ("zh", "en"):
+        return str(lang)
+    if getattr(current_user, "is_authenticated", False) and current_user.locale:
+        return str(current_user.locale)
+    default: str = current_app.config["HAILOPS"].default_locale
+    return default
+
+
+def role_label(role: str) -> str:
+    from flask_babel import gettext as _
+
+    return {
+        "forecaster": _("duty forecaster"), "commander": _("commander"),
+        "atc": _("airport ATC"), "military": _("military control"),
+        "county_operator": _("county site operator"), "member": _("member unit"),
+        "admin": _("administrator"),
+    }.get(role, role)
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    from command import auth, web
+    from command.db import Database
+    from command.errors import register_error_handlers
+    from command.extensions import babel, close_session, csrf, limiter, socketio
+    from command.live import make_namespace
+    from command.timefmt import register_filters
+
+    settings = load_settings(config)
+    app = Flask(
+        __name__,
+        static_folder=str(PROJECT_ROOT / "static"),
+        static_url_path="/static",
+        template_folder="templates",
+        instance_path=str(settings.instance_path),
+    )
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    app.config.update(
+        HAILOPS=settings,
+        SECRET_KEY=settings.secret_key,
+        TESTING=settings.env == "test",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        WTF_CSRF_TIME_LIMIT=None,
+        BABEL_DEFAULT_LOCALE=settings.default_locale,
+        BABEL_DEFAULT_TIMEZONE=settings.timezone,
+        BABEL_TRANSLATION_DIRECTORIES=str(PROJECT_ROOT / "command" / "translations"),
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_HEADERS_ENABLED=True,
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    app.extensions["hailops_db"] = Database(settings.sqlalchemy_url)
+    app.teardown_appcontext(close_session)
+    babel.init_app(app, locale_selector=_select_locale)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    auth.login_manager.init_app(app)
+    socketio.init_app(
+        app,
+        message_queue=settings.message_queue,
+        cors_allowed_origins=[],
+        async_mode="threading",
+        logger=False,
+        engineio_logger=False,
+    )
+    socketio.on_namespace(make_namespace())
+    register_error_handlers(app)
+    register_filters(app)
+
+    app.register_blueprint(auth.bp)
+    for bp in web.blueprints():
+        app.register_blueprint(bp)
+    # Machine clients authenticate with a bearer token, not a cookie: no CSRF for the API.
+    csrf.exempt("command.web.api")
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        from flask_babel import get_locale
+
+        return {"role_label": role_label, "get_locale": get_locale}
+
+    @app.before_request
+    def _lang_param() -> None:
+        lang = request.args.get("lang")
+        if lang in ("zh", "en"):
+            session["lang"] = lang
+
+    return app

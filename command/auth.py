@@ -1,0 +1,200 @@
+"""Users, passwords (argon2), API tokens, role checks and the login/logout pages."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+from typing import Any, TypeVar
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from command import audit
+from command.errors import Forbidden, Unauthorized
+from command.extensions import limiter
+from command.models import ApiToken, User
+from command.settings import ROLES
+
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+_hasher = PasswordHasher()
+
+bp = Blueprint("auth", __name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class UserError(ValueError):
+    pass
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password(user: User, password: str) -> bool:
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def create_user(
+    session: Session,
+    username: str,
+    password: str,
+    role: str,
+    *,
+    county: str | None = None,
+    display_name: str = "",
+    actor: str = "system",
+    actor_role: str = "admin",
+    known_counties: set[str] | None = None,
+) -> User:
+    if role not in ROLES:
+        raise UserError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    if role == "county_operator" and not county:
+        raise UserError("a county_operator must be bound to a county (--county)")
+    if role != "county_operator" and county:
+        raise UserError("only county_operator accounts are bound to a county")
+    if county and known_counties is not None and county not in known_counties:
+        raise UserError(f"unknown county {county!r}")
+    if len(password) < 8:
+        raise UserError("password must have at least 8 characters")
+    if session.scalar(select(User).where(User.username == username)):
+        raise UserError(f"user {username!r} already exists")
+    user = User(username=username, password_hash=hash_password(password), role=role,
+                county=county, display_name=display_name or username)
+    session.add(user)
+    session.flush()
+    audit.append(session, actor=actor, role=actor_role, action="user.create", object_type="user",
+                 object_id=username, after={"username": username, "role": role, "county": county})
+    return user
+
+
+def issue_token(session: Session, user: User, name: str = "cli", actor: str = "system") -> str:
+    """Create an API token; only its SHA-256 is stored, the token is shown once."""
+    token = "hk_" + secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, name=name, token_sha256=_sha(token)))
+    audit.append(session, actor=actor, role="admin", action="token.issue", object_type="user",
+                 object_id=user.username, after={"token_name": name})
+    return token
+
+
+def _sha(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _sha(token),
+                                                ApiToken.revoked.is_(False)))
+    if row is None or not row.user.active:
+        return None
+    row.last_used_at = datetime.now(UTC)
+    return row.user
+
+
+def db_session() -> Session:
+    from command.extensions import get_session
+
+    return get_session()
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    try:
+        return db_session().get(User, int(user_id))
+    except ValueError:
+        return None
+
+
+@login_manager.request_loader
+def _load_user_from_request(req: Any) -> User | None:
+    header = req.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        user = user_for_token(db_session(), header.removeprefix("Bearer ").strip())
+        if user is not None:
+            g.token_auth = True
+            db_session().commit()
+        return user
+    return None
+
+
+@login_manager.unauthorized_handler
+def _unauthorized() -> Any:
+    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        raise Unauthorized(_("Login required"))
+    return redirect(url_for("auth.login", next=request.full_path))
+
+
+def roles_required(*roles: str) -> Callable[[F], F]:
+    """Allow only the given roles (admin is always allowed)."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+            if current_user.role != "admin" and current_user.role not in roles:
+                raise Forbidden(_("Your role (%(role)s) may not do this", role=current_user.role))
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def login_required_any(view: F) -> F:
+    return roles_required(*ROLES)(view)
+
+
+class LoginForm(FlaskForm):
+    username = StringField("username", validators=[DataRequired(), Length(max=64)])
+    password = PasswordField("password", validators=[DataRequired(), Length(max=256)])
+
+
+def _login_limit() -> str:
+    return str(current_app.config["HAILOPS"].login_rate_limit)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login() -> Any:
+    form = LoginForm()
+    if form.validate_on_submit():
+        session = db_session()
+        user = session.scalar(select(User).where(User.username == form.username.data))
+        if user is not None and user.active and check_password(user, form.password.data or ""):
+            login_user(user)
+            audit.append(session, actor=user.username, role=user.role, action="user.login",
+                         object_type="user", object_id=user.username)
+            session.commit()
+            target = request.args.get("next") or ""
+            if not target.startswith("/") or target.startswith("//"):
+                target = url_for("main.index")
+            return redirect(target)
+        flash(_("Wrong username or password"), "error")
+        return render_template("login.html", form=form), 401
+    return render_template("login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Any:
+    if current_user.is_authenticated:
+        session = db_session()
+        audit.append(session, actor=current_user.username, role=current_user.role,
+                     action="user.logout", object_type="user", object_id=current_user.username)
+        session.commit()
+    logout_user()
+    return redirect(url_for("auth.login"))

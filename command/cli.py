@@ -1,0 +1,246 @@
+"""The ``hailops`` command line.
+
+Core commands (``radar detect``, ``radar track``, ``dispatch recommend``) never import Flask;
+commands that need the application build it lazily.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+os.environ.setdefault("PYART_QUIET", "1")
+
+PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True,
+                "help_option_names": []}
+
+
+@click.group()
+def main() -> None:
+    """hailops — hail suppression operations command system."""
+
+
+# --- core commands: argument parsing belongs to the core CLI functions ------------------
+@main.group()
+def radar() -> None:
+    """Radar volumes: hail cells and tracks."""
+
+
+@radar.command("detect", context_settings=PASS_THROUGH)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def radar_detect(args: tuple[str, ...]) -> None:
+    """PATH [--sounding PATH] [--h0 M --h20 M]: hail cells as GeoJSON on stdout."""
+    from radar.cli import detect_main
+
+    sys.exit(detect_main(list(args)))
+
+
+@radar.command("track", context_settings=PASS_THROUGH)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def radar_track(args: tuple[str, ...]) -> None:
+    """PATH PATH... [--sounding PATH] [--h0 M --h20 M]: tracks and nowcasts as JSON."""
+    from radar.cli_track import track_main
+
+    sys.exit(track_main(list(args)))
+
+
+@main.group()
+def dispatch() -> None:
+    """Dispatch recommendations."""
+
+
+@dispatch.command("recommend", context_settings=PASS_THROUGH)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def dispatch_recommend(args: tuple[str, ...]) -> None:
+    """CELLS.geojson [--at ISO_TIME]: which sites should engage which cells, as JSON."""
+    from dispatch.cli import recommend_main
+
+    sys.exit(recommend_main(list(args)))
+
+
+# --- shell commands ----------------------------------------------------------------------
+def _app() -> Any:
+    from command import create_app
+    from command.settings import SettingsError
+
+    try:
+        return create_app()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.group()
+def db() -> None:
+    """Database schema (Alembic)."""
+
+
+def alembic_config(url: str) -> Any:
+    from alembic.config import Config
+
+    here = Path(__file__).resolve().parent
+    cfg = Config()
+    cfg.set_main_option("script_location", str(here / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to REVISION (default: head)."""
+    from alembic import command as alembic_command
+
+    from command.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    alembic_command.upgrade(alembic_config(settings.sqlalchemy_url), revision)
+    click.echo(f"database at {revision}: {_redact(settings.sqlalchemy_url)}")
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@main.group()
+def users() -> None:
+    """User accounts and API tokens."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--role", required=True, help="forecaster, commander, atc, military, "
+              "county_operator, member or admin")
+@click.option("--county", default=None, help="county key (pinyin) for county_operator")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--name", "display_name", default="")
+def users_create(username: str, role: str, county: str | None, password: str,
+                 display_name: str) -> None:
+    """Create a user."""
+    from command.auth import UserError, create_user
+    from command.deployment import deployment
+    from command.extensions import get_db
+
+    app = _app()
+    with app.app_context(), get_db().session() as session:
+        try:
+            create_user(session, username, password, role, county=county,
+                        display_name=display_name, actor="cli",
+                        known_counties=deployment().county_keys())
+        except UserError as exc:
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+    click.echo(f"created {role} {username}")
+
+
+@users.command("token")
+@click.argument("username")
+@click.option("--name", default="cli")
+def users_token(username: str, name: str) -> None:
+    """Issue an API token for USERNAME and print it (shown once)."""
+    from sqlalchemy import select
+
+    from command.auth import issue_token
+    from command.extensions import get_db
+    from command.models import User
+
+    app = _app()
+    with app.app_context(), get_db().session() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise click.ClickException(f"no user {username!r}")
+        token = issue_token(session, user, name=name, actor="cli")
+        session.commit()
+    click.echo(token)
+
+
+@users.command("list")
+def users_list() -> None:
+    from sqlalchemy import select
+
+    from command.extensions import get_db
+    from command.models import User
+
+    app = _app()
+    with app.app_context(), get_db().session() as session:
+        for u in session.scalars(select(User).order_by(User.role, User.username)):
+            click.echo(f"{u.username:12} {u.role:16} {u.county or ''}")
+
+
+@main.group()
+def audit() -> None:
+    """The audit log."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain; name the first broken record."""
+    from command import audit as audit_mod
+    from command.extensions import get_db
+
+    app = _app()
+    with app.app_context(), get_db().session() as session:
+        result = audit_mod.verify(session)
+    if result.ok:
+        click.echo(f"audit chain OK: {result.checked} records")
+        return
+    click.echo(f"audit chain BROKEN at record {result.first_broken_id}: {result.reason}", err=True)
+    sys.exit(1)
+
+
+@main.command("seed")
+@click.option("--demo-accounts/--no-demo-accounts", default=False)
+def seed(demo_accounts: bool) -> None:
+    """Load the deployment (sites, member units) if the database is empty."""
+    from command.extensions import get_db
+    from command.seed import seed_deployment, seed_demo_accounts
+
+    app = _app()
+    with app.app_context(), get_db().session() as session:
+        click.echo(seed_deployment(session))
+        if demo_accounts:
+            click.echo(seed_demo_accounts(session, app.config["HAILOPS"]))
+        session.commit()
+
+
+@main.command("run")
+@click.option("--demo/--no-demo", default=False, help="demo accounts and a replayed event")
+@click.option("--host", default="127.0.0.1")
+def run(demo: bool, host: str) -> None:
+    """Serve the command center (web + Socket.IO + scheduler in this one process)."""
+    from command.extensions import get_db, socketio
+    from command.scheduler import start_scheduler
+    from command.seed import seed_demo_accounts, seed_deployment
+    from command.settings import server_port
+
+    app = _app()
+    settings = app.config["HAILOPS"]
+    if demo and settings.env == "production":
+        raise click.ClickException("--demo is refused in production")
+    with app.app_context(), get_db().session() as session:
+        click.echo(seed_deployment(session))
+        if demo:
+            click.echo(seed_demo_accounts(session, settings))
+        session.commit()
+    scheduler = start_scheduler(app, demo=demo) if settings.scheduler_enabled else None
+    port = server_port()
+    click.echo(f"hailops listening on http://{host}:{port}/  (Ctrl-C to stop)")
+    try:
+        socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False,
+                     log_output=False)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

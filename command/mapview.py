@@ -1,0 +1,135 @@
+"""The command map: folium renders the Leaflet page shell with the static layers (counties,
+sites, airport zone, radar rings); ``static/js/live.js`` adds the live layers.
+
+All assets are local (``static/vendor/``): folium's CDN defaults are replaced per map and no
+tile layer is used, so the page works on an isolated network.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import folium
+from branca.element import Element
+from flask import render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import Session
+
+from command.deployment import deployment
+from command.sitestore import load_sites
+
+READINESS_COLOURS = {
+    "ready": "#2ecc71",
+    "standby": "#f1c40f",
+    "firing": "#e74c3c",
+    "offline": "#7f8c8d",
+    "out_of_ammunition": "#8e44ad",
+}
+RANGE_RINGS_KM = (50, 100, 150)
+
+
+def readiness_label(value: str) -> str:
+    return {
+        "ready": _("ready"), "standby": _("standby"), "firing": _("firing"),
+        "offline": _("offline"), "out_of_ammunition": _("out of ammunition"),
+    }.get(value, value)
+
+
+def _local_assets(m: folium.Map) -> None:
+    m.default_js = [("leaflet", url_for("static", filename="vendor/leaflet/leaflet.js"))]
+    m.default_css = [("leaflet_css", url_for("static", filename="vendor/leaflet/leaflet.css"))]
+
+
+def build_map(session: Session, user: Any) -> tuple[folium.Map, dict[str, str]]:
+    dep = deployment()
+    minx, miny, maxx, maxy = dep.city_bounds()
+    m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None, zoom_start=9,
+                   control_scale=True, prefer_canvas=False)
+    _local_assets(m)
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+
+    counties = folium.FeatureGroup(name=_("Counties"), show=True)
+    for county in dep.counties:
+        label = county.name_zh if _is_zh() else county.name_en
+        folium.GeoJson(
+            dep.county_geojson(county.key),
+            style_function=lambda _f: {"color": "#ffe8a3", "weight": 1.5, "fillColor": "#2d4a2b",
+                                       "fillOpacity": 0.35},
+            tooltip=label,
+        ).add_to(counties)
+        c = dep.label_point(county.key)
+        folium.Marker([c[1], c[0]], icon=folium.DivIcon(
+            html=f'<div class="county-label">{label}</div>', icon_size=(80, 18),
+            icon_anchor=(40, 9), class_name="county-label")).add_to(counties)
+    counties.add_to(m)
+
+    airport = dep.airport
+    zone = folium.FeatureGroup(name=_("Airport control zone (no-fire)"), show=True)
+    for poly in dep.no_fire_geojson():
+        folium.GeoJson(poly, style_function=lambda _f: {"color": "#e67e22", "weight": 2,
+                                                        "dashArray": "6 4", "fillOpacity": 0.15},
+                       tooltip=_("No-fire area")).add_to(zone)
+    folium.Marker([airport.lat, airport.lon], tooltip=f"{airport.name_zh if _is_zh() else airport.name_en} ({airport.icao})",
+                  icon=folium.DivIcon(html='<div style="font-size:20px">✈</div>',
+                                      icon_size=(22, 22), icon_anchor=(11, 11))).add_to(zone)
+    zone.add_to(m)
+
+    radar = dep.radar
+    rings = folium.FeatureGroup(name=_("Radar and range rings"), show=True)
+    for r_km in RANGE_RINGS_KM:
+        folium.Circle([radar.lat, radar.lon], radius=r_km * 1000, color="#5dade2", weight=1,
+                      fill=False, tooltip=f"{r_km} km").add_to(rings)
+    radar_note = _("sample location") if radar.sample else ""
+    folium.CircleMarker([radar.lat, radar.lon], radius=6, color="#5dade2", fill=True,
+                        fill_opacity=1, tooltip=f"{_('Radar')}: {radar.name} {radar_note}").add_to(rings)
+    rings.add_to(m)
+
+    site_layer = folium.FeatureGroup(name=_("Operation sites"), show=True)
+    scope = user.county if user.role == "county_operator" else None
+    markers: dict[str, str] = {}
+    for site in load_sites(session, county=scope):
+        colour = READINESS_COLOURS.get(site.readiness.value, "#bdc3c7")
+        eq = ", ".join(f"{e.model or e.kind.value} ×{e.count}" for e in site.equipment)
+        ammo = ", ".join(f"{k}: {v}" for k, v in sorted(site.ammunition.items()))
+        popup = (f"<b>{site.code} {site.name}</b><br>{_('County')}: {dep.county_name(site.county)}"
+                 f"<br>{_('Readiness')}: {readiness_label(site.readiness.value)}"
+                 f"<br>{_('Equipment')}: {eq}<br>{_('Ammunition')}: {ammo}"
+                 f"<br>{_('Elevation')}: {site.elevation_m:.0f} m"
+                 + (f"<br><i>{_('sample data')}</i>" if site.sample else ""))
+        marker = folium.CircleMarker([site.lat, site.lon], radius=6, color="#111", weight=1,
+                                     fill=True, fill_color=colour, fill_opacity=0.95,
+                                     popup=folium.Popup(popup, max_width=320), tooltip=site.code)
+        marker.add_to(site_layer)
+        markers[site.code] = marker.get_name()
+    site_layer.add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    return m, markers
+
+
+def _is_zh() -> bool:
+    from flask_babel import get_locale
+
+    return str(get_locale()) == "zh"
+
+
+def render_map_page(session: Session, user: Any) -> str:
+    m, markers = build_map(session, user)
+    fig = m.get_root()
+    fig.render()  # materialise children so header/html/script are complete
+    boot = {
+        "map": m.get_name(), "siteMarkers": markers, "colours": READINESS_COLOURS,
+        "user": {"username": user.username, "role": user.role, "county": user.county},
+        "locale": "zh" if _is_zh() else "en",
+        "sampleRegistry": deployment().sample_registry,
+    }
+    fig.script.add_child(Element(f"window.HAILOPS = {json.dumps(boot, ensure_ascii=False)};"))
+    return render_template(
+        "map.html",
+        map_header=fig.header.render(),
+        map_html=fig.html.render(),
+        map_script=fig.script.render(),
+        sample=deployment().sample_registry,
+        user=current_user,
+    )

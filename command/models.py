@@ -1,0 +1,210 @@
+"""SQLAlchemy 2.x typed models.  Timestamps are timezone-aware UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from command.db import Base
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware UTC datetimes; SQLite drops tzinfo, so it is restored on load."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; store timezone-aware UTC")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    display_name: Mapped[str] = mapped_column(String(128), default="")
+    role: Mapped[str] = mapped_column(String(32))
+    county: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    locale: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
+
+    # Flask-Login protocol (kept here so the shell needs no wrapper class).
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64), default="")
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class AuditRecord(Base):
+    """Append-only, hash-chained record of one state change."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(32), index=True)
+    object_id: Mapped[str] = mapped_column(String(64), index=True)
+    before: Mapped[Any] = mapped_column(JSON, nullable=True)
+    after: Mapped[Any] = mapped_column(JSON, nullable=True)
+    drill_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)  # no forks in the chain
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class SiteRecord(Base):
+    """An operation site of the registry; equipment and contacts as validated JSON."""
+
+    __tablename__ = "sites"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    county: Mapped[str] = mapped_column(String(32), index=True)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    elevation_m: Mapped[float] = mapped_column(Float)
+    equipment: Mapped[Any] = mapped_column(JSON)
+    contacts: Mapped[Any] = mapped_column(JSON, default=list)
+    readiness: Mapped[str] = mapped_column(String(32), default="ready")
+    sample: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class AmmunitionEntry(Base):
+    """Ledger line: the stock of a site and type is the sum of its deltas (never negative)."""
+
+    __tablename__ = "ammunition_ledger"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_code: Mapped[str] = mapped_column(ForeignKey("sites.code", ondelete="CASCADE"), index=True)
+    ammo_type: Mapped[str] = mapped_column(String(32))
+    delta: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(32))  # initial, restock, report, adjust
+    reference: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64), default="system")
+    drill_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+
+
+class MemberUnit(Base):
+    __tablename__ = "member_units"
+
+    key: Mapped[str] = mapped_column(String(48), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(128))
+    name_en: Mapped[str] = mapped_column(String(128))
+    liaison_name: Mapped[str] = mapped_column(String(64), default="")
+    liaison_phone: Mapped[str] = mapped_column(String(32), default="")
+    liaison_title: Mapped[str] = mapped_column(String(64), default="")
+    sample: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class RadarVolume(Base):
+    """One ingested radar file (processed once, keyed by content hash)."""
+
+    __tablename__ = "radar_volumes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16))  # processed | quarantined
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    scan_time: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    radar: Mapped[Any] = mapped_column(JSON, nullable=True)
+    levels: Mapped[Any] = mapped_column(JSON, nullable=True)
+    products: Mapped[Any] = mapped_column(JSON, nullable=True)
+    tracks: Mapped[Any] = mapped_column(JSON, nullable=True)
+    processing_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    drill_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    cells: Mapped[list[CellRecord]] = relationship(back_populates="volume")
+
+
+class CellRecord(Base):
+    __tablename__ = "cells"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    volume_id: Mapped[int] = mapped_column(ForeignKey("radar_volumes.id", ondelete="CASCADE"))
+    cell_id: Mapped[str] = mapped_column(String(64), index=True)
+    track_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    scan_time: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    feature: Mapped[Any] = mapped_column(JSON)  # the GeoJSON Feature of `radar detect`
+    hail: Mapped[bool] = mapped_column(Boolean, default=False)
+    review: Mapped[str] = mapped_column(String(16), default="new")  # new|confirmed|dismissed
+    reviewed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    review_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    drill_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+
+    volume: Mapped[RadarVolume] = relationship(back_populates="cells")
+
+
+class LiveEvent(Base):
+    """Every pushed event, numbered, so a reconnecting client can catch up."""
+
+    __tablename__ = "live_events"
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    event: Mapped[str] = mapped_column(String(64))
+    rooms: Mapped[Any] = mapped_column(JSON)  # list of room names
+    payload: Mapped[Any] = mapped_column(JSON)
+
+
+class ServiceStatus(Base):
+    """Heartbeats and state of background services (scheduler, radar feed), for /healthz."""
+
+    __tablename__ = "service_status"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    info: Mapped[Any] = mapped_column(JSON, default=dict)

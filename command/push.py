@@ -1,0 +1,63 @@
+"""All server pushes go through here.
+
+``announce`` stores the event (with its sequence number) in the caller's transaction and
+emits it only after that transaction commits: persisted before announced, and a client that
+reconnects can ask for everything after the last sequence number it saw.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from command.audit import to_plain
+from command.models import LiveEvent
+
+NAMESPACE = "/live"
+ROOM_ALL = "all"  # command-center wide view (commanders, forecasters, admin, members)
+
+
+def room_role(role: str) -> str:
+    return f"role:{role}"
+
+
+def room_county(county: str) -> str:
+    return f"county:{county}"
+
+
+def announce(session: Session, name: str, payload: dict[str, Any], rooms: list[str]) -> LiveEvent:
+    ev = LiveEvent(event=name, rooms=list(rooms), payload=to_plain(payload))
+    session.add(ev)
+    session.flush()
+    pending: list[LiveEvent] = session.info.setdefault("hailops_pending_events", [])
+    pending.append(ev)
+    if not session.info.get("hailops_emit_hooked"):
+        session.info["hailops_emit_hooked"] = True
+        event.listen(session, "after_commit", _emit_pending)
+        event.listen(session, "after_rollback", _drop_pending)
+    return ev
+
+
+def envelope(ev: LiveEvent) -> dict[str, Any]:
+    return {"seq": ev.seq, "event": ev.event, "at": ev.at.isoformat(), "data": ev.payload}
+
+
+def _emit_pending(session: Session) -> None:
+    from command.extensions import socketio
+
+    pending = session.info.pop("hailops_pending_events", [])
+    for ev in pending:
+        for room in ev.rooms:
+            socketio.emit(ev.event, envelope(ev), namespace=NAMESPACE, to=room)
+
+
+def _drop_pending(session: Session) -> None:
+    session.info.pop("hailops_pending_events", None)
+
+
+def events_since(session: Session, seq: int, rooms: set[str], limit: int = 1000) -> list[LiveEvent]:
+    rows = session.scalars(select(LiveEvent).where(LiveEvent.seq > seq)
+                           .order_by(LiveEvent.seq).limit(limit))
+    return [ev for ev in rows if rooms.intersection(ev.rooms)]

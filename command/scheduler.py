@@ -1,0 +1,49 @@
+"""APScheduler wiring.  Started once per deployment by ``hailops run`` (or a dedicated
+scheduler process), never inside every web worker.  Jobs own their session."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from flask import Flask
+
+from command.models import ServiceStatus
+
+log = logging.getLogger(__name__)
+
+
+def heartbeat(app: Flask, scheduler: BackgroundScheduler) -> None:
+    from command.extensions import get_db
+
+    with app.app_context(), get_db().session() as session:
+        row = session.get(ServiceStatus, "scheduler") or ServiceStatus(name="scheduler")
+        row.updated_at = datetime.now(UTC)
+        row.info = {"jobs": sorted(j.id for j in scheduler.get_jobs())}
+        session.merge(row)
+        session.commit()
+
+
+def start_scheduler(app: Flask, demo: bool = False) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True,
+                                                                    "max_instances": 1})
+    scheduler.add_job(heartbeat, "interval", seconds=15, args=[app, scheduler], id="heartbeat",
+                      next_run_time=datetime.now(UTC))
+    for register in _job_registrars():
+        register(app, scheduler, demo)
+    scheduler.start()
+    log.info("scheduler started with jobs %s", [j.id for j in scheduler.get_jobs()])
+    return scheduler
+
+
+def _job_registrars() -> list[Any]:
+    registrars: list[Any] = []
+    try:
+        from command.ingest import register_jobs as ingest_jobs
+
+        registrars.append(ingest_jobs)
+    except ImportError:  # pragma: no cover - during bring-up only
+        pass
+    return registrars

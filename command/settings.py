@@ -1,0 +1,116 @@
+"""Typed, validated settings read from ``HAILOPS_*`` environment variables.
+
+One object per app; tests pass overrides to ``create_app(config)`` instead of mutating
+globals.  Production refuses to start without a secret key.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET = "dev-only-insecure-secret"  # noqa: S105 - only ever used in dev/test/demo
+
+ROLES = ("forecaster", "commander", "atc", "military", "county_operator", "member", "admin")
+
+
+class SettingsError(RuntimeError):
+    """Settings are missing or invalid; the message says which and how to fix it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HAILOPS_", extra="forbid")
+
+    env: Literal["dev", "test", "demo", "production"] = "dev"
+    secret_key: str | None = None
+    database_url: str | None = None
+    instance_path: Path = PROJECT_ROOT / "instance"
+    # Socket.IO message queue (e.g. redis://127.0.0.1:6379/0) to scale across processes.
+    message_queue: str | None = None
+    # Radar feed: new volumes are dropped here; bad files are moved to quarantine.
+    incoming_dir: Path | None = None
+    quarantine_dir: Path | None = None
+    products_dir: Path | None = None
+    radar_poll_seconds: int = Field(default=30, ge=1, le=3600)
+    scheduler_enabled: bool = True
+    # Seasonal fallback temperature levels (m ASL) when no sounding is configured.
+    seasonal_h0_m: float = Field(default=4300.0, gt=0)
+    seasonal_h20_m: float = Field(default=7600.0, gt=0)
+    sounding_path: Path | None = None
+    default_locale: Literal["zh", "en"] = "zh"
+    timezone: str = "Asia/Shanghai"
+    login_rate_limit: str = "10 per minute"
+    ratelimit_storage_uri: str = "memory://"
+    demo_accounts: bool = False
+    deployment_dir: Path | None = None
+    session_cookie_secure: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        if not value.startswith(("sqlite", "postgresql+psycopg")):
+            raise ValueError("only sqlite:// and postgresql:// URLs are supported")
+        return value
+
+    @model_validator(mode="after")
+    def _secret_outside_dev(self) -> Settings:
+        if self.secret_key is None:
+            if self.env == "production":
+                raise ValueError(
+                    "HAILOPS_SECRET_KEY must be set in production "
+                    "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')"
+                )
+            self.secret_key = DEV_SECRET
+        if self.seasonal_h20_m <= self.seasonal_h0_m:
+            raise ValueError("HAILOPS_SEASONAL_H20_M must be above HAILOPS_SEASONAL_H0_M")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.instance_path / 'hailops.sqlite3'}"
+
+    @property
+    def incoming(self) -> Path:
+        return self.incoming_dir or self.instance_path / "incoming"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.quarantine_dir or self.instance_path / "quarantine"
+
+    @property
+    def products(self) -> Path:
+        return self.products_dir or self.instance_path / "products"
+
+
+def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
+    """Read the environment, apply ``overrides`` (lower-case field names), validate."""
+    try:
+        return Settings(**(overrides or {}))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"HAILOPS_{'_'.join(str(p) for p in err['loc']).upper() or 'SETTINGS'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise SettingsError(f"invalid settings: {problems}") from None
+
+
+def server_port() -> int:
+    raw = os.environ.get("PORT", "5000")
+    try:
+        port = int(raw)
+    except ValueError:
+        raise SettingsError(f"PORT must be an integer, got {raw!r}") from None
+    if not 0 < port < 65536:
+        raise SettingsError(f"PORT out of range: {port}")
+    return port

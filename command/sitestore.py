@@ -1,0 +1,95 @@
+"""Database side of the site registry: Site dataclasses <-> rows, ammunition stock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from command import audit
+from command.models import AmmunitionEntry, SiteRecord
+from sites.model import Contact, Equipment, EquipmentKind, Readiness, Sector, Site
+
+
+def equipment_to_json(eq: Equipment) -> dict[str, Any]:
+    return {
+        "kind": eq.kind.value, "model": eq.model, "range_km": eq.range_km,
+        "ceiling_km": eq.ceiling_km, "count": eq.count,
+        "sectors": [[s.start_deg, s.end_deg] for s in eq.sectors],
+        "min_elevation_deg": eq.min_elevation_deg, "max_elevation_deg": eq.max_elevation_deg,
+    }
+
+
+def equipment_from_json(d: dict[str, Any]) -> Equipment:
+    return Equipment(
+        kind=EquipmentKind(d["kind"]), model=d.get("model", ""), range_km=float(d["range_km"]),
+        ceiling_km=float(d["ceiling_km"]), count=int(d.get("count", 1)),
+        sectors=tuple(Sector(float(a), float(b)) for a, b in d["sectors"]),
+        min_elevation_deg=float(d.get("min_elevation_deg", 45.0)),
+        max_elevation_deg=float(d.get("max_elevation_deg", 85.0)),
+    )
+
+
+def stock(session: Session, site_code: str, drill_id: str | None = None) -> dict[str, int]:
+    q = (select(AmmunitionEntry.ammo_type, func.sum(AmmunitionEntry.delta))
+         .where(AmmunitionEntry.site_code == site_code)
+         .group_by(AmmunitionEntry.ammo_type))
+    q = q.where(AmmunitionEntry.drill_id.is_(None)) if drill_id is None else q.where(
+        (AmmunitionEntry.drill_id.is_(None)) | (AmmunitionEntry.drill_id == drill_id))
+    return {t: int(n) for t, n in session.execute(q)}
+
+
+def to_site(rec: SiteRecord, ammunition: dict[str, int] | None = None) -> Site:
+    return Site(
+        code=rec.code, name=rec.name, county=rec.county, lat=rec.lat, lon=rec.lon,
+        elevation_m=rec.elevation_m,
+        equipment=tuple(equipment_from_json(e) for e in rec.equipment),
+        ammunition=dict(ammunition or {}), readiness=Readiness(rec.readiness),
+        contacts=tuple(Contact(**c) for c in (rec.contacts or [])), sample=rec.sample,
+    )
+
+
+def site_json(site: Site) -> dict[str, Any]:
+    return {
+        "code": site.code, "name": site.name, "county": site.county, "lat": site.lat,
+        "lon": site.lon, "elevation_m": site.elevation_m,
+        "equipment": [equipment_to_json(e) for e in site.equipment],
+        "ammunition": dict(site.ammunition), "readiness": site.readiness.value,
+        "contacts": [{"name": c.name, "phone": c.phone, "role": c.role} for c in site.contacts],
+        "sample": site.sample,
+    }
+
+
+def load_sites(session: Session, county: str | None = None) -> list[Site]:
+    q = select(SiteRecord).order_by(SiteRecord.code)
+    if county is not None:
+        q = q.where(SiteRecord.county == county)
+    return [to_site(r, stock(session, r.code)) for r in session.scalars(q)]
+
+
+def replace_registry(session: Session, sites: list[Site], actor: str, role: str) -> None:
+    """Upsert a validated registry as a whole (one transaction, owned by the caller)."""
+    existing = {r.code: r for r in session.scalars(select(SiteRecord))}
+    for site in sites:
+        rec = existing.get(site.code)
+        before = None if rec is None else site_json(to_site(rec, stock(session, rec.code)))
+        if rec is None:
+            rec = SiteRecord(code=site.code)
+            session.add(rec)
+        rec.name, rec.county, rec.lat, rec.lon = site.name, site.county, site.lat, site.lon
+        rec.elevation_m = site.elevation_m
+        rec.equipment = [equipment_to_json(e) for e in site.equipment]
+        rec.contacts = [{"name": c.name, "phone": c.phone, "role": c.role} for c in site.contacts]
+        rec.readiness, rec.sample = site.readiness.value, site.sample
+        session.flush()
+        current = stock(session, site.code)
+        for ammo_type, count in site.ammunition.items():
+            delta = count - current.get(ammo_type, 0)
+            if delta:
+                session.add(AmmunitionEntry(site_code=site.code, ammo_type=ammo_type, delta=delta,
+                                            reason="initial" if before is None else "adjust",
+                                            actor=actor))
+        audit.append(session, actor=actor, role=role,
+                     action="site.create" if before is None else "site.update",
+                     object_type="site", object_id=site.code, before=before, after=site_json(site))

@@ -1,0 +1,11 @@
+"""One blueprint per feature."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+
+def blueprints() -> list[Blueprint]:
+    from command.web import api, main
+
+    return [main.bp, api.bp]

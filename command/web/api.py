@@ -1,0 +1,213 @@
+"""JSON API (bearer token or session cookie).  Errors use one envelope {code, message, details}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from command import audit
+from command.auth import UserError, create_user, issue_token, login_required_any, roles_required
+from command.errors import Forbidden, NotFound, Unprocessable
+from command.extensions import get_session
+from command.models import MemberUnit, SiteRecord, User
+from command.sitestore import load_sites, replace_registry, site_json, stock, to_site
+from command.deployment import deployment
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+READINESS_ROLES = ("commander", "county_operator")
+
+
+def _county_scope() -> str | None:
+    """County operators see only their own county."""
+    return current_user.county if current_user.role == "county_operator" else None
+
+
+@bp.get("/me")
+@login_required_any
+def me() -> Any:
+    return jsonify({"username": current_user.username, "role": current_user.role,
+                    "county": current_user.county, "display_name": current_user.display_name})
+
+
+@bp.get("/counties")
+@login_required_any
+def counties() -> Any:
+    return jsonify(deployment().counties_geojson())
+
+
+@bp.get("/sites")
+@login_required_any
+def list_sites() -> Any:
+    sites = load_sites(get_session(), county=_county_scope())
+    return jsonify({"sites": [site_json(s) for s in sites]})
+
+
+@bp.get("/sites/<code>")
+@login_required_any
+def get_site(code: str) -> Any:
+    rec = get_session().get(SiteRecord, code)
+    scope = _county_scope()
+    if rec is None or (scope is not None and rec.county != scope):
+        raise NotFound(f"no site {code}")
+    return jsonify(site_json(to_site(rec, stock(get_session(), code))))
+
+
+@bp.get("/sites/export")
+@roles_required("commander", "forecaster")
+def export_sites() -> Any:
+    from sites.registry import sites_to_csv, sites_to_geojson
+
+    sites = load_sites(get_session())
+    if request.args.get("format") == "csv":
+        return Response(sites_to_csv(sites), mimetype="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": "attachment; filename=sites.csv"})
+    return jsonify(sites_to_geojson(sites))
+
+
+@bp.post("/sites/import")
+@roles_required()  # admin only
+def import_sites() -> Any:
+    """Replace/extend the registry from a GeoJSON or CSV upload, all or nothing."""
+    from sites.errors import RegistryValidationError
+    from sites.registry import sites_from_csv, sites_from_geojson
+
+    upload = request.files.get("file")
+    raw = upload.read() if upload is not None else request.get_data()
+    name = (upload.filename if upload is not None else "") or ""
+    text = raw.decode("utf-8-sig", errors="replace")
+    dep = deployment()
+    try:
+        if name.endswith(".csv") or request.mimetype == "text/csv":
+            sites = sites_from_csv(text, counties=dep.county_polygons(), area=dep.city_outline())
+        else:
+            sites = sites_from_geojson(text, counties=dep.county_polygons(), area=dep.city_outline())
+    except RegistryValidationError as exc:
+        raise Unprocessable("the registry was rejected as a whole; nothing was imported",
+                            [{"where": p.where, "field": p.field, "message": p.message}
+                             for p in exc.problems]) from None
+    session = get_session()
+    replace_registry(session, sites, current_user.username, current_user.role)
+    session.commit()
+    return jsonify({"imported": len(sites)})
+
+
+@bp.patch("/sites/<code>/readiness")
+@roles_required(*READINESS_ROLES)
+def set_readiness(code: str) -> Any:
+    from sites.model import Readiness
+
+    session = get_session()
+    rec = session.get(SiteRecord, code)
+    if rec is None:
+        raise NotFound(f"no site {code}")
+    if current_user.role == "county_operator" and rec.county != current_user.county:
+        raise Forbidden("site belongs to another county")
+    body = request.get_json(silent=True) or {}
+    value = body.get("readiness")
+    try:
+        readiness = Readiness(value)
+    except ValueError:
+        raise Unprocessable("invalid readiness", {"readiness": f"one of {[r.value for r in Readiness]}"}) from None
+    before = rec.readiness
+    rec.readiness = readiness.value
+    audit.append(session, actor=current_user.username, role=current_user.role,
+                 action="site.readiness", object_type="site", object_id=code,
+                 before={"readiness": before}, after={"readiness": readiness.value})
+    from command.push import ROOM_ALL, announce, room_county
+
+    announce(session, "site.status", {"code": code, "readiness": readiness.value,
+                                      "county": rec.county}, [ROOM_ALL, room_county(rec.county)])
+    session.commit()
+    return jsonify({"code": code, "readiness": readiness.value})
+
+
+@bp.get("/member-units")
+@login_required_any
+def member_units() -> Any:
+    rows = get_session().scalars(select(MemberUnit).order_by(MemberUnit.key)).all()
+    return jsonify({"member_units": [
+        {"key": m.key, "name_zh": m.name_zh, "name_en": m.name_en,
+         "liaison": {"name": m.liaison_name, "phone": m.liaison_phone, "title": m.liaison_title},
+         "sample": m.sample} for m in rows]})
+
+
+@bp.put("/member-units/<key>/liaison")
+@roles_required()  # admin
+def set_liaison(key: str) -> Any:
+    session = get_session()
+    unit = session.get(MemberUnit, key)
+    if unit is None:
+        raise NotFound(f"no member unit {key}")
+    body = request.get_json(silent=True) or {}
+    errors = {f: "required string" for f in ("name", "phone")
+              if not isinstance(body.get(f), str) or not body.get(f)}
+    if errors:
+        raise Unprocessable("invalid liaison", errors)
+    before = {"name": unit.liaison_name, "phone": unit.liaison_phone, "title": unit.liaison_title}
+    unit.liaison_name, unit.liaison_phone = body["name"], body["phone"]
+    unit.liaison_title = str(body.get("title", unit.liaison_title))
+    unit.sample = False
+    audit.append(session, actor=current_user.username, role=current_user.role,
+                 action="member_unit.liaison", object_type="member_unit", object_id=key,
+                 before=before, after={"name": unit.liaison_name, "phone": unit.liaison_phone,
+                                       "title": unit.liaison_title})
+    session.commit()
+    return jsonify({"key": key, "liaison": {"name": unit.liaison_name, "phone": unit.liaison_phone}})
+
+
+@bp.get("/users")
+@roles_required()  # admin
+def list_users() -> Any:
+    users = get_session().scalars(select(User).order_by(User.username)).all()
+    return jsonify({"users": [{"username": u.username, "role": u.role, "county": u.county,
+                               "active": u.active} for u in users]})
+
+
+@bp.post("/users")
+@roles_required()  # admin
+def add_user() -> Any:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise Unprocessable("JSON object expected", {"body": "JSON object expected"})
+    errors = {f: "required string" for f in ("username", "password", "role")
+              if not isinstance(body.get(f), str) or not body.get(f)}
+    if errors:
+        raise Unprocessable("invalid user", errors)
+    session = get_session()
+    try:
+        user = create_user(session, body["username"], body["password"], body["role"],
+                           county=body.get("county"), actor=current_user.username,
+                           actor_role=current_user.role, known_counties=deployment().county_keys())
+    except UserError as exc:
+        raise Unprocessable(str(exc), {"user": str(exc)}) from None
+    session.commit()
+    return jsonify({"username": user.username, "role": user.role, "county": user.county}), 201
+
+
+@bp.post("/users/<username>/tokens")
+@roles_required()  # admin
+def new_token(username: str) -> Any:
+    session = get_session()
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"no user {username}")
+    token = issue_token(session, user, name=str((request.get_json(silent=True) or {}).get("name", "api")),
+                        actor=current_user.username)
+    session.commit()
+    return jsonify({"username": username, "token": token}), 201
+
+
+@bp.get("/audit/verify")
+@roles_required()  # admin
+def audit_verify() -> Any:
+    result = audit.verify(get_session())
+    return jsonify({"ok": result.ok, "checked": result.checked,
+                    "first_broken_id": result.first_broken_id, "reason": result.reason})
+
+
+def _settings() -> Any:
+    return current_app.config["HAILOPS"]

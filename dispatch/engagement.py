@@ -1,0 +1,135 @@
+"""Can a site's equipment reach a cell's seeding layer, and where does it aim?
+
+The horizontal engagement area (range disc ∩ safe sectors − no-fire areas) is
+:func:`sites.geometry.engagement_polygon`; this module adds the vertical side:
+
+* The seeding layer lies between the 0 °C and −20 °C heights (H0, H−20, metres above sea
+  level, from the sounding): that is where glaciogenic seeding acts on the hail embryos.
+* An equipment's ``ceiling_km`` is taken as the highest altitude its rounds reach *above the
+  site* (the launcher's specification), so its ceiling above sea level is
+  ``site.elevation_m + 1000 * ceiling_km``.  Equipment whose ceiling is below the layer's
+  bottom cannot engage the cell.
+* The aim: azimuth = the geodesic bearing from the site to the intercept point; elevation by
+  the flat-fire approximation — the round flies a straight line to the layer's mid-height
+  (or to the middle of the reachable part of the layer when the ceiling cuts it)::
+
+      elevation = atan(h_rel / d)
+
+  with ``h_rel`` the aim height above the site and ``d`` the horizontal distance.  Real
+  trajectories curve down, so the true elevation is somewhat higher; the approximation is
+  what a firing table's first entry gives and is enough to order the aim, which crews correct
+  with their tables.  The elevation is clipped to the equipment's ``[min, max]`` elevation,
+  with the reason given.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from radar.model import TemperatureLevels
+from sites.geometry import bearing_deg, distance_km
+from sites.model import Equipment, EquipmentKind, Site
+
+
+@dataclass(frozen=True)
+class SeedingLayer:
+    """The layer between H0 (bottom) and H−20 (top), metres above sea level."""
+
+    bottom_m: float
+    top_m: float
+    source: str = ""
+
+    @classmethod
+    def from_levels(cls, levels: TemperatureLevels) -> SeedingLayer:
+        return cls(bottom_m=levels.h0_m, top_m=levels.h20_m, source=levels.source)
+
+    @property
+    def mid_m(self) -> float:
+        return 0.5 * (self.bottom_m + self.top_m)
+
+
+def ceiling_asl_m(site: Site, equipment: Equipment) -> float:
+    """The highest altitude the equipment's rounds reach, metres above sea level."""
+    return site.elevation_m + 1000.0 * equipment.ceiling_km
+
+
+def reach_problem(site: Site, equipment: Equipment, layer: SeedingLayer) -> str | None:
+    """Why the equipment cannot reach the seeding layer, or ``None`` when it can."""
+    ceiling = ceiling_asl_m(site, equipment)
+    if ceiling < layer.bottom_m:
+        return (
+            f"{equipment.model or equipment.kind.value} ceiling {ceiling:.0f} m ASL "
+            f"({equipment.ceiling_km:g} km above the site) is below the seeding layer bottom "
+            f"(H0 {layer.bottom_m:.0f} m)"
+        )
+    return None
+
+
+def aim_height_m(site: Site, equipment: Equipment, layer: SeedingLayer) -> float:
+    """Where to seed, m ASL: the layer's mid-height, or mid-way to the ceiling if it is lower."""
+    ceiling = ceiling_asl_m(site, equipment)
+    return layer.mid_m if ceiling >= layer.top_m else 0.5 * (layer.bottom_m + ceiling)
+
+
+@dataclass(frozen=True)
+class Aim:
+    azimuth_deg: float
+    elevation_deg: float
+    distance_km: float
+    aim_height_m: float  # metres above sea level
+    reasons: tuple[str, ...] = ()
+
+
+def flat_fire_elevation_deg(height_above_site_m: float, distance_m: float) -> float:
+    """``atan(h_rel / d)`` in degrees (90° straight overhead)."""
+    return math.degrees(math.atan2(height_above_site_m, distance_m))
+
+
+def aim_from_geometry(
+    site: Site, equipment: Equipment, layer: SeedingLayer, azimuth_deg: float, distance_km: float
+) -> Aim:
+    """The aim for an intercept point given by its bearing and distance from the site."""
+    height = aim_height_m(site, equipment, layer)
+    needed = flat_fire_elevation_deg(height - site.elevation_m, distance_km * 1000.0)
+    elevation = min(max(needed, equipment.min_elevation_deg), equipment.max_elevation_deg)
+    reasons: tuple[str, ...] = ()
+    if needed < equipment.min_elevation_deg:
+        reasons = (
+            f"aim needs {needed:.1f}° at {distance_km:.1f} km (flat-fire), below the minimum "
+            f"elevation {equipment.min_elevation_deg:g}°: set to the minimum, rounds burst "
+            "above the layer's mid-height",
+        )
+    elif needed > equipment.max_elevation_deg:
+        reasons = (
+            f"aim needs {needed:.1f}° at {distance_km:.1f} km (flat-fire), above the maximum "
+            f"elevation {equipment.max_elevation_deg:g}°: set to the maximum",
+        )
+    return Aim(round(azimuth_deg, 1), round(elevation, 1), distance_km, height, reasons)
+
+
+def aim_at(site: Site, equipment: Equipment, layer: SeedingLayer, lon: float, lat: float) -> Aim:
+    """The aim from the site at the intercept point ``(lon, lat)``."""
+    return aim_from_geometry(
+        site,
+        equipment,
+        layer,
+        bearing_deg(site.lat, site.lon, lat, lon),
+        distance_km(site.lat, site.lon, lat, lon),
+    )
+
+
+def ammunition_types(equipment: Equipment, stock: Mapping[str, int]) -> tuple[str, ...]:
+    """The site's ammunition types this equipment fires, those in stock first.
+
+    Types are named as in the site registry: ``37mm_shell`` for the 37 mm gun,
+    ``rocket_<model>`` for rockets (``rocket_wr98`` for a ``WR-98``).  A rocket launcher whose
+    model has no type of its own in the stock is taken to fire any ``rocket_*`` type.
+    """
+    if equipment.kind == EquipmentKind.GUN_37MM:
+        types = [t for t in stock if t.startswith("37mm")]
+    else:
+        own = "rocket_" + "".join(ch for ch in equipment.model.lower() if ch.isalnum())
+        types = [own] if own in stock else [t for t in stock if t.startswith("rocket")]
+    return tuple(sorted(types, key=lambda t: (stock.get(t, 0) <= 0, t)))

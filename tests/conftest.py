@@ -1,0 +1,96 @@
+"""Fresh app and database per test (SQLite file, or the PostgreSQL named by
+HAILOPS_TEST_DATABASE_URL, rebuilt for each test)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("PYART_QUIET", "1")
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+TEST_PASSWORD = "correct-horse-battery"
+ALL_ROLES = ("forecaster", "commander", "atc", "military", "county_operator", "member", "admin")
+
+
+def shared_data() -> Path:
+    return SHARED_DATA
+
+
+@pytest.fixture
+def app_config(tmp_path: Path) -> dict[str, Any]:
+    url = os.environ.get("HAILOPS_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    return {
+        "env": "test",
+        "database_url": url,
+        "instance_path": tmp_path / "instance",
+        "secret_key": "test-secret",
+        "scheduler_enabled": False,
+        "message_queue": None,
+    }
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]) -> Iterator[Any]:
+    from command import create_app
+    from command.extensions import get_db
+
+    app = create_app(app_config)
+    app.config["WTF_CSRF_ENABLED"] = False
+    with app.app_context():
+        db = get_db()
+        db.drop_all()
+        db.create_all()
+    yield app
+    with app.app_context():
+        get_db().drop_all()
+        get_db().dispose()
+
+
+@pytest.fixture
+def db_session(app: Any) -> Iterator[Any]:
+    from command.extensions import get_db
+
+    with app.app_context(), get_db().session() as session:
+        yield session
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def users(app: Any) -> dict[str, Any]:
+    """One user per role (the county operator bound to Lishi) plus a Fenyang operator."""
+    from command.auth import create_user
+    from command.extensions import get_db
+
+    made = {}
+    with app.app_context(), get_db().session() as session:
+        for role in ALL_ROLES:
+            county = "lishi" if role == "county_operator" else None
+            u = create_user(session, role, TEST_PASSWORD, role, county=county)
+            made[role] = u.username
+        create_user(session, "fenyang", TEST_PASSWORD, "county_operator", county="fenyang")
+        made["fenyang"] = "fenyang"
+        session.commit()
+    return made
+
+
+@pytest.fixture
+def seeded(app: Any) -> None:
+    from command.extensions import get_db
+    from command.seed import seed_deployment
+
+    with app.app_context(), get_db().session() as session:
+        seed_deployment(session)
+        session.commit()
+
+
+def login(client: Any, username: str, password: str = TEST_PASSWORD) -> Any:
+    return client.post("/login", data={"username": username, "password": password})

@@ -1,0 +1,56 @@
+"""Settings are typed, validated and have no default secret outside dev/test."""
+
+from __future__ import annotations
+
+import pytest
+
+from command.settings import DEV_SECRET, SettingsError, load_settings, server_port
+
+
+def test_dev_defaults_use_sqlite_under_instance(tmp_path):
+    s = load_settings({"instance_path": tmp_path})
+    assert s.sqlalchemy_url == f"sqlite:///{tmp_path / 'hailops.sqlite3'}"
+    assert s.secret_key == DEV_SECRET
+    assert s.default_locale == "zh"
+
+
+def test_production_without_secret_fails_with_clear_message():
+    with pytest.raises(SettingsError, match="HAILOPS_SECRET_KEY must be set in production"):
+        load_settings({"env": "production"})
+
+
+def test_production_with_secret_keeps_it():
+    s = load_settings({"env": "production", "secret_key": "x" * 40})
+    assert s.secret_key == "x" * 40
+
+
+def test_environment_variables_are_read(monkeypatch, tmp_path):
+    monkeypatch.setenv("HAILOPS_DATABASE_URL", "postgresql://u@127.0.0.1:5432/test")
+    monkeypatch.setenv("HAILOPS_RADAR_POLL_SECONDS", "12")
+    s = load_settings()
+    assert s.sqlalchemy_url == "postgresql+psycopg://u@127.0.0.1:5432/test"
+    assert s.radar_poll_seconds == 12
+
+
+@pytest.mark.parametrize("field,value", [
+    ("database_url", "mysql://x/y"),
+    ("radar_poll_seconds", 0),
+    ("env", "staging"),
+    ("default_locale", "fr"),
+])
+def test_invalid_values_are_rejected(field, value):
+    with pytest.raises(SettingsError, match="invalid settings"):
+        load_settings({field: value})
+
+
+def test_levels_must_be_ordered():
+    with pytest.raises(SettingsError, match="SEASONAL_H20_M"):
+        load_settings({"seasonal_h0_m": 5000, "seasonal_h20_m": 4000})
+
+
+def test_port(monkeypatch):
+    monkeypatch.setenv("PORT", "8123")
+    assert server_port() == 8123
+    monkeypatch.setenv("PORT", "http")
+    with pytest.raises(SettingsError, match="PORT"):
+        server_port()
