@@ -21,23 +21,24 @@ $(STAMP): pyproject.toml
 # Front-end libraries come from npm (package.json + lock) and are copied, never loaded from a CDN.
 static/vendor/.stamp: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
-	rm -rf static/vendor && mkdir -p static/vendor/leaflet static/vendor/socket.io
+	rm -rf static/vendor && mkdir -p static/vendor/leaflet static/vendor/socket.io static/vendor/jquery
 	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css \
 	      node_modules/leaflet/dist/images static/vendor/leaflet/
 	cp node_modules/socket.io-client/dist/socket.io.min.js static/vendor/socket.io/
+	cp node_modules/jquery/dist/jquery.min.js node_modules/jquery/LICENSE.txt static/vendor/jquery/
 	cp node_modules/leaflet/LICENSE static/vendor/leaflet/LICENSE
 	cp node_modules/socket.io-client/LICENSE static/vendor/socket.io/LICENSE
 	touch $@
 
 translations: $(STAMP)
-	$(VENV)/bin/pybabel compile -q -d command/translations
+	$(VENV)/bin/pybabel compile -d command/translations
 
 # Headless Chromium for browser tests and screenshots (Debian package; no browser download).
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "installing Debian chromium for browser tests"; \
-	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
-	  echo "WARNING: could not install chromium (not root?); browser tests will fail"; }
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
+	  echo "installing Debian chromium and CJK fonts for browser tests and screenshots"; \
+	  (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) || \
+	  echo "WARNING: could not install chromium (not root?); browser tests will fail"; fi
 
 run: install
 	$(VENV)/bin/hailops db upgrade

@@ -48,7 +48,7 @@ class LiveNamespace(Namespace):
             join_room(room)
         self._sessions[request.sid] = (user.username, user.role, user.county, rooms)  # type: ignore[attr-defined]
         self.emit("hello", {"user": user.username, "role": user.role, "county": user.county,
-                            "rooms": sorted(rooms)}, to=request.sid)  # type: ignore[attr-defined]
+                            "rooms": sorted(rooms)}, room=request.sid)  # type: ignore[attr-defined]
         since = auth.get("since") if isinstance(auth, dict) else None
         if isinstance(since, int):
             self._catch_up(since, rooms)
@@ -69,7 +69,7 @@ class LiveNamespace(Namespace):
     def _catch_up(self, since: int, rooms: set[str]) -> int:
         events = events_since(get_session(), since, rooms)
         for ev in events:
-            self.emit(ev.event, envelope(ev), to=request.sid)  # type: ignore[attr-defined]
+            self.emit(ev.event, envelope(ev), room=request.sid)  # type: ignore[attr-defined]
         return len(events)
 
 

@@ -11,7 +11,6 @@ import json
 from typing import Any
 
 import folium
-from branca.element import Element
 from flask import render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -38,7 +37,9 @@ def readiness_label(value: str) -> str:
 
 
 def _local_assets(m: folium.Map) -> None:
-    m.default_js = [("leaflet", url_for("static", filename="vendor/leaflet/leaflet.js"))]
+    # folium's popups use jQuery; both come from npm via static/vendor.
+    m.default_js = [("leaflet", url_for("static", filename="vendor/leaflet/leaflet.js")),
+                    ("jquery", url_for("static", filename="vendor/jquery/jquery.min.js"))]
     m.default_css = [("leaflet_css", url_for("static", filename="vendor/leaflet/leaflet.css"))]
 
 
@@ -124,12 +125,12 @@ def render_map_page(session: Session, user: Any) -> str:
         "locale": "zh" if _is_zh() else "en",
         "sampleRegistry": deployment().sample_registry,
     }
-    fig.script.add_child(Element(f"window.HAILOPS = {json.dumps(boot, ensure_ascii=False)};"))
     return render_template(
         "map.html",
         map_header=fig.header.render(),
         map_html=fig.html.render(),
         map_script=fig.script.render(),
+        boot_json=json.dumps(boot, ensure_ascii=False),
         sample=deployment().sample_registry,
         user=current_user,
     )

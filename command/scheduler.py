@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
-
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
@@ -31,19 +29,9 @@ def start_scheduler(app: Flask, demo: bool = False) -> BackgroundScheduler:
                                                                     "max_instances": 1})
     scheduler.add_job(heartbeat, "interval", seconds=15, args=[app, scheduler], id="heartbeat",
                       next_run_time=datetime.now(UTC))
-    for register in _job_registrars():
-        register(app, scheduler, demo)
+    from command.ingest import register_jobs
+
+    register_jobs(app, scheduler, demo)
     scheduler.start()
     log.info("scheduler started with jobs %s", [j.id for j in scheduler.get_jobs()])
     return scheduler
-
-
-def _job_registrars() -> list[Any]:
-    registrars: list[Any] = []
-    try:
-        from command.ingest import register_jobs as ingest_jobs
-
-        registrars.append(ingest_jobs)
-    except ImportError:  # pragma: no cover - during bring-up only
-        pass
-    return registrars

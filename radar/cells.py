@@ -105,18 +105,18 @@ def hail_criteria(
     """
     fired: list[str] = []
 
-    def check(value: float | None, threshold: float | None, name: str) -> None:
+    def check(value: float | None, threshold: float | None, template: str) -> None:
         if value is not None and threshold is not None and value >= threshold:
-            fired.append(name)
+            fired.append(template.format(threshold))
 
-    check(mesh_mm, config.mesh_mm, f"mesh>={config.mesh_mm:g}mm")
-    check(posh_pct, config.posh_pct, f"posh>={config.posh_pct:g}%")
     delta_h = None if top45_km is None else top45_km - h0_m / 1000.0
-    check(delta_h, config.waldvogel_dh_km, f"top45-h0>={config.waldvogel_dh_km:g}km")
-    check(top45_km, config.top45_km, f"top45>={config.top45_km:g}km")
-    check(vil_kgm2, config.vil_kgm2, f"vil>={config.vil_kgm2:g}")
-    check(vild_gm3, config.vild_gm3, f"vild>={config.vild_gm3:g}")
-    check(max_dbz, config.composite_dbz, f"composite>={config.composite_dbz:g}dBZ")
+    check(mesh_mm, config.mesh_mm, "mesh>={:g}mm")
+    check(posh_pct, config.posh_pct, "posh>={:g}%")
+    check(delta_h, config.waldvogel_dh_km, "top45-h0>={:g}km")
+    check(top45_km, config.top45_km, "top45>={:g}km")
+    check(vil_kgm2, config.vil_kgm2, "vil>={:g}")
+    check(vild_gm3, config.vild_gm3, "vild>={:g}")
+    check(max_dbz, config.composite_dbz, "composite>={:g}dBZ")
     return tuple(fired)
 
 

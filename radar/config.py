@@ -38,6 +38,7 @@ class DetectionConfig:
     top45_km                None       criterion ``top45>=7.5km`` when set (Chinese practice,
                                        km above sea level)
     min_criteria            2          ``hail`` is true when at least this many criteria fire
+    read_timeout_s          60         wall-clock guard on reading one file (main thread only)
     ======================  =========  ============================================================
 
     A criterion set to ``None`` is switched off.
@@ -61,6 +62,7 @@ class DetectionConfig:
     composite_dbz: float | None = 55.0
     top45_km: float | None = None
     min_criteria: int = 2
+    read_timeout_s: float | None = 60.0
 
     def __post_init__(self) -> None:
         if self.grid_resolution_m <= 0 or self.max_range_km <= 0:

@@ -191,12 +191,8 @@ def _sweep_elevations(radar: Any) -> list[tuple[int, float]]:
     modes = radar.sweep_mode["data"] if radar.sweep_mode is not None else None
     for i in range(int(radar.nsweeps)):
         if modes is not None:
-            mode = modes[i]
-            mode = (
-                mode.tobytes().decode("ascii", "ignore") if hasattr(mode, "tobytes") else str(mode)
-            )
-            mode = mode.strip("\x00 ").lower()
-            if "rhi" in mode or "vertical" in mode or "manual_rhi" in mode:
+            mode = _text(modes[i]).lower()
+            if "rhi" in mode or "vertical" in mode:
                 continue
         start = int(radar.sweep_start_ray_index["data"][i])
         end = int(radar.sweep_end_ray_index["data"][i])
@@ -206,6 +202,16 @@ def _sweep_elevations(radar: Any) -> list[tuple[int, float]]:
         if np.isfinite(angle) and -2.0 <= angle < 89.0:
             out.append((i, angle))
     return out
+
+
+def _text(value: Any) -> str:
+    """A sweep-mode entry as text, whether str, bytes or a netCDF char array."""
+    if isinstance(value, bytes):
+        return value.decode("ascii", "ignore").strip("\x00 ")
+    if isinstance(value, np.ndarray):
+        parts = [v if isinstance(v, bytes) else str(v).encode() for v in np.ravel(value)]
+        return b"".join(parts).decode("ascii", "ignore").strip("\x00 ")
+    return str(value).strip("\x00 ")
 
 
 def _flat_reflectivity(radar: Any, field_name: str) -> np.ndarray:

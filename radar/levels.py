@@ -70,8 +70,9 @@ def read_sounding(path: str | Path) -> Sounding:
                 height, temp = _read_csv(text)
     except SoundingError as exc:
         raise SoundingError(f"{path}: {exc}") from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise SoundingError(f"{path}: unreadable sounding ({type(exc).__name__}: {exc})") from None
+    except Exception as exc:  # noqa: BLE001 - csv, h5py and friends raise anything on bad input
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+        raise SoundingError(f"{path}: unreadable sounding ({reason})") from None
     return _clean(height, temp, path.name, path)
 
 

@@ -51,7 +51,8 @@ class NowcastConfig:
     r0_m: float = 2000.0
     speed_fraction: float = 0.1  # k
     scatter_floor_mps: float = 0.5
-    buffer_segments: int = 8  # quarter-circle segments of the buffer
+    buffer_segments: int = 4  # quarter-circle segments of the buffer
+    simplify_m: float = 100.0  # outline simplification tolerance before extrapolation
     horizon_min: float = 60.0
     arrival_step_s: float = 60.0
 
@@ -125,13 +126,16 @@ class TrackNowcast:
 
     def outlines_at(self, leads_s: Sequence[float], *, buffered: bool = False) -> np.ndarray:
         """Forecast outlines (shapely, lon/lat) at the given leads in seconds."""
+        return _to_lonlat(self._outlines_xy(leads_s, buffered), self._projection)
+
+    def _outlines_xy(self, leads_s: Sequence[float], buffered: bool) -> np.ndarray:
         leads = np.asarray(leads_s, float)
         shifts = np.column_stack([self._grid_uv[0] * leads, self._grid_uv[1] * leads])
         polys = _translate_copies(self._outline_xy, shifts)
         if buffered:
             radii = np.array([self.radius_m(t) for t in leads])
             polys = shapely.buffer(polys, radii, quad_segs=self.config.buffer_segments)
-        return _to_lonlat(polys, self._projection)
+        return polys
 
     def cone(self, *, step_s: float = 60.0) -> BaseGeometry:
         """Union of the buffered outlines swept every ``step_s`` up to the horizon (lon/lat)."""
@@ -172,6 +176,8 @@ def nowcast_track(
     u, v = track.motion.u_mps, track.motion.v_mps
     grid_uv = _grid_motion(projection, last.centroid[0], last.centroid[1], u, v)
     outline_xy = _outline_polygon(last.outline, last.centroid, last.area_km2, projection)
+    if config.simplify_m > 0:
+        outline_xy = shapely.simplify(outline_xy, config.simplify_m, preserve_topology=True)
     base = TrackNowcast(
         track_id=track.id,
         issued_at=last.scan_time,
@@ -187,8 +193,12 @@ def nowcast_track(
         _grid_uv=grid_uv,
     )
     leads_s = [lead * 60.0 for lead in config.leads_min]
-    outlines = base.outlines_at(leads_s)
-    buffered = base.outlines_at(leads_s, buffered=True)
+    n = len(leads_s)
+    both = _to_lonlat(
+        np.concatenate([base._outlines_xy(leads_s, False), base._outlines_xy(leads_s, True)]),
+        projection,
+    )
+    outlines, buffered = both[:n], both[n:]
     cx, cy = projection.to_xy(last.centroid[0], last.centroid[1])
     lon, lat = projection.to_lonlat(
         cx + grid_uv[0] * np.asarray(leads_s), cy + grid_uv[1] * np.asarray(leads_s)
@@ -210,8 +220,21 @@ def nowcast_track(
 def nowcast_tracks(
     tracks: Iterable[Track], config: NowcastConfig | None = None
 ) -> list[TrackNowcast]:
-    """Nowcasts of the active tracks, sharing one projection per 0.5° cell."""
-    return [nowcast_track(t, config) for t in tracks if t.active]
+    """Nowcasts of the active tracks, sharing one projection.
+
+    The projection origin is the mean last centroid snapped to a 1° grid (so consecutive
+    volumes reuse the cached transformer).  Within a radar's reach (≤ 300 km) the aeqd shape
+    distortion of a translated outline is below 0.1 %, and the motion vector is converted to
+    the grid axes at each cell (:func:`radar.tracking._grid_motion`), so sharing costs no
+    accuracy.
+    """
+    active = [t for t in tracks if t.active]
+    if not active:
+        return []
+    lon = float(np.mean([t.last.centroid[0] for t in active]))
+    lat = float(np.mean([t.last.centroid[1] for t in active]))
+    projection = projection_near(lon, lat, grid_deg=1.0)
+    return [nowcast_track(t, config, projection) for t in active]
 
 
 def arrival_times(
@@ -238,7 +261,7 @@ def arrival_times(
     result: dict[str, datetime | None] = dict.fromkeys(names)
     if not names:
         return result
-    moving = track_nowcast.outlines_at(leads, buffered=buffered)
+    moving = track_nowcast.outlines_at(leads.tolist(), buffered=buffered)
     tree = shapely.STRtree(moving)
     geoms = np.array([targets[n] for n in names], dtype=object)
     hit_target, hit_step = tree.query(geoms, predicate="intersects")
@@ -291,7 +314,8 @@ def _translate_copies(poly: BaseGeometry, shifts: np.ndarray) -> np.ndarray:
         return polys
     _, index = shapely.get_coordinates(polys, return_index=True)
     offsets = np.asarray(shifts, float)[index]
-    return shapely.transform(polys, lambda coords: coords + offsets)
+    moved: np.ndarray = shapely.transform(polys, lambda coords: coords + offsets)
+    return moved
 
 
 def _to_lonlat(polys: np.ndarray, projection: LocalProjection) -> np.ndarray:
@@ -299,7 +323,8 @@ def _to_lonlat(polys: np.ndarray, projection: LocalProjection) -> np.ndarray:
         lon, lat = projection.to_lonlat(coords[:, 0], coords[:, 1])
         return np.column_stack([lon, lat])
 
-    return shapely.transform(polys, inverse)
+    lonlat: np.ndarray = shapely.transform(polys, inverse)
+    return lonlat
 
 
 def _exterior(geom: BaseGeometry) -> tuple[tuple[float, float], ...]:
@@ -311,4 +336,4 @@ def _exterior(geom: BaseGeometry) -> tuple[tuple[float, float], ...]:
         geom = max(parts, key=lambda g: g.area)
     if geom.geom_type != "Polygon" or geom.is_empty:
         return ()
-    return tuple((float(x), float(y)) for x, y in geom.exterior.coords)
+    return tuple(map(tuple, shapely.get_coordinates(geom.exterior).tolist()))

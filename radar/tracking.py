@@ -7,16 +7,20 @@ the first-guess motion of TINT (phase correlation of successive reflectivity fie
    previous and current composite reflectivity in a box around the track (when both fields
    are given), else the weighted fit of the track history, else the median motion of the
    other tracks ("steering"), else zero.  Each track's last outline is moved by that guess.
-2. *Overlap.*  Predicted outlines are intersected with the new outlines; a pair overlaps when
-   ``area(pred & new) / min(area(pred), area(new)) >= overlap_threshold``.  Overlapping pairs
-   are matched one to one by maximum total overlap (Hungarian method).
-3. *Assignment.*  Tracks and cells that overlap nothing are matched with
+2. *Overlap.*  Predicted outlines are intersected with the new outlines.  A pair *matches* by
+   overlap when ``I / sqrt(A_pred · A_new) >= overlap_threshold`` (I: intersection area);
+   such pairs are matched one to one by maximum total overlap (Hungarian method), so a
+   large cell stays with the large track even when small cells lie inside its outline.
+   A pair *touches* when ``I / min(A_pred, A_new) >= touch_threshold``.
+3. *Assignment.*  The remaining tracks and cells (except tracks touching an already matched
+   cell and cells touching an already matched track: merge and split candidates) are
+   matched with
    :func:`scipy.optimize.linear_sum_assignment` on the cost
    ``distance_weight * |c_new - c_pred| / (max_speed * dt) + size_weight * |dA| / max(A)``;
    pairs whose centroid displacement from the last observation exceeds ``max_speed * dt``
    are forbidden.
-4. *Merges and splits.*  An unmatched track that overlaps a matched cell merged into it; an
-   unmatched cell that overlaps a matched track split from it.  The larger participant (last
+4. *Merges and splits.*  An unmatched track that touches a matched cell merged into it; an
+   unmatched cell that touches a matched track split from it.  The larger participant (last
    area of the tracks for a merge, area of the cells for a split) keeps the track id; the
    others end with ``merged_into`` (merge) or start a new track with ``parent_id`` (split).
 
@@ -31,7 +35,7 @@ so a restarted process continues with the same ids.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -373,7 +377,8 @@ class TrackerConfig:
     """
 
     max_speed_mps: float = 40.0
-    overlap_threshold: float = 0.3  # intersection / smaller area
+    overlap_threshold: float = 0.3  # match when intersection / sqrt(area_pred * area_new) >= this
+    touch_threshold: float = 0.3  # merge/split when intersection / smaller area >= this
     distance_weight: float = 1.0
     size_weight: float = 0.5
     history_max_points: int = 6
@@ -383,6 +388,7 @@ class TrackerConfig:
     max_guess_disagreement_mps: float = 10.0  # phase vs history: trust history beyond this
     phase_min_dbz: float = 20.0  # echoes below this are zeroed before phase correlation
     phase_min_box_px: int = 24
+    phase_global_max_px: int = 256  # whole-field correlation is done on at most this size
     scatter_prior_mps: float = 3.0  # velocity uncertainty when the fit cannot estimate it
     scatter_floor_mps: float = 0.3
     trend_window_s: float = 960.0
@@ -599,9 +605,15 @@ def _field_motion(
         if rs.stop - rs.start < 4 or cs.stop - cs.start < 4:
             return None
         a, b = a[rs, cs], b[rs, cs]
+        factor = 1
+    else:
+        # the whole-field estimate only steers new cells: a coarser grid is precise enough
+        factor = max(1, math.ceil(max(prev.shape) / config.phase_global_max_px))
+        a, b = a[::factor, ::factor], b[::factor, ::factor]
     shift = phase_correlation_shift(a, b, min_value=config.phase_min_dbz)
     if shift is None:
         return None
+    shift = (shift[0] * factor, shift[1] * factor)
     u, v = prev.shift_to_mps(shift[0], shift[1], dt_s)
     if math.hypot(u, v) > config.max_speed_mps:
         return None
@@ -757,8 +769,8 @@ def update_tracks(
         and dt_s is not None
         and field.same_grid(prev_field)
     )
-    global_motion = (
-        _field_motion(prev_field, field, dt_s, config)  # type: ignore[arg-type]
+    global_motion = _LazyMotion(
+        (lambda: _field_motion(prev_field, field, dt_s, config))  # type: ignore[arg-type]
         if fields_ok
         else None
     )
@@ -771,7 +783,6 @@ def update_tracks(
     # match[k] = index into `points` for active track k (or -1)
     match = np.full(len(active), -1, dtype=int)
     guesses: list[Motion] = []
-    overlap = np.zeros((len(active), len(points)))
     if active and points:
         assert dt_s is not None
         for i in active:
@@ -802,20 +813,31 @@ def update_tracks(
         )
         pred_xy = last_xy + shift
         pred_polys = translate_all(old_polys, shift)
-        overlap = _overlap_matrix(pred_polys, new_polys)
+        touch_frac, mutual = _overlap_matrix(pred_polys, new_polys)
         old_area = np.array([max(t.last.area_km2, 1e-6) for t in old])
 
-        # 1. overlap first: maximise total overlap among pairs above the threshold
-        ok = overlap >= config.overlap_threshold
+        # 1. overlap first: pairs whose mutual overlap I / sqrt(A_pred A_new) reaches the
+        #    threshold, one to one by maximum total mutual overlap.  Unassigned pairs cost 0
+        #    (not "forbidden") so a big cell is never traded for two small nested ones.
+        ok = mutual >= config.overlap_threshold
+        touch = touch_frac >= config.touch_threshold
         if ok.any():
-            rows, cols = linear_sum_assignment(np.where(ok, -overlap, _FORBIDDEN))
+            rows, cols = linear_sum_assignment(np.where(ok, -mutual, 0.0))
             for r, c in zip(rows, cols, strict=True):
                 if ok[r, c]:
                     match[r] = c
-        # 2. Hungarian on distance and size for tracks and cells that overlap nothing
-        free_t = [k for k in range(len(active)) if match[k] < 0 and not ok[k].any()]
-        taken = set(match[match >= 0].tolist())
-        free_c = [j for j in range(len(points)) if j not in taken and not ok[:, j].any()]
+        # 2. Hungarian on distance and size for the rest, except tracks touching an
+        #    already matched cell (merge candidates) and cells touching an already matched
+        #    track (split candidates)
+        matched_t = match >= 0
+        matched_c = np.zeros(len(points), dtype=bool)
+        matched_c[match[matched_t]] = True
+        free_t = [
+            k for k in range(len(active)) if not matched_t[k] and not touch[k, matched_c].any()
+        ]
+        free_c = [
+            j for j in range(len(points)) if not matched_c[j] and not touch[matched_t, j].any()
+        ]
         if free_t and free_c:
             reach = config.max_speed_mps * dt_s
             jump = np.hypot(
@@ -836,50 +858,44 @@ def update_tracks(
             for r, c in zip(rows, cols, strict=True):
                 if cost[r, c] < _FORBIDDEN:
                     match[free_t[r]] = free_c[c]
-        # 3. merges: unmatched tracks overlapping a matched cell; larger track keeps the id
-        owner = {int(c): k for k, c in enumerate(match) if c >= 0}
+        matched_t = match >= 0
+        matched_c = np.zeros(len(points), dtype=bool)
+        matched_c[match[matched_t]] = True
+        # 3. merges: an unmatched track touching matched cells joins the one it overlaps
+        #    most; the track with the larger last area keeps the id
+        merging: dict[int, list[int]] = {}
+        for k in map(int, np.flatnonzero(~matched_t)):
+            candidates = touch[k] & matched_c
+            if candidates.any():
+                j = int(np.argmax(np.where(candidates, touch_frac[k], -1.0)))
+                merging.setdefault(j, []).append(k)
         merged_into: dict[int, int] = {}  # track k -> track k' it merged into
-        for j, k_keep in sorted(owner.items()):
-            group = [k_keep] + [
-                k
-                for k in range(len(active))
-                if match[k] < 0
-                and ok[k, j]
-                and k not in merged_into
-                and int(np.argmax(np.where(ok[k], overlap[k], -1.0))) == j
-            ]
-            if len(group) == 1:
-                continue
+        owner = {int(c): k for k, c in enumerate(match) if c >= 0}
+        for j, others in sorted(merging.items()):
+            group = [owner[j], *others]
             keeper = min(group, key=lambda k: (-old_area[k], old[k].first_time, old[k].id))
             for k in group:
                 if k != keeper:
                     merged_into[k] = keeper
                     match[k] = -1
             match[keeper] = j
-        # 4. splits: unmatched cells overlapping a matched track; larger cell keeps the id
-        owner = {int(c): k for k, c in enumerate(match) if c >= 0}
+        # 4. splits: an unmatched cell touching matched tracks split from the one it overlaps
+        #    most; the larger cell carries the parent's id on
+        matched_t = match >= 0
+        splitting: dict[int, list[int]] = {}
+        for j in map(int, np.flatnonzero(~matched_c)):
+            candidates = touch[:, j] & matched_t
+            if candidates.any():
+                k = int(np.argmax(np.where(candidates, touch_frac[:, j], -1.0)))
+                splitting.setdefault(k, []).append(j)
         split_parent: dict[int, int] = {}  # cell j -> track k it split from
-        for k in range(len(active)):
-            if match[k] < 0:
-                continue
-            kids = [
-                j
-                for j in range(len(points))
-                if j not in owner
-                and ok[k, j]
-                and int(np.argmax(np.where(ok[:, j], overlap[:, j], -1.0))) == k
-            ]
-            if not kids:
-                continue
-            group = [int(match[k])] + kids
+        for k, kids in sorted(splitting.items()):
+            group = [int(match[k]), *kids]
             keep_cell = min(group, key=lambda j: (-new_area[j], j))
             match[k] = keep_cell
             for j in group:
                 if j != keep_cell:
                     split_parent[j] = k
-            owner = {int(c): kk for kk, c in enumerate(match) if c >= 0}
-        # tracks whose own cell went to a merge keeper but which overlap an unmatched cell:
-        # nothing to do, they end as merged below.
     else:
         old = [previous[i] for i in active]
         merged_into = {}
@@ -934,8 +950,8 @@ def update_tracks(
             trend=compute_trend((point,), config),
             parent_id=parent,
         )
-    for parent, kids in children_of.items():
-        result[parent] = replace(result[parent], children=(*result[parent].children, *kids))
+    for parent, child_ids in children_of.items():
+        result[parent] = replace(result[parent], children=(*result[parent].children, *child_ids))
 
     horizon = scan_time - timedelta(seconds=config.retain_ended_s)
     tracks = tuple(
@@ -1026,22 +1042,47 @@ def translate_all(polys: np.ndarray, shift: np.ndarray) -> np.ndarray:
         return polys
     _, index = shapely.get_coordinates(polys, return_index=True)
     offsets = np.asarray(shift, float)[index]
-    return shapely.transform(polys, lambda coords: coords + offsets)
+    moved: np.ndarray = shapely.transform(polys, lambda coords: coords + offsets)
+    return moved
 
 
-def _overlap_matrix(pred: np.ndarray, new: np.ndarray) -> np.ndarray:
-    """Intersection area over the smaller area, for every (predicted, new) pair."""
-    out = np.zeros((len(pred), len(new)))
+def _overlap_matrix(pred: np.ndarray, new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Overlap of every (predicted, new) pair.
+
+    Returns ``I / min(A_pred, A_new)`` (does the smaller one lie mostly inside the other?
+    used for merges and splits) and ``I / sqrt(A_pred · A_new)`` (the geometric mean of both
+    fractions: how well the two correspond one to one, used for matching).
+    """
+    frac = np.zeros((len(pred), len(new)))
+    mutual = np.zeros_like(frac)
     if len(pred) == 0 or len(new) == 0:
-        return out
+        return frac, mutual
     tree = shapely.STRtree(new)
     ip, jn = tree.query(pred, predicate="intersects")
     if len(ip) == 0:
-        return out
+        return frac, mutual
     inter = shapely.area(shapely.intersection(pred[ip], new[jn]))
-    smaller = np.minimum(shapely.area(pred[ip]), shapely.area(new[jn]))
-    out[ip, jn] = inter / np.maximum(smaller, 1e-9)
-    return out
+    a_pred = np.maximum(shapely.area(pred[ip]), 1e-9)
+    a_new = np.maximum(shapely.area(new[jn]), 1e-9)
+    frac[ip, jn] = inter / np.minimum(a_pred, a_new)
+    mutual[ip, jn] = inter / np.sqrt(a_pred * a_new)
+    return frac, mutual
+
+
+class _LazyMotion:
+    """Whole-field motion, computed on first use only (it is the most expensive FFT)."""
+
+    def __init__(self, compute: Callable[[], tuple[float, float] | None] | None) -> None:
+        self._compute = compute
+        self._done = compute is None
+        self._value: tuple[float, float] | None = None
+
+    def __call__(self) -> tuple[float, float] | None:
+        if not self._done:
+            assert self._compute is not None
+            self._value = self._compute()
+            self._done = True
+        return self._value
 
 
 def _steering(tracks: Sequence[Track]) -> Motion | None:
@@ -1061,7 +1102,7 @@ def _first_guess(
     config: TrackerConfig,
     projection: LocalProjection,
     steering: Motion | None,
-    global_motion: tuple[float, float] | None,
+    global_motion: _LazyMotion,
     prev_field: ReflectivityGrid | None,
     field: ReflectivityGrid | None,
 ) -> Motion:
@@ -1071,7 +1112,7 @@ def _first_guess(
         radius = math.sqrt(max(track.last.area_km2, 0.0) / math.pi) * 1000.0
         phase = _field_motion(prev_field, field, dt_s, config, track.last.centroid, radius)
         if phase is None:
-            phase = global_motion
+            phase = global_motion()
     if phase is not None:
         if (
             history is not None
@@ -1094,7 +1135,7 @@ def _new_cell_motion(
     dt_s: float | None,
     config: TrackerConfig,
     steering: Motion | None,
-    global_motion: tuple[float, float] | None,
+    global_motion: _LazyMotion,
     prev_field: ReflectivityGrid | None,
     field: ReflectivityGrid | None,
 ) -> Motion:
@@ -1109,10 +1150,11 @@ def _new_cell_motion(
         return replace(
             steering, n_points=1, scatter_mps=max(steering.scatter_mps, config.scatter_prior_mps)
         )
-    if global_motion is not None:
+    whole = global_motion()
+    if whole is not None:
         return Motion(
-            global_motion[0],
-            global_motion[1],
+            whole[0],
+            whole[1],
             config.scatter_prior_mps,
             0.0,
             "phase-correlation",

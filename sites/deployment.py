@@ -51,7 +51,7 @@ from shapely.geometry.base import BaseGeometry
 from sites.errors import DeploymentError, RegistryValidationError, UnknownCountyError
 from sites.geometry import local_frame
 from sites.model import Contact, Site
-from sites.registry import sites_from_csv, sites_from_geojson
+from sites.registry import read_registry, sites_from_csv, sites_from_geojson
 
 __all__ = [
     "Airport",
@@ -177,6 +177,18 @@ class Deployment:
     def county_areas(self) -> dict[str, BaseGeometry]:
         """County key -> polygon, the form :mod:`sites.registry` validates against."""
         return {county.key: county.geometry for county in self.counties}
+
+    def registry_checks(self) -> dict[str, Any]:
+        """Keyword arguments that make the :mod:`sites.registry` importers check sites
+        against this deployment (county keys and polygons, outline).
+
+        Example: ``sites_from_csv(text, **deployment.registry_checks())``.
+        """
+        return {"counties": self.county_areas(), "area": self.area}
+
+    def read_registry(self, path: str | Path) -> list[Site]:
+        """Read and validate a registry file (.geojson/.json/.csv) against this deployment."""
+        return read_registry(path, **self.registry_checks())
 
     def no_fire_geometries(self) -> tuple[BaseGeometry, ...]:
         """The no-fire polygons, ready for :func:`sites.geometry.engagement_polygon`."""
@@ -467,8 +479,11 @@ def load_deployment(path: str | Path | None = None, *, include_sites: bool = Tru
 
     ``path`` is a directory whose files override the package files of the same name (see the
     module docstring).  ``include_sites=False`` skips the site registry (``sites`` is empty),
-    e.g. to validate a new registry against the deployment's counties.  Raises :class:`DeploymentError` for missing or inconsistent files and
-    :class:`~sites.errors.RegistryValidationError` for a bad site registry.
+    e.g. to validate a new registry against the deployment's counties.
+
+    Raises :class:`DeploymentError` for missing or inconsistent files and
+    :class:`~sites.errors.RegistryValidationError` for a bad site registry (with a note
+    naming the file).
     """
     files = _DataFiles(None if path is None else Path(path))
     config = _parse(

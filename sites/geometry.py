@@ -4,8 +4,8 @@ Angles are degrees clockwise from true north.  A :class:`~sites.model.Sector` ru
 from ``start_deg`` to ``end_deg`` and may wrap through north: ``Sector(300, 60)`` is 120°
 wide and holds 300..360 and 0..60.  Three special cases:
 
-* full circle: the end is a whole turn after the start, e.g. ``Sector(0, 360)`` or
-  ``Sector(90, 450)``;
+* full circle: start and end differ by a whole number of turns, e.g. ``Sector(0, 360)``,
+  ``Sector(90, 450)`` or ``Sector(360, 0)``;
 * degenerate: ``start_deg == end_deg`` (e.g. ``Sector(10, 10)``) holds the single azimuth
   10°, has width 0 and covers no area;
 * everything else has width ``(end - start) mod 360``.
@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 import shapely
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from pyproj import CRS, Geod, Transformer
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
@@ -85,13 +85,10 @@ def normalize(azimuth_deg: float) -> float:
 
 
 def is_full_circle(sector: Sector) -> bool:
-    """True when the sector covers every azimuth (its end is a whole turn after its start)."""
-    span = sector.end_deg - sector.start_deg
-    if span == 0.0:
-        return False
-    return abs(normalize(span)) <= ANGLE_TOLERANCE_DEG or (
-        360.0 - normalize(span) <= ANGLE_TOLERANCE_DEG
-    )
+    """True when the sector covers every azimuth (its end is whole turns after its start)."""
+    span = abs(sector.end_deg - sector.start_deg)
+    turns = round(span / 360.0)
+    return turns >= 1 and abs(span - 360.0 * turns) <= ANGLE_TOLERANCE_DEG
 
 
 def is_degenerate(sector: Sector) -> bool:
@@ -274,6 +271,20 @@ class LocalFrame:
         """WGS84 ``(lon, lat)`` of one local point."""
         lon, lat = self._inverse.transform(x_m, y_m)
         return float(lon), float(lat)
+
+    def xy_many(
+        self, lon: ArrayLike, lat: ArrayLike
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Local ``(x_m, y_m)`` arrays of many WGS84 points (vectorised :meth:`xy`)."""
+        x, y = self._forward.transform(np.asarray(lon, float), np.asarray(lat, float))
+        return np.asarray(x, float), np.asarray(y, float)
+
+    def lonlat_many(
+        self, x_m: ArrayLike, y_m: ArrayLike
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """WGS84 ``(lon, lat)`` arrays of many local points (vectorised :meth:`lonlat`)."""
+        lon, lat = self._inverse.transform(np.asarray(x_m, float), np.asarray(y_m, float))
+        return np.asarray(lon, float), np.asarray(lat, float)
 
     def to_local(self, geometry_lonlat: BaseGeometry) -> BaseGeometry:
         """The WGS84 geometry re-expressed in this frame's metres.

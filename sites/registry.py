@@ -53,12 +53,14 @@ Columns (any order): ``code, name, county, lat, lon, elevation_m, readiness, equ
 
 * ``equipment``: items separated by ``;``; each item is
   ``kind:range_km:ceiling_km:sectors[:min_elev-max_elev[:count[:model]]]`` where
-  ``sectors`` is ``start-end`` pairs separated by ``,``.  Empty optional parts take their
-  defaults.  Example: ``gun_37mm:8:6.5:300-60,120-180:45-85:2:37mm 高炮;rocket:10:8:0-360``.
+  ``sectors`` is ``start-end`` pairs separated by ``|`` (not ``,``, so the cell needs no
+  quoting).  Empty optional parts take their defaults.  Example:
+  ``gun_37mm:8:6.5:300-60|120-180:45-85:2:37mm 高炮;rocket:10:8:0-360``.
 * ``ammunition``: ``type=count`` separated by ``;``, e.g. ``37mm_shell=200;rocket_wr98=12``.
 * ``contacts``: ``name:phone[:role]`` separated by ``;``.
 * ``sample``: ``true``/``false`` (also ``1``/``0``, ``yes``/``no``); empty means false.
 
+Cells containing ``,`` or quotes are quoted the usual CSV way (the writer does it).
 Because ``;`` and ``:`` are separators, an equipment ``model`` may not contain ``;``, and a
 contact's ``name``/``phone`` may not contain ``;`` or ``:`` (its ``role`` may contain ``:``);
 exporting such a site to CSV raises :class:`~sites.errors.SitesError` (GeoJSON has no such
@@ -125,7 +127,7 @@ _EQUIPMENT_KEYS = frozenset(
     }
 )
 _CONTACT_KEYS = frozenset({"name", "phone", "role"})
-#: Stands in for a CSV item whose text could not be parsed (its problem is already listed).
+#: Stands in for a value that could not be parsed (its problem is already listed).
 _REPORTED: Any = object()
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no", ""})
@@ -395,8 +397,10 @@ def _site(ctx: _Context, where: str, values: Mapping[str, Any]) -> Site | None:
         rec.add("county", f"unknown county {county!r} (known: {known})")
         county = None
 
-    lat = rec.number(values.get("lat"), "lat", low=-90.0, high=90.0)
-    lon = rec.number(values.get("lon"), "lon", low=-180.0, high=180.0)
+    lat = lon = None
+    if values.get("lat") is not _REPORTED:
+        lat = rec.number(values.get("lat"), "lat", low=-90.0, high=90.0)
+        lon = rec.number(values.get("lon"), "lon", low=-180.0, high=180.0)
     if lat is not None and lon is not None:
         if ctx.area is not None and not ctx.area.covers(Point(lon, lat)):
             rec.add("lat/lon", f"({lat:g}, {lon:g}) is outside the deployment area")
@@ -525,7 +529,7 @@ def sites_from_geojson(
             ctx.problems.append(
                 Problem(where, "geometry", "must be a Point with coordinates [lon, lat]")
             )
-            values["lon"] = values["lat"] = 0.0  # keep validating the other fields
+            values["lon"] = values["lat"] = _REPORTED  # keep validating the other fields
             sites.append(_site(ctx, where, values))
             continue
         values["lon"], values["lat"] = coordinates[0], coordinates[1]
@@ -603,7 +607,7 @@ def _text_integer(text: str) -> Any:
     try:
         return int(text)
     except ValueError:
-        return text
+        return _text_number(text)  # "12.0" is still 12; "12.5" and "x" are reported
 
 
 def _text_pair(text: str) -> Any:
@@ -636,7 +640,7 @@ def _csv_equipment(rec: _Record, cell: str) -> Any:
             "kind": kind.strip(),
             "range_km": _text_number(range_km),
             "ceiling_km": _text_number(ceiling_km),
-            "sectors": [_text_pair(s) for s in _split(sectors, ",")],
+            "sectors": [_text_pair(s) for s in _split(sectors, "|")],
             "count": _text_integer(count),
             "model": model.strip(),
         }
@@ -701,7 +705,10 @@ def sites_from_csv(
     every problem; returns all sites otherwise.
     """
     ctx = _Context(counties, area, county_tolerance_km)
-    rows = list(csv.reader(io.StringIO(source.removeprefix("\ufeff"), newline="")))
+    try:
+        rows = list(csv.reader(io.StringIO(source.removeprefix("\ufeff"), newline=""), strict=True))
+    except csv.Error as exc:
+        raise RegistryValidationError([Problem("file", "", f"not valid CSV: {exc}")]) from exc
     if not rows:
         raise RegistryValidationError([Problem("file", "", "is empty (no header row)")])
     header = [column.strip() for column in rows[0]]
@@ -753,6 +760,7 @@ def sites_from_csv(
 
 
 def _csv_number(value: float) -> str:
+    value = float(value)  # ints are welcome in float fields
     return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
 
 
@@ -768,7 +776,7 @@ def _csv_check(text: str, forbidden: str, what: str) -> str:
 def _csv_row(site: Site) -> list[str]:
     equipment = []
     for e in site.equipment:
-        sectors = ",".join(
+        sectors = "|".join(
             f"{_csv_number(s.start_deg)}-{_csv_number(s.end_deg)}" for s in e.sectors
         )
         elevations = f"{_csv_number(e.min_elevation_deg)}-{_csv_number(e.max_elevation_deg)}"

@@ -211,3 +211,83 @@ def audit_verify() -> Any:
 
 def _settings() -> Any:
     return current_app.config["HAILOPS"]
+
+
+@bp.get("/live/state")
+@login_required_any
+def live_state() -> Any:
+    """What a map needs on load: the latest live volume (cells, tracks, overlays) and the
+    last event sequence number, after which the socket stream continues."""
+    from sqlalchemy import func
+
+    from command.ingest import volume_payload
+    from command.models import LiveEvent, RadarVolume
+
+    session = get_session()
+    vol = session.scalar(select(RadarVolume).where(RadarVolume.status == "processed",
+                                                   RadarVolume.drill_id.is_(None))
+                         .order_by(RadarVolume.id.desc()).limit(1))  # the latest received
+    seq = session.scalar(select(func.max(LiveEvent.seq))) or 0
+    return jsonify({"seq": seq, "volume": None if vol is None else volume_payload(vol)})
+
+
+@bp.get("/volumes")
+@login_required_any
+def list_volumes() -> Any:
+    """Live volumes of the last two hours (for the map's time slider)."""
+    from datetime import UTC, datetime, timedelta
+
+    from command.models import RadarVolume
+
+    since = datetime.now(UTC) - timedelta(hours=2)
+    rows = get_session().scalars(select(RadarVolume).where(
+        RadarVolume.status == "processed", RadarVolume.drill_id.is_(None),
+        RadarVolume.scan_time >= since).order_by(RadarVolume.scan_time)).all()
+    return jsonify({"volumes": [{"id": v.id, "scan_time": v.scan_time.isoformat(),
+                                 "cells": len(v.cells)} for v in rows]})
+
+
+@bp.get("/volumes/<int:volume_id>")
+@login_required_any
+def get_volume(volume_id: int) -> Any:
+    from command.ingest import volume_payload
+    from command.models import RadarVolume
+
+    vol = get_session().get(RadarVolume, volume_id)
+    if vol is None or vol.drill_id is not None:
+        raise NotFound(f"no volume {volume_id}")
+    return jsonify(volume_payload(vol))
+
+
+@bp.post("/cells/<int:record_id>/review")
+@roles_required("forecaster")
+def review_cell(record_id: int) -> Any:
+    """A duty forecaster confirms or dismisses a cell (reason recorded and audited)."""
+    from command.models import CellRecord
+    from command.push import ROOM_ALL, announce
+
+    session = get_session()
+    cell = session.get(CellRecord, record_id)
+    if cell is None:
+        raise NotFound(f"no cell {record_id}")
+    body = request.get_json(silent=True) or {}
+    decision, reason = body.get("decision"), body.get("reason", "")
+    errors = {}
+    if decision not in ("confirmed", "dismissed"):
+        errors["decision"] = "one of confirmed, dismissed"
+    if not isinstance(reason, str) or (decision == "dismissed" and not reason.strip()):
+        errors["reason"] = "a reason is required to dismiss a cell"
+    if errors:
+        raise Unprocessable("invalid review", errors)
+    before = {"review": cell.review, "reason": cell.review_reason}
+    cell.review, cell.review_reason, cell.reviewed_by = decision, reason, current_user.username
+    audit.append(session, actor=current_user.username, role=current_user.role,
+                 action=f"cell.{decision}", object_type="cell", object_id=cell.cell_id,
+                 before=before, after={"review": decision, "reason": reason},
+                 drill_id=cell.drill_id)
+    announce(session, "cell.review", {"record_id": cell.id, "cell_id": cell.cell_id,
+                                      "track_id": cell.track_id, "review": decision,
+                                      "reason": reason, "by": current_user.username},
+             [ROOM_ALL] if cell.drill_id is None else [f"drill:{cell.drill_id}"])
+    session.commit()
+    return jsonify({"record_id": cell.id, "review": decision})

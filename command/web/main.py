@@ -81,3 +81,12 @@ def healthz() -> Any:
     if feed is not None:
         out["radar_feed"]["last_poll"] = feed.updated_at.isoformat()
     return jsonify(out)
+
+
+@bp.route("/products/<path:name>")
+@login_required_any
+def product(name: str) -> Any:
+    """PNG overlays written by the radar feed."""
+    from flask import send_from_directory
+
+    return send_from_directory(current_app.config["HAILOPS"].products, name, max_age=3600)

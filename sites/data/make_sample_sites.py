@@ -112,26 +112,29 @@ def allocate(counties: tuple[County, ...], areas_km2: dict[str, float]) -> dict[
     return counts
 
 
-def clearance_km(geometry: BaseGeometry, lon: float, lat: float, *, inside: bool) -> float:
-    """Distance (km) from the point to the geometry's boundary, in the point's local frame.
+def clearance_km(local: BaseGeometry, x: float, y: float, *, inside: bool) -> float:
+    """Distance (km) from a local point to a local geometry's boundary.
 
     Positive when the point is on the wanted side (inside or outside), negative otherwise.
     """
-    local = local_frame(lat, lon).to_local(geometry)
-    origin = Point(0.0, 0.0)
-    distance = float(local.boundary.distance(origin)) / 1000.0
-    is_inside = bool(local.covers(origin))
-    return distance if is_inside == inside else -distance
+    point = Point(x, y)
+    distance = float(local.boundary.distance(point)) / 1000.0
+    return distance if bool(local.covers(point)) == inside else -distance
 
 
 def candidates(
     deployment: Deployment, spacing_m: float, rng: random.Random
 ) -> dict[str, list[tuple[float, float]]]:
-    """Jittered grid nodes (lon, lat) that are well inside a county and clear of the airport."""
+    """Jittered grid nodes (lon, lat) that are well inside a county and clear of the airport.
+
+    Distances are measured in one azimuthal-equidistant frame centred on the city (scale
+    error below 1e-4 over the city), which is plenty for kilometre margins.
+    """
     centre = deployment.area.centroid
     frame = local_frame(round(centre.y, 2), round(centre.x, 2))
     minx, miny, maxx, maxy = frame.to_local(deployment.area).bounds
-    zone = deployment.no_fire_areas[0].geometry
+    zone = frame.to_local(deployment.no_fire_areas[0].geometry)
+    counties = {c.key: frame.to_local(c.geometry) for c in deployment.counties}
     found: dict[str, list[tuple[float, float]]] = {c.key: [] for c in deployment.counties}
     for j in range(math.floor(miny / spacing_m), math.ceil(maxy / spacing_m) + 1):
         for i in range(math.floor(minx / spacing_m), math.ceil(maxx / spacing_m) + 1):
@@ -140,11 +143,12 @@ def candidates(
                 y = j * spacing_m + rng.uniform(-JITTER_M, JITTER_M)
                 lon, lat = frame.lonlat(x, y)
                 lon, lat = round(lon, 4), round(lat, 4)
+                x, y = frame.xy(lon, lat)
                 county = deployment.county_at(lon, lat)
                 if (
                     county is not None
-                    and clearance_km(county.geometry, lon, lat, inside=True) >= COUNTY_MARGIN_KM
-                    and clearance_km(zone, lon, lat, inside=False) >= AIRPORT_MARGIN_KM
+                    and clearance_km(counties[county.key], x, y, inside=True) >= COUNTY_MARGIN_KM
+                    and clearance_km(zone, x, y, inside=False) >= AIRPORT_MARGIN_KM
                 ):
                     found[county.key].append((lon, lat))
                     break

@@ -53,6 +53,8 @@
 
   // Layers fed by live events.
   const cellsLayer = L.layerGroup().addTo(map);
+  const tracksLayer = L.layerGroup().addTo(map);
+  const conesLayer = L.layerGroup().addTo(map);
   const overlays = {};
   function meshColour(mesh) {
     if (mesh == null) return "#9b59b6";
@@ -73,7 +75,42 @@
       "<br>" + T("面积", "area") + ": " + fmt(p.area_km2, 0) + " km²" +
       (p.criteria && p.criteria.length ? "<br>" + T("判据", "criteria") + ": " + p.criteria.join(", ") : "");
   }
+  function showTracks(tracks) {
+    tracksLayer.clearLayers();
+    conesLayer.clearLayers();
+    (tracks || []).forEach(function (t) {
+      if (t.history && t.history.length > 1) {
+        L.polyline(t.history.map(p => [p[1], p[0]]), { color: "#ffffff", weight: 2, dashArray: "4 3" })
+          .bindTooltip(t.id).addTo(tracksLayer);
+      }
+      const steps = (t.nowcast && t.nowcast.steps) || [];
+      steps.slice().reverse().forEach(function (st) {
+        L.geoJSON(st.polygon, { style: { color: "#ff9f43", weight: 1, fillOpacity: 0.06, dashArray: "3 3" } })
+          .bindTooltip(t.id + " +" + st.lead_min + " min").addTo(conesLayer);
+      });
+      if (steps.length) {
+        const last = steps[steps.length - 1];
+        L.polyline([[t.history[t.history.length - 1][1], t.history[t.history.length - 1][0]],
+                    [last.centroid[1], last.centroid[0]]], { color: "#ff9f43", weight: 2 }).addTo(conesLayer);
+      }
+    });
+  }
+  const volumeLabel = L.control({ position: "topright" });
+  volumeLabel.onAdd = function () { const d = L.DomUtil.create("div", "live-status"); d.id = "volume-label"; return d; };
+  volumeLabel.addTo(map);
+  function bjt(iso) {
+    return new Date(iso).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false });
+  }
   function showVolume(data) {
+    const label = document.getElementById("volume-label");
+    if (label) {
+      const hail = (data.cells || []).filter(f => f.properties.hail).length;
+      label.innerHTML = (data.replay ? '<span class="sample-banner">' + T("演示回放：2018-12-20 堪培拉冰雹过程（已平移至本地雷达）", "DEMO replay: Canberra hail event 2018-12-20, relocated") + "</span><br>" : "") +
+        T("雷达体扫 ", "Volume ") + bjt(data.scan_time) + (zh ? " 北京时间" : " BJT") +
+        "<br>" + T("单体 ", "cells ") + (data.cells || []).length + " · " + T("冰雹单体 ", "hail cells ") + hail +
+        (data.levels ? "<br>H0 " + Math.round(data.levels.h0_m) + " m · H-20 " + Math.round(data.levels.h20_m) + " m" : "");
+    }
+    showTracks(data.tracks);
     cellsLayer.clearLayers();
     (data.cells || []).forEach(function (f) {
       const p = f.properties;
@@ -110,7 +147,7 @@
     sessionStorage.setItem("hailops.lastSeq", String(lastSeq));
     setStatus(T("实时连接正常", "live") + " · #" + lastSeq, true);
     const h = handlers[name];
-    if (h) h(env.data);
+    if (h && !(name === "volume.new" && !following)) h(env.data);
     document.dispatchEvent(new CustomEvent("hailops:" + name, { detail: env }));
   });
   fetch("/api/live/state", { credentials: "same-origin" }).then(r => r.ok ? r.json() : null).then(function (s) {
@@ -118,5 +155,36 @@
     if (s.volume) showVolume(s.volume);
     if (typeof s.seq === "number" && s.seq > lastSeq) { lastSeq = s.seq; }
   });
+  // Time slider: step back through the last two hours of volumes.
+  const slider = L.control({ position: "bottomleft" });
+  slider.onAdd = function () {
+    const d = L.DomUtil.create("div", "live-status");
+    d.innerHTML = T("回看 ", "History ") + '<input id="vol-slider" type="range" min="0" max="0" value="0" style="width:180px;vertical-align:middle"> <span id="vol-slider-label">' + T("最新", "latest") + "</span>";
+    L.DomEvent.disableClickPropagation(d);
+    return d;
+  };
+  slider.addTo(map);
+  let volumes = [];
+  let following = true;
+  function refreshVolumes() {
+    return fetch("/api/volumes", { credentials: "same-origin" }).then(r => r.ok ? r.json() : { volumes: [] }).then(function (j) {
+      volumes = j.volumes || [];
+      const input = document.getElementById("vol-slider");
+      input.max = String(Math.max(0, volumes.length - 1));
+      if (following) input.value = input.max;
+    });
+  }
+  refreshVolumes();
+  document.getElementById("vol-slider").addEventListener("input", function (ev) {
+    const i = Number(ev.target.value);
+    following = i >= volumes.length - 1;
+    const label = document.getElementById("vol-slider-label");
+    if (following) { label.textContent = T("最新", "latest"); }
+    const v = volumes[i];
+    if (!v) return;
+    if (!following) label.textContent = bjt(v.scan_time);
+    fetch("/api/volumes/" + v.id, { credentials: "same-origin" }).then(r => r.json()).then(showVolume);
+  });
+  document.addEventListener("hailops:volume.new", function () { refreshVolumes(); });
   window.HAILOPS_SOCKET = socket;
 })();

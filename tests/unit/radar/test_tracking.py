@@ -140,7 +140,9 @@ def test_noisy_centroids_still_within_tolerance_and_scatter_reported() -> None:
         assert 50.0 < track.motion.residual_m < 1000.0  # ~ the 300 m jitter
     worst_speed = max(e[0] for e in errors)
     worst_dir = max(e[1] for e in errors)
-    print(f"noisy synthetic: worst speed error {worst_speed:.2f} m/s, direction {worst_dir:.2f} deg")
+    print(
+        f"noisy synthetic: worst speed error {worst_speed:.2f} m/s, direction {worst_dir:.2f} deg"
+    )
     assert worst_speed <= 1.0
     assert worst_dir <= 5.0
 
@@ -160,9 +162,7 @@ def test_merge_keeps_the_larger_track() -> None:
     for k in range(3):
         t = T0 + timedelta(seconds=SCAN_S * k)
         # big A moves east, small B moves west, 5 km per volume each
-        volumes.append(
-            (t, [make_cell(-20 + 5 * k, 0, 7, t), make_cell(20 - 5 * k, 0, 4, t)])
-        )
+        volumes.append((t, [make_cell(-20 + 5 * k, 0, 7, t), make_cell(20 - 5 * k, 0, 4, t)]))
     state = run(volumes)
     ids = {round(t.last.area_km2): t.id for t in state.tracks}
     big, small = ids[round(math.pi * 49)], ids[round(math.pi * 16)]

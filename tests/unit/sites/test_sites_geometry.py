@@ -1,4 +1,7 @@
-"""Sector arithmetic (wrap-around through north), geodesy and engagement areas."""
+"""Sector arithmetic (wrap-around through north), geodesy and engagement areas.
+
+Guards issue 2 (foundation), the ``sites/`` part.
+"""
 
 from __future__ import annotations
 
@@ -69,6 +72,12 @@ def test_full_circle_contains_everything(sector: Sector) -> None:
     assert is_full_circle(sector)
     assert sector_width_deg(sector) == 360.0
     assert all(azimuth_in_sector(a, sector) for a in range(-360, 721, 15))
+
+
+def test_a_tiny_sector_is_not_a_full_circle() -> None:
+    assert not is_full_circle(Sector(0, 1e-12))
+    assert sector_width_deg(Sector(0, 1e-12)) == pytest.approx(1e-12)
+    assert not azimuth_in_sector(180, Sector(0, 1e-12))
 
 
 def test_degenerate_sector_is_a_single_azimuth() -> None:
@@ -212,6 +221,16 @@ def test_local_frame_keeps_distance_and_azimuth_from_its_centre() -> None:
     assert math.hypot(x, y) == pytest.approx(9000.0, abs=0.01)
     assert math.degrees(math.atan2(x, y)) == pytest.approx(60.0, abs=1e-6)
     assert frame.lonlat(x, y) == pytest.approx((lon, lat), abs=1e-9)
+
+
+def test_local_frame_converts_arrays() -> None:
+    frame = local_frame(37.5, 111.2)
+    lons, lats = [111.2, 111.3, 111.1], [37.5, 37.6, 37.4]
+    xs, ys = frame.xy_many(lons, lats)
+    assert xs.shape == (3,) and (xs[0], ys[0]) == pytest.approx((0.0, 0.0), abs=1e-6)
+    assert (xs[1], ys[1]) == pytest.approx(frame.xy(111.3, 37.6))
+    back_lon, back_lat = frame.lonlat_many(xs, ys)
+    assert back_lon == pytest.approx(lons) and back_lat == pytest.approx(lats)
 
 
 def test_to_local_and_back_round_trips_a_polygon() -> None:

@@ -1,0 +1,246 @@
+"""The radar feed: each new volume in the incoming directory is processed once (content
+hash) through detection, tracking and nowcasting; results are persisted, then pushed.
+A bad file is moved to quarantine with its reason recorded; the service keeps running."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from command import audit
+from command.models import CellRecord, RadarVolume, ServiceStatus
+from command.push import ROOM_ALL, announce
+from command.settings import Settings
+from radar.config import DetectionConfig
+from radar.detect import VolumeResult, detect_volume, volume_to_geojson
+from radar.errors import RadarError
+from radar.levels import levels_from_sounding, seasonal_default_levels
+from radar.model import TemperatureLevels
+from radar.nowcast import nowcast_tracks
+from radar.tracking import ReflectivityGrid, Tracker, TrackerState
+
+log = logging.getLogger(__name__)
+
+_PREVIOUS_FIELDS: dict[str, ReflectivityGrid] = {}  # in-process cache for phase correlation
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    volume_id: int | None
+    status: str  # processed | quarantined | duplicate
+    message: str = ""
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def current_levels(settings: Settings, when: datetime | None = None) -> TemperatureLevels:
+    if settings.sounding_path is not None:
+        try:
+            return levels_from_sounding(settings.sounding_path)
+        except RadarError as exc:
+            log.warning("sounding %s unusable (%s); using seasonal levels", settings.sounding_path, exc)
+    return seasonal_default_levels(when, h0_m=settings.seasonal_h0_m, h20_m=settings.seasonal_h20_m)
+
+
+def _tracker_key(drill_id: str | None) -> str:
+    return "tracker" if drill_id is None else f"tracker:{drill_id}"
+
+
+def _load_tracker(session: Session, drill_id: str | None) -> Tracker:
+    row = session.get(ServiceStatus, _tracker_key(drill_id))
+    state = TrackerState.from_dict(row.info) if row is not None and row.info else TrackerState()
+    tracker = Tracker(state=state)
+    tracker._prev_field = _PREVIOUS_FIELDS.get(_tracker_key(drill_id))  # noqa: SLF001
+    return tracker
+
+
+def reset_tracker(session: Session, drill_id: str | None) -> None:
+    row = session.get(ServiceStatus, _tracker_key(drill_id))
+    if row is not None:
+        session.delete(row)
+        session.flush()
+    _PREVIOUS_FIELDS.pop(_tracker_key(drill_id), None)
+
+
+def record_volume(
+    session: Session,
+    result: VolumeResult,
+    *,
+    filename: str,
+    sha256: str,
+    products_dir: Path,
+    processing_ms: float,
+    drill_id: str | None = None,
+) -> RadarVolume:
+    """Track, nowcast, persist and announce one detected volume (caller commits)."""
+    tracker = _load_tracker(session, drill_id)
+    field = ReflectivityGrid.from_projected(result.composite_dbz, result.x_m, result.y_m,
+                                            (result.radar.lon, result.radar.lat))
+    state = tracker.update(result.cells, result.scan_time, field=field)
+    _PREVIOUS_FIELDS[_tracker_key(drill_id)] = field
+    row = session.get(ServiceStatus, _tracker_key(drill_id)) or ServiceStatus(name=_tracker_key(drill_id))
+    row.info = state.to_dict()
+    row.updated_at = datetime.now(UTC)
+    session.merge(row)
+
+    track_of_cell = {t.last.cell_id: t.id for t in state.active_tracks
+                     if t.last.scan_time == result.scan_time}
+    nowcasts = {n.track_id: n for n in nowcast_tracks(state.active_tracks)}
+    tracks_json = []
+    for t in state.active_tracks:
+        if t.last.scan_time != result.scan_time:
+            continue
+        item = {"id": t.id, "cell_id": t.last.cell_id, "speed_mps": t.motion.speed_mps,
+                "direction_deg": t.motion.direction_deg, "trend": t.trend.to_dict(),
+                "history": [[p.centroid[0], p.centroid[1]] for p in t.observations],
+                "parent_id": t.parent_id}
+        if t.id in nowcasts:
+            item["nowcast"] = nowcasts[t.id].to_dict()
+        tracks_json.append(item)
+
+    stem = f"{result.scan_time:%Y%m%dT%H%M%SZ}_{sha256[:8]}"
+    overlays = result.write_overlays(products_dir, stem=stem)
+    fc = volume_to_geojson(result)
+    vol = RadarVolume(
+        sha256=sha256, filename=filename, status="processed", scan_time=result.scan_time,
+        radar={"lat": result.radar.lat, "lon": result.radar.lon, "alt_m": result.radar.alt_m,
+               "name": result.radar.name},
+        levels={"h0_m": result.levels.h0_m, "h20_m": result.levels.h20_m,
+                "source": result.levels.source},
+        products={k: (None if v is None else {"file": Path(v["path"]).name, "bounds": v["bounds"]})
+                  for k, v in overlays.items()},
+        tracks=tracks_json, processing_ms=processing_ms, drill_id=drill_id,
+    )
+    session.add(vol)
+    session.flush()
+    for feature in fc["features"]:
+        feature["properties"]["track_id"] = track_of_cell.get(feature["properties"]["id"])
+        session.add(CellRecord(volume_id=vol.id, cell_id=feature["properties"]["id"],
+                               track_id=feature["properties"]["track_id"],
+                               scan_time=result.scan_time, feature=feature,
+                               hail=bool(feature["properties"]["hail"]), drill_id=drill_id))
+    audit.append(session, actor="radar-feed", role="system", action="volume.ingest",
+                 object_type="volume", object_id=str(vol.id), drill_id=drill_id,
+                 after={"file": filename, "sha256": sha256, "cells": len(fc["features"]),
+                        "hail_cells": sum(1 for f in fc["features"] if f["properties"]["hail"])})
+    session.flush()
+    announce(session, "volume.new", volume_payload(vol), [ROOM_ALL] if drill_id is None
+             else [f"drill:{drill_id}"])
+    return vol
+
+
+def volume_payload(vol: RadarVolume) -> dict[str, Any]:
+    products = {}
+    for key, value in (vol.products or {}).items():
+        if value:
+            products[key] = {"url": f"/products/{value['file']}", "bounds": value["bounds"]}
+    return {
+        "volume_id": vol.id, "file": vol.filename, "replay": vol.filename.startswith("DEMO replay"),
+        "scan_time": vol.scan_time.isoformat() if vol.scan_time else None,
+        "radar": vol.radar, "levels": vol.levels, "drill_id": vol.drill_id,
+        "cells": [c.feature for c in vol.cells] if vol.id else [],
+        "tracks": vol.tracks or [], "products": products,
+    }
+
+
+def quarantine(session: Session, path: Path, settings: Settings, reason: str, sha256: str,
+               drill_id: str | None = None) -> RadarVolume:
+    settings.quarantine.mkdir(parents=True, exist_ok=True)
+    target = settings.quarantine / path.name
+    if target.exists():
+        target = settings.quarantine / f"{sha256[:8]}_{path.name}"
+    shutil.move(str(path), target)
+    target.with_suffix(target.suffix + ".reason.txt").write_text(reason + "\n", encoding="utf-8")
+    vol = RadarVolume(sha256=sha256, filename=path.name, status="quarantined", error=reason,
+                      drill_id=drill_id)
+    session.add(vol)
+    session.flush()
+    audit.append(session, actor="radar-feed", role="system", action="volume.quarantine",
+                 object_type="volume", object_id=str(vol.id), after={"file": path.name,
+                                                                     "reason": reason})
+    announce(session, "feed.quarantine", {"file": path.name, "reason": reason}, [ROOM_ALL])
+    return vol
+
+
+def process_file(session: Session, path: Path, settings: Settings,
+                 config: DetectionConfig | None = None) -> IngestOutcome:
+    """Process one incoming file (caller commits).  Never raises for bad radar input."""
+    sha = sha256_of(path)
+    seen = session.scalar(select(RadarVolume).where(RadarVolume.sha256 == sha,
+                                                    RadarVolume.drill_id.is_(None)))
+    processed_dir = settings.instance_path / "processed"
+    if seen is not None:
+        processed_dir.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(path), processed_dir / f"dup_{sha[:8]}_{path.name}")
+        return IngestOutcome(seen.id, "duplicate", f"{path.name}: already processed as volume {seen.id}")
+    started = time.perf_counter()
+    try:
+        result = detect_volume(path, current_levels(settings), config or DetectionConfig())
+    except RadarError as exc:
+        vol = quarantine(session, path, settings, str(exc), sha)
+        log.warning("quarantined %s: %s", path.name, exc)
+        return IngestOutcome(vol.id, "quarantined", str(exc))
+    elapsed_ms = (time.perf_counter() - started) * 1000.0
+    vol = record_volume(session, result, filename=path.name, sha256=sha,
+                        products_dir=settings.products, processing_ms=elapsed_ms)
+    processed_dir.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(path), processed_dir / path.name)
+    log.info("volume %s %s: %d cells in %.0f ms", vol.id, path.name, len(result.cells), elapsed_ms)
+    return IngestOutcome(vol.id, "processed", f"{len(result.cells)} cells")
+
+
+def poll_incoming(app: Flask) -> list[IngestOutcome]:
+    """The scheduler job: process every complete file waiting in the incoming directory."""
+    from command.extensions import get_db
+
+    settings: Settings = app.config["HAILOPS"]
+    incoming = settings.incoming
+    incoming.mkdir(parents=True, exist_ok=True)
+    outcomes = []
+    files = sorted((p for p in incoming.iterdir() if p.is_file() and not p.name.startswith(".")),
+                   key=lambda p: (p.stat().st_mtime, p.name))
+    for path in files:
+        with app.app_context(), get_db().session() as session:
+            try:
+                outcomes.append(process_file(session, path, settings))
+                session.commit()
+            except Exception:  # noqa: BLE001 - one bad volume must not stop the feed
+                log.exception("unexpected failure on %s; quarantining", path.name)
+                session.rollback()
+                if path.exists():
+                    quarantine(session, path, settings, "internal error while processing "
+                               "(see server log)", sha256_of(path))
+                    session.commit()
+    with app.app_context(), get_db().session() as session:
+        row = session.get(ServiceStatus, "radar_feed") or ServiceStatus(name="radar_feed")
+        row.updated_at = datetime.now(UTC)
+        row.info = {"processed_now": len(outcomes)}
+        session.merge(row)
+        session.commit()
+    return outcomes
+
+
+def register_jobs(app: Flask, scheduler: Any, demo: bool) -> None:
+    settings: Settings = app.config["HAILOPS"]
+    scheduler.add_job(poll_incoming, "interval", seconds=settings.radar_poll_seconds, args=[app],
+                      id="radar_feed", next_run_time=datetime.now(UTC))
+    if demo:
+        from command.demo import register_demo_jobs
+
+        register_demo_jobs(app, scheduler)
