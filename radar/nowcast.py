@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,8 +35,8 @@ from shapely.geometry.base import BaseGeometry
 from radar.tracking import (
     LocalProjection,
     Track,
-    _grid_motion,
     direction_toward_deg,
+    grid_motion,
     projection_near,
 )
 
@@ -174,7 +174,7 @@ def nowcast_track(
     last = track.last
     projection = projection or projection_near(*last.centroid)
     u, v = track.motion.u_mps, track.motion.v_mps
-    grid_uv = _grid_motion(projection, last.centroid[0], last.centroid[1], u, v)
+    grid_uv = grid_motion(projection, last.centroid[0], last.centroid[1], u, v)
     outline_xy = _outline_polygon(last.outline, last.centroid, last.area_km2, projection)
     if config.simplify_m > 0:
         outline_xy = shapely.simplify(outline_xy, config.simplify_m, preserve_topology=True)
@@ -214,7 +214,7 @@ def nowcast_track(
         )
         for i, lead in enumerate(config.leads_min)
     )
-    return TrackNowcast(**{**base.__dict__, "steps": steps})
+    return replace(base, steps=steps)
 
 
 def nowcast_tracks(
@@ -225,7 +225,7 @@ def nowcast_tracks(
     The projection origin is the mean last centroid snapped to a 1° grid (so consecutive
     volumes reuse the cached transformer).  Within a radar's reach (≤ 300 km) the aeqd shape
     distortion of a translated outline is below 0.1 %, and the motion vector is converted to
-    the grid axes at each cell (:func:`radar.tracking._grid_motion`), so sharing costs no
+    the grid axes at each cell (:func:`radar.tracking.grid_motion`), so sharing costs no
     accuracy.
     """
     active = [t for t in tracks if t.active]

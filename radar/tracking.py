@@ -124,7 +124,7 @@ def true_motion(
     return speed * math.sin(math.radians(azimuth)), speed * math.cos(math.radians(azimuth))
 
 
-def _grid_motion(
+def grid_motion(
     projection: LocalProjection, lon: float, lat: float, u: float, v: float
 ) -> tuple[float, float]:
     """Inverse of :func:`true_motion`: true (east, north) m/s to projection axes at a point."""
@@ -791,7 +791,6 @@ def update_tracks(
                     previous[i],
                     dt_s,
                     config,
-                    projection,
                     steering,
                     global_motion,
                     prev_field if fields_ok else None,
@@ -803,7 +802,7 @@ def update_tracks(
         shift = (
             np.array(
                 [
-                    _grid_motion(
+                    grid_motion(
                         projection, t.last.centroid[0], t.last.centroid[1], g.u_mps, g.v_mps
                     )
                     for t, g in zip(old, guesses, strict=True)
@@ -967,11 +966,15 @@ class Tracker:
     """Convenience wrapper that keeps the state and the previous field between volumes."""
 
     def __init__(
-        self, config: TrackerConfig | None = None, state: TrackerState | None = None
+        self,
+        config: TrackerConfig | None = None,
+        state: TrackerState | None = None,
+        prev_field: ReflectivityGrid | None = None,
     ) -> None:
+        """``state``/``prev_field``: resume after a restart (the field of the last volume)."""
         self.config = config or TrackerConfig()
         self.state = state or TrackerState()
-        self._prev_field: ReflectivityGrid | None = None
+        self._prev_field = prev_field
 
     def update(
         self,
@@ -1100,12 +1103,12 @@ def _first_guess(
     track: Track,
     dt_s: float,
     config: TrackerConfig,
-    projection: LocalProjection,
     steering: Motion | None,
     global_motion: _LazyMotion,
     prev_field: ReflectivityGrid | None,
     field: ReflectivityGrid | None,
 ) -> Motion:
+    """First-guess motion of an active track (see step 1 of the module docstring)."""
     history = track.motion if track.motion.source == "fit" else None
     phase = None
     if prev_field is not None and field is not None:

@@ -254,7 +254,7 @@ def test_trends(mesh: list[float], expected: str) -> None:
     volumes = []
     for k, m in enumerate(mesh):
         t = T0 + timedelta(seconds=SCAN_S * k)
-        top = 9.0 + (mesh[-1] - mesh[0]) / 15.0 * k / 3.0 * 3.0  # same sign as MESH
+        top = 9.0 + math.copysign(0.3, mesh[-1] - mesh[0]) * k * (expected != STEADY)
         volumes.append((t, [make_cell(3 * k, 0, 5, t, mesh_mm=m, top45_km=top, vil_kgm2=40.0)]))
     (track,) = run(volumes).tracks
     assert track.trend.mesh == expected
@@ -361,3 +361,26 @@ def test_phase_correlation_five_volumes_with_fields() -> None:
     error = math.hypot(guess.u_mps - u, guess.v_mps - v)
     print(f"phase-correlation first-guess error {error:.2f} m/s")
     assert error <= 1.5
+
+
+def test_restart_with_fields_resumes_identically() -> None:
+    """Issue 4: a restarted Tracker given the saved state and the last field continues the same."""
+    u, v = velocity(25.0, 300.0)
+    storms = [(0.0, 0.0), (20.0, 30.0)]
+    volumes = []
+    for k in range(5):
+        t = T0 + timedelta(seconds=SCAN_S * k)
+        pos = [(x + u * SCAN_S * k / 1000, y + v * SCAN_S * k / 1000) for x, y in storms]
+        cells = [make_cell(x, y, 3.0, t) for x, y in pos]
+        volumes.append((t, cells, make_grid([(x, y, 2.0) for x, y in pos])))
+    straight = Tracker()
+    for t, cells, field in volumes:
+        straight.update(cells, t, field=field)
+    first = Tracker()
+    for t, cells, field in volumes[:3]:
+        first.update(cells, t, field=field)
+    saved = json.dumps(first.state.to_dict())
+    resumed = Tracker(state=TrackerState.from_dict(json.loads(saved)), prev_field=volumes[2][2])
+    for t, cells, field in volumes[3:]:
+        resumed.update(cells, t, field=field)
+    assert resumed.state == straight.state
