@@ -49,7 +49,9 @@ from radar.levels import levels_from_values  # noqa: E402
 
 LEVELS = levels_from_values(4300.0, 7600.0, source="bench")
 CONFIG = DetectionConfig()
-CANBERRA = ROOT.parent / "shared" / "data" / "radar" / "canberra_20181220" / "40_20181220_060630.pvol.h5"
+CANBERRA = (
+    ROOT.parent / "shared" / "data" / "radar" / "canberra_20181220" / "40_20181220_060630.pvol.h5"
+)
 
 
 def timed(fn: Callable[[], Any], repeat: int, warmup: bool = True) -> tuple[float, Any]:
@@ -114,7 +116,13 @@ def plant_storms(radar: Any) -> Any:
     radar.init_gate_x_y_z()
     x, y, z = radar.gate_x["data"], radar.gate_y["data"], radar.gate_z["data"]
     dbz = np.full(x.shape, -np.inf, dtype=np.float32)
-    storms = [(60e3, 20e3, 68.0), (-80e3, 40e3, 62.0), (20e3, -120e3, 58.0), (150e3, 90e3, 55.0), (-40e3, -60e3, 50.0)]
+    storms = [
+        (60e3, 20e3, 68.0),
+        (-80e3, 40e3, 62.0),
+        (20e3, -120e3, 58.0),
+        (150e3, 90e3, 55.0),
+        (-40e3, -60e3, 50.0),
+    ]
     for sx, sy, peak in storms:
         r = np.hypot(x - sx, y - sy) / 1000.0
         profile = peak - 2.5 * r - np.maximum(z - 9000.0, 0.0) / 400.0
@@ -194,7 +202,9 @@ def bench_nexrad() -> bool:
 
 
 def main() -> int:
-    print(f"python {sys.version.split()[0]}, cpus {os.cpu_count()}, grid {CONFIG.grid_resolution_m:g} m to {CONFIG.max_range_km:g} km")
+    print(
+        f"python {sys.version.split()[0]}, cpus {os.cpu_count()}, grid {CONFIG.grid_resolution_m:g} m to {CONFIG.max_range_km:g} km"
+    )
     results = [bench_canberra(), bench_nexrad()]
     print(f"\noverall: {'PASS' if all(results) else 'FAIL'}")
     return 0

@@ -12,7 +12,15 @@ from typing import Any, TypeVar
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import (
-    Blueprint, current_app, flash, g, has_app_context, redirect, render_template, request, url_for,
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    has_app_context,
+    redirect,
+    render_template,
+    request,
+    url_for,
 )
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_user, logout_user

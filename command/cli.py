@@ -202,7 +202,7 @@ def audit_verify() -> None:
 def seed(demo_accounts: bool) -> None:
     """Load the deployment (sites, member units) if the database is empty."""
     from command.extensions import get_db
-    from command.seed import seed_deployment, seed_demo_accounts
+    from command.seed import seed_demo_accounts, seed_deployment
 
     app = _app()
     with app.app_context(), get_db().session() as session:

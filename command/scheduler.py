@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 

@@ -19,7 +19,7 @@ import numpy as np
 from scipy import ndimage
 
 from radar import products
-from radar.config import DetectionConfig
+from radar.config import DEFAULT_CONFIG, DetectionConfig
 from radar.grid import ProductGrids
 from radar.model import HailCell, RadarSite, TemperatureLevels
 
@@ -96,7 +96,7 @@ def hail_criteria(
     posh_pct: float | None,
     mesh_mm: float | None,
     h0_m: float,
-    config: DetectionConfig = DetectionConfig(),
+    config: DetectionConfig = DEFAULT_CONFIG,
 ) -> tuple[str, ...]:
     """Names of the hail criteria a cell meets (thresholds from ``config``, ``None`` = off).
 
@@ -128,13 +128,17 @@ def _to_lonlat(lat: float, lon: float) -> Any:
     return Transformer.from_crs(aeqd, "EPSG:4326", always_xy=True)
 
 
-def grid_to_lonlat(site: RadarSite, x_m: np.ndarray, y_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def grid_to_lonlat(
+    site: RadarSite, x_m: np.ndarray, y_m: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Grid coordinates (m east/north of the radar, azimuthal equidistant) to lon/lat."""
     lon, lat = _to_lonlat(site.lat, site.lon).transform(np.asarray(x_m), np.asarray(y_m))
     return np.asarray(lon), np.asarray(lat)
 
 
-def lonlat_to_grid(site: RadarSite, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def lonlat_to_grid(
+    site: RadarSite, lon: np.ndarray, lat: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Inverse of :func:`grid_to_lonlat`."""
     from pyproj.enums import TransformDirection
 
@@ -180,7 +184,7 @@ def build_cells(
     site: RadarSite,
     scan_time: datetime,
     levels: TemperatureLevels,
-    config: DetectionConfig = DetectionConfig(),
+    config: DetectionConfig = DEFAULT_CONFIG,
 ) -> tuple[HailCell, ...]:
     """One :class:`HailCell` per label: outline, centroid, area, maxima and hail verdict.
 
@@ -209,7 +213,9 @@ def build_cells(
         pixels = order[bounds[label - 1] : bounds[label]]
         rows, cols = np.divmod(pixels, ncols)
         max_dbz = float(np.nanmax(composite[pixels]))
-        drafts.append((-max_dbz, -pixels.size, float(rows.mean()), float(cols.mean()), label, pixels))
+        drafts.append(
+            (-max_dbz, -pixels.size, float(rows.mean()), float(cols.mean()), label, pixels)
+        )
     drafts.sort()
 
     stamp = scan_time.strftime("%Y%m%dT%H%M%S")
@@ -257,7 +263,9 @@ def build_cells(
                 id=f"C{stamp}-{number:02d}",
                 scan_time=scan_time,
                 centroid=(float(c_lon[0]), float(c_lat[0])),
-                polygon=tuple((float(a), float(b)) for a, b in zip(ring_lon, ring_lat, strict=True)),
+                polygon=tuple(
+                    (float(a), float(b)) for a, b in zip(ring_lon, ring_lat, strict=True)
+                ),
                 area_km2=float(pixels.size * pixel_km2),
                 max_dbz=max_dbz,
                 hail=len(criteria) >= config.min_criteria,

@@ -113,7 +113,9 @@ def detect_main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - a command-line tool answers in one line
-        print(f"{PROG}: internal error: {type(exc).__name__}: {_one_line(str(exc))}", file=sys.stderr)
+        print(
+            f"{PROG}: internal error: {type(exc).__name__}: {_one_line(str(exc))}", file=sys.stderr
+        )
         return 1
     sys.stdout.write(text + "\n")
     return 0
@@ -123,7 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m radar.cli detect ...``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] != "detect":
-        print("usage: python -m radar.cli detect PATH [--sounding PATH] [--h0 M --h20 M]", file=sys.stderr)
+        print(
+            "usage: python -m radar.cli detect PATH [--sounding PATH] [--h0 M --h20 M]",
+            file=sys.stderr,
+        )
         return 2
     return detect_main(argv[1:])
 

@@ -75,3 +75,7 @@ class DetectionConfig:
             raise ValueError("poh_method must be 'knmi' or 'meteoswiss'")
         if self.min_criteria < 1:
             raise ValueError("min_criteria must be at least 1")
+
+
+#: The documented defaults (a frozen object, safe to share).
+DEFAULT_CONFIG = DetectionConfig()

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from radar.cells import build_cells, grid_to_lonlat, label_cells, lonlat_to_grid
-from radar.config import DetectionConfig
+from radar.config import DEFAULT_CONFIG, DetectionConfig
 from radar.errors import DetectionError, RadarReadError
 from radar.grid import ProductGrids, compute_product_grids
 from radar.io import REFLECTIVITY_CANDIDATES, read_volume, reflectivity_field
@@ -137,14 +137,18 @@ def scan_time_of(radar: Any) -> datetime:
         first, units, calendar="standard", only_use_cftime_datetimes=False,
         only_use_python_datetimes=True,
     )  # fmt: skip
-    return datetime(*when.timetuple()[:6], tzinfo=UTC)
+    return datetime(
+        when.year, when.month, when.day, when.hour, when.minute, when.second, tzinfo=UTC
+    )
 
 
 def radar_site(radar: Any) -> RadarSite:
     """Position and name of the radar."""
     lat = float(np.ravel(radar.latitude["data"])[0])
     lon = float(np.ravel(radar.longitude["data"])[0])
-    alt_raw = np.ravel(np.ma.filled(np.ma.asarray(radar.altitude["data"], float), np.nan))
+    alt_raw: np.ndarray = np.ravel(
+        np.ma.filled(np.ma.asarray(radar.altitude["data"], float), np.nan)
+    )
     alt = float(alt_raw[0]) if alt_raw.size and np.isfinite(alt_raw[0]) else 0.0
     meta = radar.metadata or {}
     name = meta.get("instrument_name") or meta.get("source") or ""
@@ -156,7 +160,7 @@ def radar_site(radar: Any) -> RadarSite:
 def detect_volume(
     path_or_radar: str | Path | Any,
     levels: TemperatureLevels,
-    config: DetectionConfig = DetectionConfig(),
+    config: DetectionConfig = DEFAULT_CONFIG,
 ) -> VolumeResult:
     """Hail cells and products of one volume.
 
@@ -336,7 +340,9 @@ def geojson_to_cells(fc: dict[str, Any]) -> list[HailCell]:
             cells.append(
                 HailCell(
                     id=str(props["id"]),
-                    scan_time=_parse_time(props["scan_time"]) if "scan_time" in props else scan_time,
+                    scan_time=_parse_time(props["scan_time"])
+                    if "scan_time" in props
+                    else scan_time,
                     centroid=(float(props["centroid"][0]), float(props["centroid"][1])),
                     polygon=tuple((float(p[0]), float(p[1])) for p in ring),
                     area_km2=float(props["area_km2"]),

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from radar import products
-from radar.config import DetectionConfig
+from radar.config import DEFAULT_CONFIG, DetectionConfig
 from radar.model import TemperatureLevels
 
 EARTH_RADIUS_M = 6371000.0
@@ -285,7 +285,7 @@ def compute_product_grids(
     radar: Any,
     field_name: str,
     levels: TemperatureLevels,
-    config: DetectionConfig = DetectionConfig(),
+    config: DetectionConfig = DEFAULT_CONFIG,
 ) -> ProductGrids:
     """Composite reflectivity and, with enough elevations, every vertical hail product.
 
@@ -317,7 +317,7 @@ def compute_product_grids(
         composite = np.full(geometry.inside.size, np.nan, dtype=np.float32)
     composite_grid = to_grid(composite)
     active_dbz = min(config.product_min_dbz, config.cell_dbz)
-    base = dict(
+    base: dict[str, Any] = dict(
         x_m=geometry.x_m,
         y_m=geometry.x_m,
         composite_dbz=composite_grid,

@@ -365,7 +365,7 @@ def _read_mdv(path: Path, fields: Sequence[str] | None) -> Any:
 def _read_cinrad(path: Path, fields: Sequence[str] | None) -> Any:
     """CINRAD base data through ``pycwr`` (preferred) or ``cinrad``; both are optional."""
     try:
-        from pycwr.io import read_auto as pycwr_read_auto  # type: ignore[import-not-found]
+        from pycwr.io import read_auto as pycwr_read_auto
     except ImportError:
         pycwr_read_auto = None
     if pycwr_read_auto is not None:
@@ -373,7 +373,7 @@ def _read_cinrad(path: Path, fields: Sequence[str] | None) -> Any:
         convert = getattr(prd, "to_pyart_radar", None) or prd.ToPyartRadar
         return convert()
     try:
-        import cinrad  # type: ignore[import-not-found]
+        import cinrad
     except ImportError:
         raise RadarReadError(
             path, "CINRAD support needs pycwr (pip install pycwr) or cinrad; neither is installed"

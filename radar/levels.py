@@ -109,7 +109,8 @@ def _read_csv(text: str) -> tuple[np.ndarray, np.ndarray]:
     ti = next((lower.index(n.lower()) for n in _TEMP_NAMES if n.lower() in lower), None)
     if hi is None or ti is None:
         raise SoundingError(f"CSV needs height and temperature columns, has {header}")
-    h, t = [], []
+    h: list[float] = []
+    t: list[float] = []
     for row in rows[1:]:
         h.append(_number(row[hi]) if hi < len(row) else np.nan)
         t.append(_number(row[ti]) if ti < len(row) else np.nan)
@@ -123,7 +124,8 @@ def _read_wyoming(text: str) -> tuple[np.ndarray, np.ndarray]:
     start = next(i for i, ln in enumerate(lines) if re.match(r"^\s*PRES\s+HGHT\s+TEMP", ln))
     header = lines[start].split()
     hi, ti = header.index("HGHT"), header.index("TEMP")
-    h, t = [], []
+    h: list[float] = []
+    t: list[float] = []
     for line in lines[start + 1 :]:
         if not line.strip() or set(line.strip()) == {"-"} or re.search(r"[a-zA-Z%]", line):
             if h and re.search(r"[a-zA-Z]", line):

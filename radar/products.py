@@ -50,7 +50,7 @@ def reflectivity_weight(
     ``W = 0`` for ``Z ≤ 40``, ``(Z − 40) / 10`` for ``40 < Z < 50``, ``1`` for ``Z ≥ 50`` dBZ.
     """
     z = _dbz(dbz)
-    return np.clip((z - lower) / (upper - lower), 0.0, 1.0)
+    return np.asarray(np.clip((z - lower) / (upper - lower), 0.0, 1.0), dtype=float)
 
 
 def hail_kinetic_energy(dbz: ArrayLike) -> Array:
@@ -67,7 +67,7 @@ def temperature_weight(height_m: ArrayLike, h0_m: float, h20_m: float) -> Array:
     ``0`` for ``H ≤ H0``, ``(H − H0) / (H−20 − H0)`` between, ``1`` for ``H ≥ H−20``.
     """
     h = np.asarray(height_m, dtype=float)
-    return np.clip((h - h0_m) / (h20_m - h0_m), 0.0, 1.0)
+    return np.asarray(np.clip((h - h0_m) / (h20_m - h0_m), 0.0, 1.0), dtype=float)
 
 
 def integrated_temperature_weight(
@@ -110,22 +110,22 @@ def severe_hail_index(dbz: ArrayLike, height_m: ArrayLike, h0_m: float, h20_m: f
     energy = hail_kinetic_energy(dbz)
     bottom, top = layer_bounds(height_m)
     weight = integrated_temperature_weight(bottom, top, h0_m, h20_m)
-    return 0.1 * np.sum(energy * weight, axis=0)
+    return np.asarray(0.1 * np.sum(energy * weight, axis=0), dtype=float)
 
 
 def mesh_witt(shi: ArrayLike) -> Array:
     """Maximum Expected Size of Hail ``MESH = 2.54 · SHI^0.5`` in mm (Witt 1998)."""
-    return 2.54 * np.sqrt(np.maximum(np.asarray(shi, float), 0.0))
+    return np.asarray(2.54 * np.sqrt(np.maximum(np.asarray(shi, float), 0.0)), dtype=float)
 
 
 def mesh_mh2019_75(shi: ArrayLike) -> Array:
     """``MESH75 = 15.096 · SHI^0.206`` mm (Murillo & Homeyer 2019, 75th percentile fit)."""
-    return 15.096 * np.power(np.maximum(np.asarray(shi, float), 0.0), 0.206)
+    return np.asarray(15.096 * np.power(np.maximum(np.asarray(shi, float), 0.0), 0.206))
 
 
 def mesh_mh2019_95(shi: ArrayLike) -> Array:
     """``MESH95 = 22.157 · SHI^0.212`` mm (Murillo & Homeyer 2019, 95th percentile fit)."""
-    return 22.157 * np.power(np.maximum(np.asarray(shi, float), 0.0), 0.212)
+    return np.asarray(22.157 * np.power(np.maximum(np.asarray(shi, float), 0.0), 0.212))
 
 
 def warning_threshold(h0_above_radar_km: ArrayLike) -> Array:
@@ -134,7 +134,7 @@ def warning_threshold(h0_above_radar_km: ArrayLike) -> Array:
     ``H0`` is the 0 °C height in km **above radar level**, not above sea level: using ASL
     heights and no floor makes POSH zero for deep 60 dBZ cores whenever H0 ≲ 2.1 km ASL.
     """
-    return np.maximum(57.5 * np.asarray(h0_above_radar_km, float) - 121.0, 20.0)
+    return np.asarray(np.maximum(57.5 * np.asarray(h0_above_radar_km, float) - 121.0, 20.0))
 
 
 def probability_of_severe_hail(shi: ArrayLike, warning_threshold_value: ArrayLike) -> Array:
@@ -166,7 +166,9 @@ def vertically_integrated_liquid(
     linear = np.power(10.0, z / 10.0)
     h = np.asarray(height_m, float)
     mean = 0.5 * (linear[1:] + linear[:-1])
-    return np.sum(3.44e-6 * np.power(mean, 4.0 / 7.0) * np.abs(np.diff(h, axis=0)), axis=0)
+    return np.asarray(
+        np.sum(3.44e-6 * np.power(mean, 4.0 / 7.0) * np.abs(np.diff(h, axis=0)), axis=0)
+    )
 
 
 def vil_density(vil_kgm2: ArrayLike, echo_top_m: ArrayLike) -> Array:

@@ -41,5 +41,7 @@ def retime(radar: Any, new_start: datetime) -> Any:
     seconds = np.asarray(radar.time["data"], dtype="float64")
     offset = seconds - float(np.nanmin(seconds))
     radar.time["data"] = offset
-    radar.time["units"] = "seconds since " + new_start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    radar.time["units"] = "seconds since " + new_start.astimezone(UTC).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
     return radar

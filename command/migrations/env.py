@@ -4,6 +4,7 @@ from the models."""
 from __future__ import annotations
 
 from alembic import context
+
 from command import models  # noqa: F401  (register tables)
 from command.db import Base, make_engine
 

@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 from command import audit
 from command.auth import UserError, create_user, issue_token, login_required_any, roles_required
+from command.deployment import deployment
 from command.errors import Forbidden, NotFound, Unprocessable
 from command.extensions import get_session
 from command.models import MemberUnit, SiteRecord, User
 from command.sitestore import load_sites, replace_registry, site_json, stock, to_site
-from command.deployment import deployment
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 

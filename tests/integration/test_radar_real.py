@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from radar.cli import detect_main
-from radar.detect import detect_volume, volume_to_geojson
+from radar.detect import detect_volume
 from radar.errors import RadarError, RadarReadError, SoundingError
 from radar.io import read_volume, reflectivity_field
 from radar.levels import levels_from_sounding, levels_from_values, read_sounding
@@ -258,7 +258,8 @@ def test_read_errors_name_the_file_and_reason(tmp_path: Path) -> None:
     text.write_text("not a radar volume\n")
     with pytest.raises(RadarReadError) as info:
         read_volume(text)
-    assert str(info.value).startswith(str(text)) and "not a recognised radar format" in str(info.value)
+    message = str(info.value)
+    assert message.startswith(str(text)) and "not a recognised radar format" in message
     with pytest.raises(RadarReadError, match="CINRAD support needs pycwr"):
         cinrad = tmp_path / "Z_RADR_I_Z9351_20240615083000_O_DOR_CC_CAP.bin"
         cinrad.write_bytes(b"RSTM" + bytes(200))

@@ -54,7 +54,9 @@ def make_storm_radar(
 
     ngates = int(max_range_m // gate_spacing_m)
     radar = pyart.testing.make_empty_ppi_radar(ngates, rays_per_sweep, len(elevations))
-    radar.range["data"] = (np.arange(ngates) * gate_spacing_m + gate_spacing_m / 2).astype("float32")
+    radar.range["data"] = (np.arange(ngates) * gate_spacing_m + gate_spacing_m / 2).astype(
+        "float32"
+    )
     radar.latitude["data"] = np.array([lat])
     radar.longitude["data"] = np.array([lon])
     radar.altitude["data"] = np.array([alt_m])

@@ -8,7 +8,9 @@ from radar.cells import hail_criteria, label_cells
 from radar.config import DetectionConfig
 
 
-def cone(shape: tuple[int, int], centre: tuple[float, float], peak: float, slope: float) -> np.ndarray:
+def cone(
+    shape: tuple[int, int], centre: tuple[float, float], peak: float, slope: float
+) -> np.ndarray:
     rows, cols = np.indices(shape)
     return peak - slope * np.hypot(rows - centre[0], cols - centre[1])
 

@@ -32,10 +32,12 @@ def test_essen_sounding_levels(suffix: str) -> None:
 def wyoming_text(sounding: Sounding) -> str:
     head = (
         "<HTML><BODY><H2>10410 Essen Observations at 12Z 10 Jun 2014</H2>\n<PRE>\n"
-        + "-" * 77 + "\n"
+        + "-" * 77
+        + "\n"
         + "   PRES   HGHT   TEMP   DWPT   RELH   MIXR   DRCT   SKNT   THTA   THTE   THTV\n"
         + "    hPa     m      C      C      %    g/kg    deg   knot     K      K      K \n"
-        + "-" * 77 + "\n"
+        + "-" * 77
+        + "\n"
     )
     rows = "".join(
         f"{1000 - i:7.1f}{h:7.0f}{t:7.1f}{'':7}{'':7}{'':7}{'':7}{'':7}{'':7}{'':7}{'':7}\n"
