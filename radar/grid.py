@@ -54,7 +54,8 @@ class GridGeometry:
 class ProductGrids:
     """2-D products of one volume; ``None`` for vertical products that are unavailable.
 
-    Values are NaN outside radar coverage.  Vertical products are computed in columns with
+    Values are NaN outside radar coverage; ``composite_dbz`` is ``-inf`` where the radar
+    sees no echo (masked gates) and NaN where no gate covers the column.  Vertical products are computed in columns with
     composite ≥ ``active_dbz``; elsewhere SHI, MESH, POSH and POH are exactly 0 (no echo
     reaches 40 dBZ), echo tops ≥ 45/50 dBZ are NaN (none), and VIL, VIL density and the
     18 dBZ top are NaN (not computed).
@@ -297,6 +298,12 @@ def compute_product_grids(
     n_cells = shape[0] * shape[1]
     alt = _radar_altitude(radar)
 
+    if samples.shape[0]:
+        composite = np.fmax.reduce(samples, axis=0)
+    else:
+        composite = np.full(geometry.inside.size, np.nan, dtype=np.float32)
+    not_covered = np.isnan(composite)  # no sweep has a gate over the column
+
     def to_grid(
         values: np.ndarray, fill: float = np.nan, where: np.ndarray | None = None
     ) -> np.ndarray:
@@ -306,15 +313,10 @@ def compute_product_grids(
             inside_values[:] = values
         else:
             inside_values[where] = values
-        covered = np.isfinite(composite) | (composite == -np.inf)
-        inside_values[~covered] = np.nan
+        inside_values[not_covered] = np.nan
         grid[geometry.inside] = inside_values
         return grid.reshape(shape)
 
-    if samples.shape[0]:
-        composite = np.fmax.reduce(samples, axis=0)
-    else:
-        composite = np.full(geometry.inside.size, np.nan, dtype=np.float32)
     composite_grid = to_grid(composite)
     active_dbz = min(config.product_min_dbz, config.cell_dbz)
     base: dict[str, Any] = dict(

@@ -82,7 +82,7 @@ def integrated_temperature_weight(
 
     def antiderivative(h: Array) -> Array:
         inside = np.clip(h, h0_m, h20_m) - h0_m
-        return inside * inside / (2.0 * depth) + np.maximum(h - h20_m, 0.0)
+        return np.asarray(inside * inside / (2.0 * depth) + np.maximum(h - h20_m, 0.0))
 
     return antiderivative(np.asarray(top_m, float)) - antiderivative(np.asarray(bottom_m, float))
 
