@@ -61,6 +61,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SECURE=settings.session_cookie_secure,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_CHECK_DEFAULT=False,
         BABEL_DEFAULT_LOCALE=settings.default_locale,
         BABEL_DEFAULT_TIMEZONE=settings.timezone,
         BABEL_TRANSLATION_DIRECTORIES=str(PROJECT_ROOT / "command" / "translations"),
@@ -92,8 +93,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     for bp in web.blueprints():
         app.register_blueprint(bp)
-    # Machine clients authenticate with a bearer token, not a cookie: no CSRF for the API.
-    csrf.exempt("command.web.api")
+
+    @app.before_request
+    def _csrf_unless_token() -> None:
+        # Browsers (cookie sessions) must send the CSRF token on every unsafe request, forms
+        # and fetch() alike (X-CSRFToken header).  Machine clients authenticate with a bearer
+        # token, which a cross-site page cannot send, so they need none.
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return
+        if request.headers.get("Authorization", "").startswith("Bearer "):
+            return
+        if app.config.get("WTF_CSRF_ENABLED", True):
+            csrf.protect()
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

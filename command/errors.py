@@ -59,6 +59,26 @@ def register_error_handlers(app: Flask) -> None:
     def _api_error(exc: ApiError) -> Any:
         return error_response(exc.status, exc.code, exc.message, exc.details)
 
+    from dispatch import errors as dispatch_errors
+
+    @app.errorhandler(dispatch_errors.DispatchError)
+    def _dispatch_error(exc: dispatch_errors.DispatchError) -> Any:
+        if isinstance(exc, dispatch_errors.ValidationFailed):
+            return error_response(422, "validation_failed", "invalid request",
+                                  dict(exc.field_errors))
+        if isinstance(exc, dispatch_errors.PermissionDenied):
+            return error_response(403, "forbidden", str(exc))
+        if isinstance(exc, dispatch_errors.IllegalTransition):
+            return error_response(409, "illegal_transition", str(exc),
+                                  {"state": exc.state, "action": exc.action})
+        return error_response(409, "conflict", str(exc))
+
+    from sqlalchemy.orm.exc import StaleDataError
+
+    @app.errorhandler(StaleDataError)
+    def _stale(exc: StaleDataError) -> Any:
+        return error_response(409, "concurrent_update", "the operation changed meanwhile; retry")
+
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:
         code = (exc.name or "error").lower().replace(" ", "_")

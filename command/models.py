@@ -208,3 +208,52 @@ class ServiceStatus(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     info: Mapped[Any] = mapped_column(JSON, default=dict)
+
+
+class OperationRecord(Base):
+    """One operation (a site engaging a cell): indexed columns plus the core value as JSON.
+
+    ``version`` is bumped on every transition and checked on write (optimistic locking), so two
+    concurrent transitions cannot both apply to the same state.
+    """
+
+    __tablename__ = "operations"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    cell_id: Mapped[str] = mapped_column(String(64), index=True)
+    site_code: Mapped[str] = mapped_column(String(32), index=True)
+    county: Mapped[str] = mapped_column(String(32), index=True)
+    state: Mapped[str] = mapped_column(String(24), index=True)
+    drill_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    data: Mapped[Any] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class IdempotencyKey(Base):
+    """A client's retry key for a request that creates something (e.g. a proposal)."""
+
+    __tablename__ = "idempotency_keys"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    action: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StandingAgreementRecord(Base):
+    """Standing airspace coordination by one authority for one site (core value as JSON)."""
+
+    __tablename__ = "standing_agreements"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    site_code: Mapped[str] = mapped_column(String(32), index=True)
+    authority: Mapped[str] = mapped_column(String(16))
+    data: Mapped[Any] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

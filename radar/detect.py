@@ -30,11 +30,11 @@ _DBZ_COLOURS = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class VolumeResult:
     """Everything detection found in one volume.
 
-    ``composite_dbz`` and ``mesh_mm`` are 2-D grids ``[row = south → north, col = west →
+    ``composite_dbz`` (NaN where there is no echo or no coverage) and ``mesh_mm`` are 2-D grids ``[row = south → north, col = west →
     east]`` on the radar-centred azimuthal-equidistant grid with cell centres ``x_m``/``y_m``
     (m east/north of the radar); ``bounds`` is ``((south, west), (north, east))`` in degrees,
     the lon/lat box enclosing the grid.  ``mesh_mm`` is ``None`` when vertical products are
@@ -88,7 +88,11 @@ class VolumeResult:
         refl_path = directory / f"{stem}_reflectivity.png"
         matplotlib.image.imsave(refl_path, rgba)
         out: dict[str, dict[str, Any] | None] = {
-            "reflectivity": {"path": str(refl_path), "bounds": leaflet_bounds},
+            "reflectivity": {
+                "path": str(refl_path),
+                "bounds": leaflet_bounds,
+                "levels_source": self.levels.source,
+            },
             "mesh": None,
         }
         if self.mesh_mm is not None:
@@ -97,7 +101,11 @@ class VolumeResult:
             mesh_rgba[..., 3] = np.where(np.isfinite(mesh) & (mesh >= min_mesh_mm), 0.8, 0.0)
             mesh_path = directory / f"{stem}_mesh.png"
             matplotlib.image.imsave(mesh_path, mesh_rgba)
-            out["mesh"] = {"path": str(mesh_path), "bounds": leaflet_bounds}
+            out["mesh"] = {
+                "path": str(mesh_path),
+                "bounds": leaflet_bounds,
+                "levels_source": self.levels.source,
+            }
         return out
 
 
@@ -260,7 +268,8 @@ def volume_to_geojson(result: VolumeResult) -> dict[str, Any]:
     ``unavailable_reason``).  One Feature per cell with a lon/lat Polygon and ``id``,
     ``centroid`` [lon, lat], ``area_km2``, ``max_dbz``, ``top45_km``, ``vil_kgm2``,
     ``vild_gm3``, ``shi``, ``posh_pct``, ``mesh_mm``, ``poh_pct``, ``hail``, ``criteria`` (plus
-    ``mesh75_mm``, ``mesh95_mm``, ``unavailable_reason``); unavailable values are ``null``.
+    ``mesh75_mm``, ``mesh95_mm``, ``unavailable_reason``, ``levels_source``); unavailable
+    values are ``null``.
     """
     features = []
     for cell in result.cells:
@@ -287,6 +296,7 @@ def volume_to_geojson(result: VolumeResult) -> dict[str, Any]:
                     "mesh75_mm": _num(cell.mesh75_mm, 1),
                     "mesh95_mm": _num(cell.mesh95_mm, 1),
                     "unavailable_reason": cell.unavailable_reason,
+                    "levels_source": result.levels.source,
                 },
             }
         )

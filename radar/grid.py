@@ -4,9 +4,11 @@ Instead of interpolating the volume onto a 3-D grid (``pyart.map.grid_from_radar
 column of a 2-D grid (``grid_resolution_m`` spacing, azimuthal equidistant around the radar,
 out to ``max_range_km``) takes, from every sweep, the nearest gate above it: the ray nearest
 in azimuth and the gate nearest to the slant range at which that sweep's beam passes over the
-column.  That gives one sample per elevation per column, at the beam-centre height of the
-4/3-effective-earth model (Doviak & Zrnić 1993, eqs. 2.28), and the column kernels of
-:mod:`radar.products` integrate those samples vertically.
+column.  Where gates are denser than the grid, every gate of at least ``product_min_dbz``
+also raises the sample of the pixel that contains it (a per-sweep maximum), so a small hail
+core is not missed by the subsampling.  That gives one sample per elevation per column, at
+the beam-centre height of the 4/3-effective-earth model (Doviak & Zrnić 1993, eqs. 2.28),
+and the column kernels of :mod:`radar.products` integrate those samples vertically.
 
 Geometry that depends only on the grid and on a sweep's elevation and gate layout is cached,
 so consecutive volumes of the same scan strategy cost one gather per sweep.
@@ -34,7 +36,7 @@ _AZIMUTH_BINS = 3600  # 0.1 degree lookup table per sweep
 _SAME_ELEVATION_DEG = 0.2  # sweeps closer than this are one elevation (e.g. NEXRAD split cuts)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class GridGeometry:
     """Column positions of a square grid centred on the radar (cached per size)."""
 
@@ -44,18 +46,19 @@ class GridGeometry:
     inside: np.ndarray  # flat indices of columns within range
     ground_range_m: np.ndarray  # per inside column
     azimuth_bin: np.ndarray  # per inside column, index into a 0.1 degree table
+    inside_position: np.ndarray  # per grid cell (flat): its index among inside columns, or -1
 
     @property
     def shape(self) -> tuple[int, int]:
         return (self.x_m.size, self.x_m.size)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ProductGrids:
     """2-D products of one volume; ``None`` for vertical products that are unavailable.
 
-    Values are NaN outside radar coverage; ``composite_dbz`` is ``-inf`` where the radar
-    sees no echo (masked gates) and NaN where no gate covers the column.  Vertical products are computed in columns with
+    Values are NaN outside radar coverage (``covered`` is False there); ``composite_dbz`` is
+    also NaN where the radar sees no echo.  Vertical products are computed in columns with
     composite ≥ ``active_dbz``; elsewhere SHI, MESH, POSH and POH are exactly 0 (no echo
     reaches 40 dBZ), echo tops ≥ 45/50 dBZ are NaN (none), and VIL, VIL density and the
     18 dBZ top are NaN (not computed).
@@ -64,6 +67,7 @@ class ProductGrids:
     x_m: np.ndarray
     y_m: np.ndarray
     composite_dbz: np.ndarray
+    covered: np.ndarray  # bool: some gate of some sweep lies over the column
     n_elevations: int
     active_dbz: float
     unavailable_reason: str | None = None
@@ -97,8 +101,11 @@ def grid_geometry(resolution_m: float, max_range_m: float) -> GridGeometry:
     for arr in (x, inside, azimuth_bin):
         arr.flags.writeable = False
     ground_inside = ground[inside]
-    ground_inside.flags.writeable = False
-    return GridGeometry(resolution_m, max_range_m, x, inside, ground_inside, azimuth_bin)
+    position = np.full(ground.size, -1, dtype=np.int64)
+    position[inside] = np.arange(inside.size)
+    for arr in (ground_inside, position):
+        arr.flags.writeable = False
+    return GridGeometry(resolution_m, max_range_m, x, inside, ground_inside, azimuth_bin, position)
 
 
 def beam_slant_range_and_height(
@@ -263,11 +270,13 @@ def column_samples(
     samples = np.empty((len(groups), n_inside), dtype=np.float32)
     heights = np.empty((len(groups), n_inside), dtype=np.float64)
     elevations = np.empty(len(groups))
+    group_of_ray = np.full(int(radar.nrays), -1, dtype=np.int64)
     for g, group in enumerate(groups):
         elevations[g] = group[0][1]
         for j, (sweep, angle) in enumerate(group):
             start = int(radar.sweep_start_ray_index["data"][sweep])
             end = int(radar.sweep_end_ray_index["data"][sweep])
+            group_of_ray[start : end + 1] = g
             gate_index, height = _gate_lookup(ranges, geometry, angle)
             ray_table = _ray_lookup(radar.azimuth["data"][start : end + 1])
             ray = ray_table[geometry.azimuth_bin]
@@ -279,7 +288,55 @@ def column_samples(
                 heights[g] = height
             else:
                 np.fmax(samples[g], values, out=samples[g])
+    _pool_strong_gates(
+        samples, flat, group_of_ray, elevations, radar, ranges, geometry,
+        min(config.product_min_dbz, config.cell_dbz),
+    )  # fmt: skip
     return geometry, elevations, samples, heights
+
+
+def _pool_strong_gates(
+    samples: np.ndarray,
+    flat: np.ndarray,
+    group_of_ray: np.ndarray,
+    elevations: np.ndarray,
+    radar: Any,
+    ranges: np.ndarray,
+    geometry: GridGeometry,
+    threshold_dbz: float,
+) -> None:
+    """Raise each column's sample to the largest echo ≥ ``threshold_dbz`` inside its pixel.
+
+    Nearest-gate sampling alone visits only some gates where gates are denser than the grid
+    (near and mid range), and can miss the peak of a small hail core; pooling every strong
+    gate into the pixel that contains it, sweep by sweep, keeps those peaks.  Only gates at
+    or above the threshold are moved, so the cost follows the size of the storms.
+    """
+    strong = np.flatnonzero(flat[:-1] >= threshold_dbz)
+    if strong.size == 0 or elevations.size == 0:
+        return
+    ngates = ranges.size
+    ray, gate = np.divmod(strong, ngates)
+    group = group_of_ray[ray]
+    used = group >= 0
+    strong, ray, gate, group = strong[used], ray[used], gate[used], group[used]
+    theta = np.radians(elevations)[group]
+    slant = ranges[gate]
+    # Ground distance of the gate (Doviak & Zrnić eq. 2.28c, 4/3 earth).
+    ground = EFFECTIVE_EARTH_RADIUS_M * np.arctan(
+        slant * np.cos(theta) / (EFFECTIVE_EARTH_RADIUS_M + slant * np.sin(theta))
+    )
+    azimuth = np.radians(np.asarray(radar.azimuth["data"], float)[ray])
+    res = geometry.resolution_m
+    half = (geometry.x_m.size - 1) // 2
+    ix = np.rint(ground * np.sin(azimuth) / res).astype(np.int64) + half
+    iy = np.rint(ground * np.cos(azimuth) / res).astype(np.int64) + half
+    n = geometry.x_m.size
+    inside = (ix >= 0) & (ix < n) & (iy >= 0) & (iy < n)
+    column = np.full(strong.size, -1, dtype=np.int64)
+    column[inside] = geometry.inside_position[iy[inside] * n + ix[inside]]
+    keep = column >= 0
+    np.fmax.at(samples, (group[keep], column[keep]), flat[strong[keep]])
 
 
 def compute_product_grids(
@@ -318,11 +375,15 @@ def compute_product_grids(
         return grid.reshape(shape)
 
     composite_grid = to_grid(composite)
+    composite_grid[np.isinf(composite_grid)] = np.nan  # no echo: NaN, like no data
+    covered = np.zeros(n_cells, dtype=bool)
+    covered[geometry.inside[~not_covered]] = True
     active_dbz = min(config.product_min_dbz, config.cell_dbz)
     base: dict[str, Any] = dict(
         x_m=geometry.x_m,
         y_m=geometry.x_m,
         composite_dbz=composite_grid,
+        covered=covered.reshape(shape),
         n_elevations=int(elevations.size),
         active_dbz=active_dbz,
     )

@@ -37,7 +37,7 @@ _HEIGHT_NAMES = ("HGHT", "height", "height_m", "hght", "geopotential_height", "z
 _TEMP_NAMES = ("TEMP", "temperature", "temperature_c", "temp", "t", "tdry")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Sounding:
     """A temperature profile: heights (m ASL, increasing) and temperatures (°C)."""
 

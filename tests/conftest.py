@@ -53,9 +53,9 @@ def app(app_config: dict[str, Any]) -> Iterator[Any]:
 
 @pytest.fixture
 def db_session(app: Any) -> Iterator[Any]:
-    from command.extensions import get_db
-
-    with app.app_context(), get_db().session() as session:
+    """A session of the test's database.  No app context stays pushed while the test runs
+    (a shared context would share ``g`` between test requests)."""
+    with app.extensions["hailops_db"].session() as session:
         yield session
 
 

@@ -6,6 +6,6 @@ from flask import Blueprint
 
 
 def blueprints() -> list[Blueprint]:
-    from command.web import api, main
+    from command.web import api, main, ops
 
-    return [main.bp, api.bp]
+    return [main.bp, api.bp, ops.bp]

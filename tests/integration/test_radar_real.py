@@ -14,8 +14,8 @@ import pytest
 
 from radar.cli import detect_main
 from radar.detect import detect_volume
-from radar.errors import RadarError, RadarReadError, SoundingError
-from radar.io import read_volume, reflectivity_field
+from radar.errors import DetectionError, RadarError, RadarReadError, SoundingError
+from radar.io import REFLECTIVITY_CANDIDATES, read_volume, reflectivity_field
 from radar.levels import levels_from_sounding, levels_from_values, read_sounding
 from tests.unit.radar.radar_paths import (
     canberra_volumes,
@@ -134,7 +134,10 @@ def pyart_test_files() -> list[Path]:
 def test_pyart_test_files_are_read(path: Path) -> None:
     radar = read_volume(path)
     assert radar.nsweeps >= 1 and reflectivity_field(radar)
-    if "rhi" not in path.name:
+    if "rhi" in path.name:
+        with pytest.raises(DetectionError, match="no PPI sweep"):
+            detect_volume(radar, CANBERRA_LEVELS)
+    else:
         result = detect_volume(radar, CANBERRA_LEVELS)
         assert result.composite_dbz.ndim == 2
 
@@ -264,3 +267,27 @@ def test_read_errors_name_the_file_and_reason(tmp_path: Path) -> None:
         cinrad = tmp_path / "Z_RADR_I_Z9351_20240615083000_O_DOR_CC_CAP.bin"
         cinrad.write_bytes(b"RSTM" + bytes(200))
         read_volume(cinrad)
+
+
+def test_odim_falls_back_to_xradar_when_pyart_refuses(monkeypatch) -> None:
+    import pyart
+
+    def refuse(*args, **kwargs):
+        raise ValueError("unsupported ODIM variant")
+
+    monkeypatch.setattr(pyart.aux_io, "read_odim_h5", refuse)
+    radar = read_volume(canberra_volumes()[0], fields=REFLECTIVITY_CANDIDATES)
+    assert isinstance(radar, pyart.core.Radar)
+    assert radar.nsweeps == 14 and reflectivity_field(radar) == "DBZH"
+
+
+def test_a_reader_that_hangs_is_stopped(monkeypatch) -> None:
+    import time
+
+    from radar import io as radar_io
+
+    monkeypatch.setitem(radar_io._READERS, "cfradial", lambda path, fields: time.sleep(5))
+    started = time.monotonic()
+    with pytest.raises(RadarReadError, match="timed out"):
+        read_volume(feldberg_scans()[0], timeout_s=0.3)
+    assert time.monotonic() - started < 2.0

@@ -2,12 +2,12 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 01:58:05.778285
+Create Date: 2026-11-29 02:13:22.432677
 """
-import sqlalchemy as sa
 from alembic import op
-
+import sqlalchemy as sa
 import command.models
+
 
 revision = '0001'
 down_revision = None
@@ -39,6 +39,14 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_log_object_id'), ['object_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_log_object_type'), ['object_type'], unique=False)
 
+    op.create_table('idempotency_keys',
+    sa.Column('key', sa.String(length=128), nullable=False),
+    sa.Column('action', sa.String(length=32), nullable=False),
+    sa.Column('object_id', sa.String(length=64), nullable=False),
+    sa.Column('actor', sa.String(length=64), nullable=False),
+    sa.Column('at', command.models.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('key')
+    )
     op.create_table('live_events',
     sa.Column('seq', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('at', command.models.UTCDateTime(timezone=True), nullable=False),
@@ -57,6 +65,26 @@ def upgrade() -> None:
     sa.Column('sample', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('key')
     )
+    op.create_table('operations',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('cell_id', sa.String(length=64), nullable=False),
+    sa.Column('site_code', sa.String(length=32), nullable=False),
+    sa.Column('county', sa.String(length=32), nullable=False),
+    sa.Column('state', sa.String(length=24), nullable=False),
+    sa.Column('drill_id', sa.String(length=32), nullable=True),
+    sa.Column('data', sa.JSON(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('created_at', command.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', command.models.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('operations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_operations_cell_id'), ['cell_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_operations_county'), ['county'], unique=False)
+        batch_op.create_index(batch_op.f('ix_operations_drill_id'), ['drill_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_operations_site_code'), ['site_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_operations_state'), ['state'], unique=False)
+
     op.create_table('radar_volumes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
@@ -100,6 +128,19 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('sites', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sites_county'), ['county'], unique=False)
+
+    op.create_table('standing_agreements',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('site_code', sa.String(length=32), nullable=False),
+    sa.Column('authority', sa.String(length=16), nullable=False),
+    sa.Column('data', sa.JSON(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_by', sa.String(length=64), nullable=False),
+    sa.Column('created_at', command.models.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('standing_agreements', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_standing_agreements_site_code'), ['site_code'], unique=False)
 
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -195,6 +236,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_users_username'))
 
     op.drop_table('users')
+    with op.batch_alter_table('standing_agreements', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_standing_agreements_site_code'))
+
+    op.drop_table('standing_agreements')
     with op.batch_alter_table('sites', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sites_county'))
 
@@ -206,8 +251,17 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_radar_volumes_drill_id'))
 
     op.drop_table('radar_volumes')
+    with op.batch_alter_table('operations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_operations_state'))
+        batch_op.drop_index(batch_op.f('ix_operations_site_code'))
+        batch_op.drop_index(batch_op.f('ix_operations_drill_id'))
+        batch_op.drop_index(batch_op.f('ix_operations_county'))
+        batch_op.drop_index(batch_op.f('ix_operations_cell_id'))
+
+    op.drop_table('operations')
     op.drop_table('member_units')
     op.drop_table('live_events')
+    op.drop_table('idempotency_keys')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_log_object_type'))
         batch_op.drop_index(batch_op.f('ix_audit_log_object_id'))

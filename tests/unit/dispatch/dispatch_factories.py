@@ -6,6 +6,7 @@ The clock is explicit everywhere: ``T0`` is 2026-07-01 08:00 UTC (16:00 in Lüli
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -107,12 +108,17 @@ def make_operation(**overrides: Any) -> Operation:
     return propose(**fields)
 
 
-def drive(op: Operation, state: OperationState, request: ClearanceRequest | None = None) -> Operation:
+def drive(
+    op: Operation, state: OperationState, request: ClearanceRequest | None = None
+) -> Operation:
     """Take a proposed operation along the happy path until it reaches ``state``."""
     request = request or make_request()
-    steps = [
+    steps: list[tuple[OperationState, Callable[[Operation], Operation]]] = [
         (OperationState.AUTHORIZED, lambda o: authorize(o, COMMANDER, at(0))),
-        (OperationState.CLEARANCE_REQUESTED, lambda o: request_clearance(o, COMMANDER, at(0), request)),
+        (
+            OperationState.CLEARANCE_REQUESTED,
+            lambda o: request_clearance(o, COMMANDER, at(0), request),
+        ),
         (OperationState.CLEARANCE_REQUESTED, lambda o: grant(o, ATC, at(1))),
         (OperationState.CLEARED, lambda o: grant(o, MILITARY, at(2))),
         (OperationState.ORDERED, lambda o: order(o, COMMANDER, at(3))),

@@ -17,7 +17,9 @@ def ledger() -> AmmunitionLedger:
 
 def test_restock_report_adjust_add_up() -> None:
     book = ledger().restock("37mm_shell", 100, at(1), "depot", reference="DN-7")
-    book = book.consume({"37mm_shell": 30, "rocket_wr98": 2}, at(2), "op-lishi", reference="op-1:report")
+    book = book.consume(
+        {"37mm_shell": 30, "rocket_wr98": 2}, at(2), "op-lishi", reference="op-1:report"
+    )
     book = book.adjust("rocket_wr98", -1, at(3), "root", note="dud found at inventory")
     assert book.balances() == {"37mm_shell": 120, "rocket_wr98": 1}
     assert [e.kind for e in book.entries] == [

@@ -11,6 +11,7 @@ from dispatch.clearance import (
     LOCAL_TZ,
     AltitudeBand,
     Authority,
+    Decision,
     Denial,
     Grant,
     Revocation,
@@ -55,8 +56,20 @@ def test_decisions_after_now_have_not_happened_yet() -> None:
 def test_cleared_is_the_intersection_of_both_grants() -> None:
     request = make_request(sectors=(Sector(300.0, 120.0),), altitude=AltitudeBand(3000, 8000))
     decisions = [
-        g(ATC, 1, window=TimeWindow(at(5), at(25)), sectors=(Sector(330.0, 90.0),), ceiling_m=7000.0),
-        g(MIL, 2, window=TimeWindow(at(0), at(20)), sectors=(Sector(0.0, 180.0),), ceiling_m=7500.0),
+        g(
+            ATC,
+            1,
+            window=TimeWindow(at(5), at(25)),
+            sectors=(Sector(330.0, 90.0),),
+            ceiling_m=7000.0,
+        ),
+        g(
+            MIL,
+            2,
+            window=TimeWindow(at(0), at(20)),
+            sectors=(Sector(0.0, 180.0),),
+            ceiling_m=7500.0,
+        ),
     ]
     cleared = effective_clearance(request, decisions, at(3))
     assert cleared is not None
@@ -87,14 +100,18 @@ def test_sector_intersection_across_north_keeps_both_pieces() -> None:
 
 def test_denial_by_either_means_no_clearance() -> None:
     request = make_request()
-    decisions = [g(ATC, 1), Denial(MIL, at(2), "mil-duty", "exercise in progress")]
+    decisions: list[Decision] = [g(ATC, 1), Denial(MIL, at(2), "mil-duty", "exercise in progress")]
     assert effective_clearance(request, decisions, at(3)) is None
     assert decision_delays(request, decisions, at(3))[MIL].state == "denied"
 
 
 def test_revocation_ends_the_clearance_at_once() -> None:
     request = make_request()
-    decisions = [g(ATC, 1), g(MIL, 2), Revocation(ATC, at(10), "atc-duty", "arrival")]
+    decisions: list[Decision] = [
+        g(ATC, 1),
+        g(MIL, 2),
+        Revocation(ATC, at(10), "atc-duty", "arrival"),
+    ]
     assert effective_clearance(request, decisions, at(9)) is not None
     assert effective_clearance(request, decisions, at(10)) is None
     assert decision_delays(request, decisions, at(11))[ATC].state == "revoked"
@@ -187,7 +204,9 @@ def test_one_authoritys_agreement_is_not_enough() -> None:
         {"site_code": "T-02"},
     ],
 )
-def test_a_request_partly_outside_either_agreement_waits_for_people(change: dict[str, object]) -> None:
+def test_a_request_partly_outside_either_agreement_waits_for_people(
+    change: dict[str, object],
+) -> None:
     assert auto_grant(make_request(), [agreement(ATC), agreement(MIL, **change)]) == ()
 
 

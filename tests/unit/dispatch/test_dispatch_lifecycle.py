@@ -166,7 +166,9 @@ def test_happy_path_records_every_step() -> None:
         "acknowledge", "start_firing", "report_firing",
     ]  # fmt: skip
     assert [h.state for h in op.history][-1] == S.COMPLETED
-    assert all(h.previous == prev.state for prev, h in zip(op.history, op.history[1:]))
+    assert all(
+        h.previous == prev.state for prev, h in zip(op.history, op.history[1:], strict=False)
+    )
     assert ledger.balance("37mm_shell") == 80
     assert op.violations == ()
     assert op.ordered_window == TimeWindow(at(0), at(30))

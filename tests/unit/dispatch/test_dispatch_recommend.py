@@ -20,13 +20,21 @@ from radar.model import HailCell, TemperatureLevels
 from sites.geometry import destination
 from sites.model import Readiness, Sector, Site
 from tests.unit.dispatch.dispatch_factories import T0, at, make_cell
-from tests.unit.sites.factories import DEFAULT_LAT, DEFAULT_LON, make_equipment, make_rocket, make_site
+from tests.unit.sites.factories import (
+    DEFAULT_LAT,
+    DEFAULT_LON,
+    make_equipment,
+    make_rocket,
+    make_site,
+)
 
 LEVELS = TemperatureLevels(h0_m=4000.0, h20_m=6500.0, source="test")
 LAYER = SeedingLayer.from_levels(LEVELS)
 
 
-def point(bearing: float, km: float, lat: float = DEFAULT_LAT, lon: float = DEFAULT_LON) -> tuple[float, float]:
+def point(
+    bearing: float, km: float, lat: float = DEFAULT_LAT, lon: float = DEFAULT_LON
+) -> tuple[float, float]:
     """``(lon, lat)`` ``km`` from the default site along ``bearing``."""
     plat, plon = destination(lat, lon, bearing, km)
     return plon, plat
@@ -80,7 +88,13 @@ def test_cell_passing_just_inside_or_just_outside_range(km: float, expected: boo
 
 def test_sector_wrapping_through_north() -> None:
     site = make_site(equipment=(make_equipment(sectors=(Sector(300.0, 60.0),)),))
-    for bearing, expected in [(350.0, True), (10.0, True), (59.0, True), (90.0, False), (180.0, False)]:
+    for bearing, expected in [
+        (350.0, True),
+        (10.0, True),
+        (59.0, True),
+        (90.0, False),
+        (180.0, False),
+    ]:
         result = run([cell_at(bearing, 5.0)], [site])
         assert bool(candidate_codes(result)) is expected, bearing
     assert "outside the safe sectors" in exclusion(run([cell_at(180.0, 5.0)], [site]), "T-01")
@@ -139,7 +153,9 @@ def test_a_site_with_one_piece_too_low_uses_the_other() -> None:
         ({"ammunition": {"rocket_wr98": 5}}, "no ammunition for its 37mm 高炮"),
     ],
 )
-def test_unavailable_sites_are_excluded_with_the_reason(changes: dict[str, Any], reason: str) -> None:
+def test_unavailable_sites_are_excluded_with_the_reason(
+    changes: dict[str, Any], reason: str
+) -> None:
     result = run([cell_at(0.0, 3.0)], [make_site(**changes)])
     assert candidate_codes(result) == [] and exclusion(result, "T-01") == reason
 
@@ -223,7 +239,10 @@ def test_json_document_shape() -> None:
     doc = recommendations_to_json(result)
     (rec,) = doc["recommendations"]
     assert rec["cell_id"] == "C1" and rec["site_code"] == "T-01"
-    assert rec["window_start"] == "2026-07-01T08:00:00Z" and rec["window_end"] == "2026-07-01T08:40:00Z"
+    assert (
+        rec["window_start"] == "2026-07-01T08:00:00Z"
+        and rec["window_end"] == "2026-07-01T08:40:00Z"
+    )
     assert rec["azimuth_deg"] == pytest.approx(90.0, abs=0.1)
     assert rec["elevation_deg"] == pytest.approx(53.5, abs=0.1)
     assert rec["ammunition"] == {"37mm_shell": 40}
@@ -236,6 +255,6 @@ def test_index_is_reused_and_polygons_are_cached() -> None:
     sites = [make_site(code=f"S{n}", lon=DEFAULT_LON + 0.01 * n) for n in range(3)]
     index = EngagementIndex.build(sites)
     again = EngagementIndex.build(sites)
-    assert all(a is b for a, b in zip(index.polygons, again.polygons))
+    assert all(a is b for a, b in zip(index.polygons, again.polygons, strict=False))
     result = recommend([cell_at(0.0, 3.0)], sites, LEVELS, T0, index=index)
     assert len(result.cells[0].candidates) == 3

@@ -57,7 +57,9 @@ PROGRESS = frozenset(
 )  # fmt: skip
 STANDING = (
     StandingAgreement("atc-1", "T-01", Authority.ATC, (Sector(0, 180),), 8000.0, time(0), time(0)),
-    StandingAgreement("mil-1", "T-01", Authority.MILITARY, (Sector(0, 360),), 9000.0, time(0), time(0)),
+    StandingAgreement(
+        "mil-1", "T-01", Authority.MILITARY, (Sector(0, 360),), 9000.0, time(0), time(0)
+    ),
 )
 
 
@@ -134,27 +136,35 @@ class DispatchMachine(RuleBasedStateMachine):
     def _call(
         self, data: st.DataObject, op: Operation, action: str, actor: Actor, key: str
     ) -> tuple[Operation, AmmunitionLedger]:
-        now, kw = self.now, {"idempotency_key": key}
+        now, kw = self.now, {"idempotency_key": key}  # one spelling for every call
         ledger = self.ledger
         if action == "authorize":
             return authorize(op, actor, now, **kw), ledger
         if action == "request_clearance":
             request = make_request(
-                id=op.id, window=op.window, requested_at=now,
+                id=op.id,
+                window=op.window,
+                requested_at=now,
                 sectors=(Sector(0, 180),) if data.draw(st.booleans()) else (Sector(0, 360),),
             )
             agreements = STANDING if data.draw(st.booleans()) else ()
             return request_clearance(op, actor, now, request, agreements=agreements, **kw), ledger
         if action == "grant":
             start = data.draw(st.sampled_from([None, None, 0, 5, 15]))
-            window = None if start is None else TimeWindow(
-                op.window.start + timedelta(minutes=start), op.window.end + timedelta(minutes=5)
+            window = (
+                None
+                if start is None
+                else TimeWindow(
+                    op.window.start + timedelta(minutes=start), op.window.end + timedelta(minutes=5)
+                )
             )
             sectors = data.draw(
                 st.sampled_from([None, None, (Sector(300, 60),), (Sector(150, 250),)])
             )
             ceiling = data.draw(st.sampled_from([None, None, 6500.0, 8000.0]))
-            return grant(op, actor, now, window=window, sectors=sectors, ceiling_m=ceiling, **kw), ledger
+            return grant(
+                op, actor, now, window=window, sectors=sectors, ceiling_m=ceiling, **kw
+            ), ledger
         if action == "deny":
             return deny(op, actor, now, "traffic", **kw), ledger
         if action == "revoke":
@@ -164,17 +174,25 @@ class DispatchMachine(RuleBasedStateMachine):
         if action == "acknowledge":
             return acknowledge(op, actor, now, **kw), ledger
         if action == "start_firing":
-            return start_firing(op, actor, now, **kw), ledger
+            return start_firing(op, actor, now, idempotency_key=key), ledger
         if action == "report_firing":
             offsets = data.draw(st.lists(st.integers(-15, 0), min_size=0, max_size=3))
             rounds = data.draw(st.integers(0, 40))
             bursts = tuple(
-                Burst(now + timedelta(minutes=o), op.azimuth_deg, op.elevation_deg, "37mm_shell", rounds)
+                Burst(
+                    now + timedelta(minutes=o),
+                    op.azimuth_deg,
+                    op.elevation_deg,
+                    "37mm_shell",
+                    rounds,
+                )
                 for o in offsets
             )
             total = rounds * len(bursts) if bursts else rounds
             times = sorted(b.at for b in bursts) or [now - timedelta(minutes=5), now]
-            report = FiringReport(times[0], times[-1], {"37mm_shell": total}, Observation.RAIN, bursts)
+            report = FiringReport(
+                times[0], times[-1], {"37mm_shell": total}, Observation.RAIN, bursts
+            )
             return report_firing(op, ledger, actor, now, report, **kw)
         if action == "file_written_report":
             return file_written_report(op, actor, now, **kw), ledger
@@ -214,7 +232,10 @@ class DispatchMachine(RuleBasedStateMachine):
                     else:
                         assert entry.at in flagged
             if op.report is not None:
-                times = [b.at for b in op.report.bursts] + [op.report.started_at, op.report.ended_at]
+                times = [b.at for b in op.report.bursts] + [
+                    op.report.started_at,
+                    op.report.ended_at,
+                ]
                 for t in times:
                     cleared = op.clearance(t)
                     if cleared is None or not cleared.window.contains(t):
@@ -228,7 +249,7 @@ class DispatchMachine(RuleBasedStateMachine):
     def history_is_a_chain_ending_in_the_state(self) -> None:
         for op in self.ops:
             assert op.history[0].action == "propose"
-            for previous, entry in zip(op.history, op.history[1:]):
+            for previous, entry in zip(op.history, op.history[1:], strict=False):
                 assert entry.previous == previous.state
             assert op.history[-1].state == op.state
             assert len({h.idempotency_key for h in op.history if h.idempotency_key}) == len(
@@ -243,4 +264,3 @@ DispatchMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestDispatchMachine = DispatchMachine.TestCase
-

@@ -31,14 +31,15 @@ def test_uniform_core_gives_the_analytic_shi_mesh_and_posh(storm_radar) -> None:
     assert len(result.cells) == 1
     cell = result.cells[0]
     shi = 0.1 * E60 * ((7000 - 4000) / 2 + (10000 - 7000))  # ∫ W_T dH from H0 to top
-    # Discretisation only: the top sample's layer reaches half a sweep spacing above it
-    # (0.5° ≈ 170 m at 38 km, the storm's far edge) and the nearest gate is up to 250 m off
-    # in slant range; the cell maximum picks the most favourable column.
-    assert cell.shi == pytest.approx(shi, rel=0.06)
-    assert cell.mesh_mm == pytest.approx(2.54 * math.sqrt(shi), rel=0.03)
+    # Discretisation only, and upward: the top sample's layer reaches half a sweep spacing
+    # above it (0.5° ≈ 170 m at 38 km, the storm's far edge), and a strong gate anywhere in
+    # a 1 km pixel raises that pixel's sample (up to ~0.7 km × tan 18° ≈ 230 m higher near
+    # the top); the cell maximum picks the most favourable column.
+    assert shi <= cell.shi <= shi * 1.10
+    assert 2.54 * math.sqrt(shi) <= cell.mesh_mm <= 2.54 * math.sqrt(shi * 1.10)
     # The column over the storm centre (30 km east) is closer still.
     centre = result.grids.shi[np.searchsorted(result.y_m, 0.0), np.searchsorted(result.x_m, 30e3)]
-    assert centre == pytest.approx(shi, rel=0.04)
+    assert centre == pytest.approx(shi, rel=0.05)
     wt = 57.5 * (4000 - 200) / 1000 - 121
     posh = 29 * math.log(shi / wt) + 50
     assert cell.posh_pct == round(posh / 10) * 10
@@ -48,7 +49,8 @@ def test_uniform_core_gives_the_analytic_shi_mesh_and_posh(storm_radar) -> None:
     assert cell.hail and "mesh>=19mm" in cell.criteria and "posh>=50%" in cell.criteria
     assert cell.poh_pct == 100.0
     # Geometry: a disc of radius 8 km east of the radar.
-    assert cell.area_km2 == pytest.approx(math.pi * 8**2, rel=0.1)
+    # A pixel belongs to the cell when any gate in it reaches 40 dBZ: up to half a pixel more.
+    assert math.pi * 7.5**2 <= cell.area_km2 <= math.pi * 8.7**2
     lon, lat = cell.centroid
     assert lon > result.radar.lon and lat == pytest.approx(result.radar.lat, abs=0.02)
     assert cell.max_dbz == 60.0
@@ -60,7 +62,8 @@ def test_low_freezing_level_keeps_posh_high() -> None:
     result = detect_volume(radar, levels_from_values(1800.0, 4800.0), CONFIG)
     cell = result.cells[0]
     assert cell.posh_pct == 100.0
-    assert cell.shi == pytest.approx(0.1 * E60 * (1500 + 5200), rel=0.04)
+    shi = 0.1 * E60 * (1500 + 5200)
+    assert shi <= cell.shi <= shi * 1.10
 
 
 def test_freezing_level_above_the_storm_gives_no_hail_energy(storm_radar) -> None:

@@ -1,0 +1,244 @@
+"""Operations API: recommendations, proposals, the lifecycle transitions, clearance exports,
+standing agreements and ammunition restocks.  Core errors map to 403/409/422."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from command import audit, operations
+from command.auth import login_required_any, roles_required
+from command.codec import encode
+from command.deployment import deployment
+from command.errors import NotFound, Unprocessable
+from command.extensions import get_session
+from command.models import OperationRecord, RadarVolume, SiteRecord, StandingAgreementRecord
+from command.push import ROOM_ALL, announce
+from command.sitestore import load_sites
+from dispatch.clearance import Authority, StandingAgreement
+from dispatch.errors import ValidationFailed
+from sites.model import Contact, Sector
+
+bp = Blueprint("ops", __name__, url_prefix="/api")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise Unprocessable("JSON object expected", {"body": "JSON object expected"})
+    return body
+
+
+def _visible(rec: OperationRecord) -> bool:
+    if current_user.role == "county_operator":
+        return rec.county == current_user.county and rec.state in {
+            s.value for s in operations.COUNTY_VISIBLE}
+    if current_user.role in ("atc", "military"):
+        return rec.state in {s.value for s in operations.AIRSPACE_VISIBLE}
+    return True
+
+
+@bp.get("/operations")
+@login_required_any
+def list_operations() -> Any:
+    session = get_session()
+    q = select(OperationRecord).where(OperationRecord.drill_id.is_(None)) \
+        .order_by(OperationRecord.created_at.desc()).limit(500)
+    if request.args.get("state"):
+        q = q.where(OperationRecord.state == request.args["state"])
+    now = _now()
+    out = []
+    for rec in session.scalars(q):
+        if _visible(rec):
+            out.append(operations.to_json(operations.load(session, rec.id)[1], now))
+    return jsonify({"operations": out})
+
+
+@bp.get("/operations/<op_id>")
+@login_required_any
+def get_operation(op_id: str) -> Any:
+    session = get_session()
+    try:
+        rec, op = operations.load(session, op_id)
+    except operations.NotFoundError:
+        raise NotFound(f"no operation {op_id}") from None
+    if not _visible(rec):
+        raise NotFound(f"no operation {op_id}")
+    return jsonify(operations.to_json(op))
+
+
+@bp.post("/operations")
+@roles_required("commander", "forecaster")
+def create_operation() -> Any:
+    session = get_session()
+    op = operations.propose(session, operations.actor_of(current_user), _body(), _now(),
+                            idempotency_key=request.headers.get("Idempotency-Key"))
+    session.commit()
+    return jsonify(operations.to_json(op)), 201
+
+
+@bp.post("/operations/<op_id>/<action>")
+@login_required_any
+def operation_action(op_id: str, action: str) -> Any:
+    if action not in operations.ACTIONS:
+        raise NotFound(f"no action {action}")
+    session = get_session()
+    contact = Contact(current_user.display_name or current_user.username, "", current_user.role)
+    try:
+        op = operations.transition(session, op_id, action, operations.actor_of(current_user),
+                                   _body(), _now(),
+                                   idempotency_key=request.headers.get("Idempotency-Key"),
+                                   contact=contact)
+    except operations.NotFoundError as exc:
+        raise NotFound(str(exc)) from None
+    session.commit()
+    return jsonify(operations.to_json(op))
+
+
+@bp.get("/operations/<op_id>/clearance-request")
+@roles_required("commander", "atc", "military")
+def export_clearance(op_id: str) -> Any:
+    """The airspace application as structured QX/T 422-2018 items (or ?format=text)."""
+    session = get_session()
+    try:
+        _rec, op = operations.load(session, op_id)
+    except operations.NotFoundError:
+        raise NotFound(f"no operation {op_id}") from None
+    if op.clearance_request is None:
+        raise NotFound("no clearance request yet")
+    if request.args.get("format") == "text":
+        return Response(op.clearance_request.to_text(), mimetype="text/plain; charset=utf-8")
+    return jsonify(op.clearance_request.to_qxt422())
+
+
+@bp.get("/recommendations")
+@roles_required("commander", "forecaster")
+def recommendations() -> Any:
+    """Which sites should engage which cells of the latest live volume."""
+    from dispatch.recommend import CellPath, recommend, recommendations_to_json
+    from radar.detect import geojson_to_cells
+    from radar.model import TemperatureLevels
+
+    session = get_session()
+    vol = session.scalar(select(RadarVolume).where(RadarVolume.status == "processed",
+                                                   RadarVolume.drill_id.is_(None))
+                         .order_by(RadarVolume.id.desc()).limit(1))
+    if vol is None:
+        return jsonify({"volume_id": None, "recommendations": [], "cells": []})
+    fc = {"type": "FeatureCollection", "features": [c.feature for c in vol.cells],
+          "properties": {"scan_time": vol.scan_time.isoformat(), "radar": vol.radar,
+                         "h0_m": vol.levels["h0_m"], "h20_m": vol.levels["h20_m"],
+                         "levels_source": vol.levels["source"]}}
+    cells = [c for c in geojson_to_cells(fc) if c.hail]
+    paths = {}
+    by_cell = {t.get("cell_id"): t for t in (vol.tracks or [])}
+    for cell in cells:
+        nowcast = (by_cell.get(cell.id) or {}).get("nowcast")
+        if nowcast:
+            times = [datetime.fromisoformat(nowcast["issued_at"])] + [
+                datetime.fromisoformat(s["valid_time"]) for s in nowcast["steps"]]
+            positions = [tuple(cell.centroid)] + [tuple(s["centroid"]) for s in nowcast["steps"]]
+            paths[cell.id] = CellPath(cell.id, tuple(times), tuple(positions))  # type: ignore[arg-type]
+    engaged = set(session.scalars(select(OperationRecord.site_code).where(
+        OperationRecord.drill_id.is_(None), OperationRecord.state.in_(
+            ["authorized", "clearance_requested", "cleared", "ordered", "acknowledged", "firing"]))))
+    levels = TemperatureLevels(vol.levels["h0_m"], vol.levels["h20_m"], vol.levels["source"])
+    dep = deployment()
+    result = recommend(cells, load_sites(session), levels, vol.scan_time, paths=paths,
+                       no_fire_areas=dep.core.no_fire_geometries(),
+                       threat_areas=list(dep.county_polygons().values()), engaged=engaged)
+    out = recommendations_to_json(result)
+    out["volume_id"] = vol.id
+    return jsonify(out)
+
+
+@bp.get("/standing-agreements")
+@roles_required("commander", "atc", "military")
+def list_agreements() -> Any:
+    rows = get_session().scalars(select(StandingAgreementRecord)
+                                 .where(StandingAgreementRecord.active.is_(True))).all()
+    return jsonify({"agreements": [r.data | {"id": r.id} for r in rows]})
+
+
+@bp.post("/standing-agreements")
+@roles_required("atc", "military")
+def add_agreement() -> Any:
+    """An authority pre-agrees sectors, a ceiling and daily hours for one site."""
+    body = _body()
+    session = get_session()
+    site = session.get(SiteRecord, str(body.get("site_code", "")))
+    if site is None:
+        raise ValidationFailed({"site_code": "unknown site"})
+    if current_user.role == "admin":
+        authority = Authority(str(body.get("authority", "")))
+    else:
+        authority = Authority(current_user.role)
+    try:
+        sectors = tuple(Sector(float(a), float(b)) for a, b in body["sectors"])
+        agreement = StandingAgreement(
+            id=f"SA-{site.code}-{authority.value}-{int(_now().timestamp())}", site_code=site.code,
+            authority=authority, sectors=sectors, ceiling_m=float(body["ceiling_m"]),
+            daily_start=time.fromisoformat(body.get("daily_start", "00:00")),
+            daily_end=time.fromisoformat(body.get("daily_end", "00:00")))
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, ValidationFailed):
+            raise
+        raise ValidationFailed({"agreement": f"malformed: {exc}"}) from None
+    data = encode(agreement)
+    session.add(StandingAgreementRecord(id=agreement.id, site_code=site.code,
+                                        authority=authority.value, data=data,
+                                        created_by=current_user.username))
+    audit.append(session, actor=current_user.username, role=current_user.role,
+                 action="agreement.create", object_type="standing_agreement",
+                 object_id=agreement.id, after=data)
+    announce(session, "agreement.update", {"agreement": data}, [ROOM_ALL])
+    session.commit()
+    return jsonify(data | {"id": agreement.id}), 201
+
+
+@bp.delete("/standing-agreements/<agreement_id>")
+@roles_required("atc", "military")
+def revoke_agreement(agreement_id: str) -> Any:
+    session = get_session()
+    row = session.get(StandingAgreementRecord, agreement_id)
+    if row is None or (current_user.role != "admin" and row.authority != current_user.role):
+        raise NotFound(f"no agreement {agreement_id} of yours")
+    row.active = False
+    audit.append(session, actor=current_user.username, role=current_user.role,
+                 action="agreement.revoke", object_type="standing_agreement",
+                 object_id=agreement_id, before={"active": True}, after={"active": False})
+    session.commit()
+    return jsonify({"id": agreement_id, "active": False})
+
+
+@bp.post("/sites/<code>/restock")
+@roles_required("commander")
+def restock(code: str) -> Any:
+    from command.operations import _save_ledger, ledger_for
+
+    session = get_session()
+    if session.get(SiteRecord, code) is None:
+        raise NotFound(f"no site {code}")
+    body = _body()
+    ammo_type, count = body.get("ammo_type"), body.get("count")
+    if not isinstance(ammo_type, str) or not isinstance(count, int) or isinstance(count, bool):
+        raise ValidationFailed({"ammo_type": "required string", "count": "required whole number"})
+    ledger = ledger_for(session, code, None)
+    after = ledger.restock(ammo_type, count, _now(), current_user.username,
+                           reference=request.headers.get("Idempotency-Key"))
+    _save_ledger(session, ledger, after, None)
+    audit.append(session, actor=current_user.username, role=current_user.role,
+                 action="ammunition.restock", object_type="site", object_id=code,
+                 before=ledger.balances(), after=after.balances())
+    session.commit()
+    return jsonify({"site_code": code, "stock": after.balances()})
