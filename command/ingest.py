@@ -234,13 +234,3 @@ def poll_incoming(app: Flask) -> list[IngestOutcome]:
         session.merge(row)
         session.commit()
     return outcomes
-
-
-def register_jobs(app: Flask, scheduler: Any, demo: bool) -> None:
-    settings: Settings = app.config["HAILOPS"]
-    scheduler.add_job(poll_incoming, "interval", seconds=settings.radar_poll_seconds, args=[app],
-                      id="radar_feed", next_run_time=datetime.now(UTC))
-    if demo:
-        from command.demo import register_demo_jobs
-
-        register_demo_jobs(app, scheduler)

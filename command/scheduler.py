@@ -30,9 +30,17 @@ def start_scheduler(app: Flask, demo: bool = False) -> BackgroundScheduler:
                                                                     "max_instances": 1})
     scheduler.add_job(heartbeat, "interval", seconds=15, args=[app, scheduler], id="heartbeat",
                       next_run_time=datetime.now(UTC))
-    from command.ingest import register_jobs
+    from command.ingest import poll_incoming
+    from command.watch import watch_job
 
-    register_jobs(app, scheduler, demo)
+    settings = app.config["HAILOPS"]
+    scheduler.add_job(poll_incoming, "interval", seconds=settings.radar_poll_seconds, args=[app],
+                      id="radar_feed", next_run_time=datetime.now(UTC))
+    scheduler.add_job(watch_job, "interval", seconds=20, args=[app], id="deadlines")
+    if demo:
+        from command.demo import register_demo_jobs
+
+        register_demo_jobs(app, scheduler)
     scheduler.start()
     log.info("scheduler started with jobs %s", [j.id for j in scheduler.get_jobs()])
     return scheduler

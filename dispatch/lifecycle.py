@@ -285,9 +285,10 @@ def _step(
     return replace(op, state=to, history=(*op.history, entry), **changes)  # type: ignore[arg-type]
 
 
-def _begin(op: Operation, actor: Actor, action: str, key: str | None) -> bool:
-    """Role, county, replay and state checks shared by every transition; True = replay."""
+def _begin(op: Operation, actor: Actor, action: str, key: str | None, now: datetime) -> bool:
+    """Role, county, clock, replay and state checks shared by every transition; True = replay."""
     _authorize_actor(op, actor, action, op.county)
+    _require_aware(now)
     if _replayed(op, key, action):
         return True
     _check_state(op, action)
@@ -363,7 +364,7 @@ def authorize(
     op: Operation, actor: Actor, now: datetime, *, idempotency_key: str | None = None
 ) -> Operation:
     """The commander approves the proposal."""
-    if _begin(op, actor, "authorize", idempotency_key):
+    if _begin(op, actor, "authorize", idempotency_key, now):
         return op
     return _step(op, "authorize", S.AUTHORIZED, actor, now, idempotency_key)
 
@@ -382,7 +383,7 @@ def request_clearance(
     When the request lies inside both authorities' standing agreements the standing grants
     are recorded straight away (one history entry each) and the operation is ``cleared``.
     """
-    if _begin(op, actor, "request_clearance", idempotency_key):
+    if _begin(op, actor, "request_clearance", idempotency_key, now):
         return op
     if request.site_code != op.site_code:
         raise ValidationFailed(
@@ -453,7 +454,7 @@ def grant(
     Each authority decides once; the operation is ``cleared`` when both have granted (for the
     intersection) — or ``denied`` if the two grants leave nothing in common.
     """
-    if _begin(op, actor, "grant", idempotency_key):
+    if _begin(op, actor, "grant", idempotency_key, now):
         return op
     assert op.clearance_request is not None
     authority = _authority(actor)
@@ -479,7 +480,7 @@ def deny(
     op: Operation, actor: Actor, now: datetime, reason: str, *, idempotency_key: str | None = None
 ) -> Operation:
     """The actor's authority refuses, with a reason: the operation is ``denied``."""
-    if _begin(op, actor, "deny", idempotency_key):
+    if _begin(op, actor, "deny", idempotency_key, now):
         return op
     assert op.clearance_request is not None
     authority = _authority(actor)
@@ -508,7 +509,7 @@ def revoke(
     Before the order the operation becomes ``denied``; once ordered it is ``recalled`` and
     :attr:`Operation.cease_fire` is set.
     """
-    if _begin(op, actor, "revoke", idempotency_key):
+    if _begin(op, actor, "revoke", idempotency_key, now):
         return op
     assert op.clearance_request is not None
     authority = _authority(actor)
@@ -533,7 +534,7 @@ def order(
     :class:`ClearanceViolation`; a window not yet open or already closed raises
     :class:`IllegalTransition`.
     """
-    if _begin(op, actor, "order", idempotency_key):
+    if _begin(op, actor, "order", idempotency_key, now):
         return op
     clearance = op.clearance(now)
     if clearance is None:
@@ -566,7 +567,7 @@ def acknowledge(
     op: Operation, actor: Actor, now: datetime, *, idempotency_key: str | None = None
 ) -> Operation:
     """The site's county operator confirms receipt of the order."""
-    if _begin(op, actor, "acknowledge", idempotency_key):
+    if _begin(op, actor, "acknowledge", idempotency_key, now):
         return op
     return _step(op, "acknowledge", S.ACKNOWLEDGED, actor, now, idempotency_key)
 
@@ -586,7 +587,7 @@ def start_firing(
     start is recorded with a :class:`Violation`: the state does not become ``firing``, and an
     acknowledged operation whose window has closed is ``expired`` at once (cease-fire).
     """
-    if _begin(op, actor, "start_firing", idempotency_key):
+    if _begin(op, actor, "start_firing", idempotency_key, now):
         return op
     azimuth = op.azimuth_deg if azimuth_deg is None else azimuth_deg
     elevation = op.elevation_deg if elevation_deg is None else elevation_deg
@@ -626,7 +627,7 @@ def report_firing(
     refuses a report claiming more than the stock (:class:`AmmunitionError`), and then
     nothing changes.
     """
-    if _begin(op, actor, "report_firing", idempotency_key):
+    if _begin(op, actor, "report_firing", idempotency_key, now):
         return op, ledger
     if op.report is not None:
         raise IllegalTransition(
@@ -677,7 +678,7 @@ def file_written_report(
     op: Operation, actor: Actor, now: datetime, *, idempotency_key: str | None = None
 ) -> Operation:
     """The written report (due within a configured time of the immediate report) is in."""
-    if _begin(op, actor, "file_written_report", idempotency_key):
+    if _begin(op, actor, "file_written_report", idempotency_key, now):
         return op
     if op.report is None:
         raise IllegalTransition(
@@ -708,7 +709,7 @@ def cancel(
     op: Operation, actor: Actor, now: datetime, reason: str, *, idempotency_key: str | None = None
 ) -> Operation:
     """The commander drops the operation before it is ordered."""
-    if _begin(op, actor, "cancel", idempotency_key):
+    if _begin(op, actor, "cancel", idempotency_key, now):
         return op
     return _step(op, "cancel", S.CANCELLED, actor, now, idempotency_key, reason)
 
@@ -717,7 +718,7 @@ def recall(
     op: Operation, actor: Actor, now: datetime, reason: str, *, idempotency_key: str | None = None
 ) -> Operation:
     """The commander withdraws an order: cease-fire at once."""
-    if _begin(op, actor, "recall", idempotency_key):
+    if _begin(op, actor, "recall", idempotency_key, now):
         return op
     return _step(op, "recall", S.RECALLED, actor, now, idempotency_key, reason)
 
@@ -729,7 +730,7 @@ def expire(
 
     Called by the scheduler; from an order state this is a cease-fire.
     """
-    if _begin(op, actor, "expire", idempotency_key):
+    if _begin(op, actor, "expire", idempotency_key, now):
         return op
     deadline = op.deadline(now)
     if now < deadline:

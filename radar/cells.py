@@ -198,7 +198,7 @@ def build_cells(
     flat = labels.ravel()
     order = np.argsort(flat, kind="stable")
     bounds = np.searchsorted(flat[order], np.arange(1, n_labels + 2))
-    composite = grids.composite_dbz.ravel()
+    peak = grids.peak_dbz.ravel()
     ncols = labels.shape[1]
 
     def cell_max(grid: np.ndarray | None, pixels: np.ndarray) -> float | None:
@@ -212,7 +212,7 @@ def build_cells(
     for label in range(1, n_labels + 1):
         pixels = order[bounds[label - 1] : bounds[label]]
         rows, cols = np.divmod(pixels, ncols)
-        max_dbz = float(np.nanmax(composite[pixels]))
+        max_dbz = float(np.nanmax(peak[pixels]))
         drafts.append(
             (-max_dbz, -pixels.size, float(rows.mean()), float(cols.mean()), label, pixels)
         )

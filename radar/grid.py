@@ -6,7 +6,9 @@ out to ``max_range_km``) takes, from every sweep, the nearest gate above it: the
 in azimuth and the gate nearest to the slant range at which that sweep's beam passes over the
 column.  Where gates are denser than the grid, every gate of at least ``product_min_dbz``
 also raises the sample of the pixel that contains it (a per-sweep maximum), so a small hail
-core is not missed by the subsampling.  That gives one sample per elevation per column, at
+core is not missed by the subsampling.  Cells are outlined on the composite of the
+nearest-gate samples alone (pooling would widen every outline by up to half a pixel and
+bridge neighbouring storms); the vertical products and cell maxima use the pooled samples.  That gives one sample per elevation per column, at
 the beam-centre height of the 4/3-effective-earth model (Doviak & Zrnić 1993, eqs. 2.28),
 and the column kernels of :mod:`radar.products` integrate those samples vertically.
 
@@ -66,7 +68,8 @@ class ProductGrids:
 
     x_m: np.ndarray
     y_m: np.ndarray
-    composite_dbz: np.ndarray
+    composite_dbz: np.ndarray  # nearest-gate composite: unbiased cell outlines and areas
+    peak_dbz: np.ndarray  # largest gate value in the pixel (strong gates pooled): cell maxima
     covered: np.ndarray  # bool: some gate of some sweep lies over the column
     n_elevations: int
     active_dbz: float
@@ -243,13 +246,15 @@ def _flat_reflectivity(radar: Any, field_name: str) -> np.ndarray:
 
 def column_samples(
     radar: Any, field_name: str, config: DetectionConfig
-) -> tuple[GridGeometry, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[GridGeometry, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Sample every distinct elevation above every grid column.
 
     Returns the grid geometry, the elevations (deg, ascending), the reflectivity samples
-    ``(n_elevations, n_inside)`` (NaN = no data, ``-inf`` = no echo) and the beam-centre
-    heights above the radar ``(n_elevations, n_inside)`` in m.  Sweeps closer than 0.2° in
-    elevation (split cuts) are merged by taking the larger value.
+    ``(n_elevations, n_inside)`` (NaN = no data, ``-inf`` = no echo; strong gates pooled,
+    see :func:`_pool_strong_gates`), the beam-centre heights above the radar
+    ``(n_elevations, n_inside)`` in m, and the composite of the nearest-gate samples before
+    pooling ``(n_inside,)``.  Sweeps closer than 0.2° in elevation (split cuts) are merged by
+    taking the larger value.
     """
     max_range_m = config.max_range_km * 1000.0
     geometry = grid_geometry(config.grid_resolution_m, max_range_m)
@@ -288,11 +293,15 @@ def column_samples(
                 heights[g] = height
             else:
                 np.fmax(samples[g], values, out=samples[g])
+    if samples.shape[0]:
+        nearest_composite = np.fmax.reduce(samples, axis=0)
+    else:
+        nearest_composite = np.full(n_inside, np.nan, dtype=np.float32)
     _pool_strong_gates(
         samples, flat, group_of_ray, elevations, radar, ranges, geometry,
         min(config.product_min_dbz, config.cell_dbz),
     )  # fmt: skip
-    return geometry, elevations, samples, heights
+    return geometry, elevations, samples, heights, nearest_composite
 
 
 def _pool_strong_gates(
@@ -350,13 +359,13 @@ def compute_product_grids(
     See :mod:`radar.products` for the formulas.  Heights are converted to metres above sea
     level with the radar altitude; the POSH warning threshold uses H0 above radar level.
     """
-    geometry, elevations, samples, heights_arl = column_samples(radar, field_name, config)
+    geometry, elevations, samples, heights_arl, nearest = column_samples(radar, field_name, config)
     shape = geometry.shape
     n_cells = shape[0] * shape[1]
     alt = _radar_altitude(radar)
 
     if samples.shape[0]:
-        composite = np.fmax.reduce(samples, axis=0)
+        composite = np.fmax.reduce(samples, axis=0)  # with strong gates pooled: the peaks
     else:
         composite = np.full(geometry.inside.size, np.nan, dtype=np.float32)
     not_covered = np.isnan(composite)  # no sweep has a gate over the column
@@ -374,15 +383,19 @@ def compute_product_grids(
         grid[geometry.inside] = inside_values
         return grid.reshape(shape)
 
-    composite_grid = to_grid(composite)
-    composite_grid[np.isinf(composite_grid)] = np.nan  # no echo: NaN, like no data
+    def echo_grid(values: np.ndarray) -> np.ndarray:
+        grid = to_grid(values)
+        grid[np.isinf(grid)] = np.nan  # no echo: NaN, like no data
+        return grid
+
     covered = np.zeros(n_cells, dtype=bool)
     covered[geometry.inside[~not_covered]] = True
     active_dbz = min(config.product_min_dbz, config.cell_dbz)
     base: dict[str, Any] = dict(
         x_m=geometry.x_m,
         y_m=geometry.x_m,
-        composite_dbz=composite_grid,
+        composite_dbz=echo_grid(nearest),
+        peak_dbz=echo_grid(composite),
         covered=covered.reshape(shape),
         n_elevations=int(elevations.size),
         active_dbz=active_dbz,
