@@ -291,3 +291,10 @@ def review_cell(record_id: int) -> Any:
              [ROOM_ALL] if cell.drill_id is None else [f"drill:{cell.drill_id}"])
     session.commit()
     return jsonify({"record_id": cell.id, "review": decision})
+
+
+@bp.get("/openapi.json")
+def openapi() -> Any:
+    from command.openapi import document
+
+    return jsonify(document())

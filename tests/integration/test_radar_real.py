@@ -291,3 +291,27 @@ def test_a_reader_that_hangs_is_stopped(monkeypatch) -> None:
     with pytest.raises(RadarReadError, match="timed out"):
         read_volume(feldberg_scans()[0], timeout_s=0.3)
     assert time.monotonic() - started < 2.0
+
+
+@pytest.mark.timeout(120)
+def test_cli_module_runs_without_the_web_framework() -> None:
+    """`python -m radar.cli detect` works in a fresh interpreter and never imports Flask."""
+    import subprocess
+    import sys
+
+    code = (
+        "import runpy, sys; sys.argv = ['radar.cli', 'detect', sys.argv[1]];"
+        "import radar.cli as cli; rc = cli.main(sys.argv[1:]);"
+        "assert not any(m == 'flask' or m.startswith('flask_') for m in sys.modules), 'flask';"
+        "sys.exit(rc)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(feldberg_scans()[0])],
+        capture_output=True,
+        text=True,
+        timeout=110,
+        env={**__import__("os").environ, "PYART_QUIET": "1"},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["type"] == "FeatureCollection"

@@ -64,3 +64,13 @@ def test_registry_export_import_round_trip(client, users, seeded):
     csv = client.get("/api/sites/export?format=csv").get_data(as_text=True)
     resp = client.post("/api/sites/import", data=csv, content_type="text/csv")
     assert resp.status_code == 200, resp.get_json()
+
+
+def test_openapi_document_lists_every_operation_action(client):
+    from command.operations import ACTIONS
+
+    doc = client.get("/api/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.1")
+    for action in ACTIONS:
+        assert f"/api/operations/{{id}}/{action}" in doc["paths"]
+    assert "Error" in doc["components"]["schemas"]
