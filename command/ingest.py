@@ -26,8 +26,10 @@ from radar.detect import VolumeResult, detect_volume, volume_to_geojson
 from radar.errors import RadarError
 from radar.levels import levels_from_sounding, seasonal_default_levels
 from radar.model import TemperatureLevels
-from radar.nowcast import nowcast_tracks
+from radar.nowcast import arrival_times, nowcast_tracks
 from radar.tracking import ReflectivityGrid, Tracker, TrackerState
+from sites.geometry import engagement_polygon
+from sites.model import Site
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +104,7 @@ def record_volume(
     track_of_cell = {t.last.cell_id: t.id for t in state.active_tracks
                      if t.last.scan_time == result.scan_time}
     nowcasts = {n.track_id: n for n in nowcast_tracks(state.active_tracks)}
+    targets = arrival_targets(session)
     tracks_json = []
     for t in state.active_tracks:
         if t.last.scan_time != result.scan_time:
@@ -112,6 +115,8 @@ def record_volume(
                 "parent_id": t.parent_id}
         if t.id in nowcasts:
             item["nowcast"] = nowcasts[t.id].to_dict()
+            if t.last.hail:
+                item["arrivals"] = _arrivals(nowcasts[t.id], targets)
         tracks_json.append(item)
 
     stem = f"{result.scan_time:%Y%m%dT%H%M%SZ}_{sha256[:8]}"
@@ -143,6 +148,41 @@ def record_volume(
     announce(session, "volume.new", volume_payload(vol), [ROOM_ALL] if drill_id is None
              else [f"drill:{drill_id}"])
     return vol
+
+
+def _engagement_area(site: Site, no_fire: tuple[Any, ...]) -> Any:
+    key = (site.code, site.lat, site.lon, site.equipment, len(no_fire))
+    area = _ENGAGEMENT_CACHE.get(key)
+    if area is None:
+        area = _ENGAGEMENT_CACHE[key] = engagement_polygon(site, None, no_fire)
+    return area
+
+
+_ENGAGEMENT_CACHE: dict[Any, Any] = {}
+
+
+def arrival_targets(session: Session) -> dict[str, Any]:
+    """Counties (``county:<key>``) and site engagement areas (``site:<code>``) in lon/lat."""
+    from command.deployment import deployment
+    from command.sitestore import load_sites
+
+    dep = deployment()
+    no_fire = tuple(dep.core.no_fire_geometries())
+    targets: dict[str, Any] = {f"county:{k}": g for k, g in dep.county_polygons().items()}
+    for site in load_sites(session):
+        targets[f"site:{site.code}"] = _engagement_area(site, no_fire)
+    return targets
+
+
+def _arrivals(nowcast: Any, targets: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """When the hail core is predicted to enter each county and site area within 60 min."""
+    out: dict[str, dict[str, str]] = {"counties": {}, "sites": {}}
+    for name, when in arrival_times(nowcast, targets).items():
+        if when is None:
+            continue
+        kind, key = name.split(":", 1)
+        out["counties" if kind == "county" else "sites"][key] = when.isoformat()
+    return out
 
 
 def volume_payload(vol: RadarVolume) -> dict[str, Any]:

@@ -214,7 +214,7 @@ class EngagementIndex:
             lat0, lon0 = 0.0, 0.0
         frame = local_frame(lat0, lon0)
         rows = tuple((i, j) for i, s in enumerate(sites) for j in range(len(s.equipment)))
-        xs, ys = frame._forward.transform(
+        xs, ys = frame.xy_many(
             [sites[i].lon for i, _ in rows], [sites[i].lat for i, _ in rows]
         )
         return cls(
@@ -233,7 +233,7 @@ class EngagementIndex:
     def project(
         self, lon: NDArray[np.float64], lat: NDArray[np.float64]
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        x, y = self.frame._forward.transform(lon, lat)
+        x, y = self.frame.xy_many(lon, lat)
         return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
 
 
