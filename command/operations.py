@@ -29,7 +29,6 @@ from dispatch import lifecycle as lc
 from dispatch.ammunition import AmmunitionLedger, EntryKind, LedgerEntry
 from dispatch.clearance import (
     AltitudeBand,
-    Authority,
     ClearanceRequest,
     StandingAgreement,
     TimeWindow,
@@ -168,7 +167,7 @@ def standing_agreements(session: Session, site_code: str) -> list[StandingAgreem
 def clearance_request_for(session: Session, op: lc.Operation, body: dict[str, Any],
                           now: datetime, contact: Contact) -> ClearanceRequest:
     site = to_site(session.get(SiteRecord, op.site_code))
-    equipment = site.equipment[0]
+    equipment = _piece_for(site, op, body)
     sectors = tuple(Sector(float(a), float(b)) for a, b in body["sectors"]) if body.get("sectors") \
         else equipment.sectors
     floor = float(body.get("floor_m", max(0.0, site.elevation_m)))
@@ -180,6 +179,21 @@ def clearance_request_for(session: Session, op: lc.Operation, body: dict[str, An
         window=_window(body, "window") if body.get("window") else op.window,
         purpose=str(body.get("purpose", "hail suppression / 人工防雹")), contact=contact,
         requested_at=now)
+
+
+def _piece_for(site: Any, op: lc.Operation, body: dict[str, Any]) -> Any:
+    """The equipment piece the operation fires: ``equipment_index`` if given, else the first
+    piece whose kind matches the ordered ammunition (rockets vs shells)."""
+    index = body.get("equipment_index")
+    if index is not None:
+        if not isinstance(index, int) or not 0 <= index < len(site.equipment):
+            raise ValidationFailed({"equipment_index": f"0..{len(site.equipment) - 1}"})
+        return site.equipment[index]
+    wants_rocket = any(t.startswith("rocket") for t in op.quantity)
+    for piece in site.equipment:
+        if (piece.kind.value == "rocket") == wants_rocket:
+            return piece
+    return site.equipment[0]
 
 
 def transition(session: Session, op_id: str, action: str, actor: lc.Actor, body: dict[str, Any],

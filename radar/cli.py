@@ -95,8 +95,10 @@ def detect_main(argv: Sequence[str] | None = None) -> int:
             raise _UsageError("--h0 and --h20 must be given together")
         if args.sounding and args.h0 is not None:
             raise _UsageError("give either --sounding or --h0/--h20, not both")
-        if not os.path.isfile(args.path):
+        if not os.path.exists(args.path):
             raise _UsageError(f"{args.path}: no such file")
+        if not os.path.isfile(args.path):
+            raise _UsageError(f"{args.path}: not a regular file")
         if args.sounding:
             levels = levels_from_sounding(args.sounding)
         elif args.h0 is not None:

@@ -28,6 +28,11 @@ _DBZ_COLOURS = (
     "#04e9e7", "#019ff4", "#0300f4", "#02fd02", "#01c501", "#008e00", "#fdf802",
     "#e5bc00", "#fd9500", "#fd0000", "#d40000", "#bc0000", "#f800fd", "#9854c6", "#fdfdfd",
 )  # fmt: skip
+#: MESH classes (mm): pea, severe (19 mm), golf ball (44 mm), larger; colours by class.
+_MESH_BOUNDS_MM = (5.0, 10.0, 19.0, 25.0, 32.0, 44.0, 51.0, 64.0)
+_MESH_COLOURS = (
+    "#a1d99b", "#f7f060", "#fdae3b", "#f46d43", "#d7301f", "#b3006e", "#7a0177", "#ffffff",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,7 +76,6 @@ class VolumeResult:
         {"path", "bounds"} or None}`` with ``bounds = [[south, west], [north, east]]``.
         """
         import matplotlib.image
-        from matplotlib import colormaps
         from matplotlib.colors import BoundaryNorm, ListedColormap
 
         directory = Path(directory)
@@ -97,7 +101,9 @@ class VolumeResult:
         }
         if self.mesh_mm is not None:
             mesh = sample(self.mesh_mm)
-            mesh_rgba = colormaps["plasma"](np.clip(np.nan_to_num(mesh, nan=0.0) / 75.0, 0, 1))
+            mesh_cmap = ListedColormap(list(_MESH_COLOURS))
+            mesh_norm = BoundaryNorm(list(_MESH_BOUNDS_MM), mesh_cmap.N, extend="max")
+            mesh_rgba = mesh_cmap(mesh_norm(np.nan_to_num(mesh, nan=0.0)))
             mesh_rgba[..., 3] = np.where(np.isfinite(mesh) & (mesh >= min_mesh_mm), 0.8, 0.0)
             mesh_path = directory / f"{stem}_mesh.png"
             matplotlib.image.imsave(mesh_path, mesh_rgba)

@@ -12,7 +12,6 @@ from sqlalchemy import select
 from command.extensions import socketio
 from command.models import AuditRecord
 
-
 SITE = "LS-01"  # sample site in Lishi: 37 mm gun, sector 300-60, 200 shells
 
 

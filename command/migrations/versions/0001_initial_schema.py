@@ -4,10 +4,10 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-29 02:13:22.432677
 """
-from alembic import op
 import sqlalchemy as sa
-import command.models
+from alembic import op
 
+import command.models
 
 revision = '0001'
 down_revision = None
