@@ -197,6 +197,129 @@ def audit_verify() -> None:
     sys.exit(1)
 
 
+@main.group()
+def drill() -> None:
+    """Drills: replay an archived event through the whole chain, isolated and scored."""
+
+
+@drill.command("import")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--name", required=True)
+def drill_import(directory: Path, name: str) -> None:
+    """Register DIRECTORY of radar volumes (and an optional sounding) as event NAME."""
+    from command.drill import DrillError, import_event
+    from command.extensions import get_db
+
+    app = _app()
+    with app.app_context(), get_db().session() as session:
+        try:
+            event = import_event(session, directory, name)
+        except DrillError as exc:
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+        click.echo(f"event {name}: {len(event.volumes)} volumes "
+                   f"{event.volumes[0]['scan_time']} .. {event.volumes[-1]['scan_time']}")
+        for note in event.notes or []:
+            click.echo(f"  note: {note}")
+
+
+@drill.command("list")
+def drill_list() -> None:
+    from sqlalchemy import select
+
+    from command.drill import ensure_builtin_events
+    from command.extensions import get_db
+    from command.models import DrillEvent, DrillRecord
+
+    app = _app()
+    with app.app_context(), get_db().session() as session:
+        ensure_builtin_events(session)
+        session.commit()
+        for ev in session.scalars(select(DrillEvent)):
+            click.echo(f"event {ev.name}: {len(ev.volumes)} volumes{' (built-in)' if ev.builtin else ''}")
+        for d in session.scalars(select(DrillRecord).order_by(DrillRecord.started_at)):
+            click.echo(f"drill {d.id}: {d.event} {d.state} speed {d.speed}x")
+
+
+@drill.command("run")
+@click.argument("event")
+@click.option("--speed", type=float, default=1.0, show_default=True, help="drill clock speed, 1-600")
+@click.option("--relocate-to", default=None, help="LAT,LON (default: the deployment's radar)")
+@click.option("--no-relocate", is_flag=True, help="keep the event where it was recorded")
+@click.option("--auto-approve", is_flag=True, help="automatic players for the absent roles")
+@click.option("--script", "script_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="JSON list of injects")
+def drill_run(event: str, speed: float, relocate_to: str | None, no_relocate: bool,
+              auto_approve: bool, script_path: Path | None) -> None:
+    """Run a drill of EVENT (a name or a directory); returns when the drill ends."""
+    from command.drill import DrillError, DrillRunner, create_drill, parse_script, resolve_event
+    from command.extensions import get_db
+
+    target = None
+    if relocate_to:
+        try:
+            lat, lon = (float(v) for v in relocate_to.split(","))
+        except ValueError:
+            raise click.ClickException("--relocate-to must be LAT,LON") from None
+        target = (lat, lon)
+    app = _app()
+    with app.app_context(), get_db().session() as session:
+        try:
+            script = parse_script(script_path.read_text(encoding="utf-8")) if script_path else []
+            ev = resolve_event(session, event)
+            d = create_drill(session, ev, speed=speed, started_by="cli", relocate_to=target,
+                             relocate=False if no_relocate else None, auto_approve=auto_approve,
+                             script=script)
+        except DrillError as exc:
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+        drill_id = d.id
+        for note in ev.notes or []:
+            click.echo(f"note: {note}")
+    click.echo(f"drill {drill_id} running: event {event}, {speed}x")
+    with app.app_context():
+        outcome = DrillRunner(app, drill_id).run()
+    click.echo(f"drill {drill_id} {outcome}")
+
+
+@drill.command("report")
+@click.argument("drill_id")
+@click.option("--format", "fmt", type=click.Choice(["json", "html", "pdf"]), default="json")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def drill_report(drill_id: str, fmt: str, output: Path | None) -> None:
+    """The drill's timeline, scores and after-action report (ID may be `latest`)."""
+    import json
+
+    from sqlalchemy import select
+
+    from command.drill_report import build_report, render_html, render_pdf
+    from command.extensions import get_db
+    from command.models import DrillRecord
+
+    app = _app()
+    with app.app_context(), get_db().session() as session:
+        if drill_id == "latest":
+            drill_id = session.scalar(select(DrillRecord.id).order_by(
+                DrillRecord.started_at.desc()).limit(1)) or ""
+        try:
+            report = build_report(session, drill_id)
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from None
+        if fmt == "json":
+            data = json.dumps(report, ensure_ascii=False, indent=2).encode()
+        elif fmt == "html":
+            data = render_html(report, session).encode()
+        else:
+            data = render_pdf(report, session)
+    if output:
+        output.write_bytes(data)
+        click.echo(f"wrote {output}")
+    elif fmt == "pdf":
+        sys.stdout.buffer.write(data)
+    else:
+        click.echo(data.decode())
+
+
 @main.command("seed")
 @click.option("--demo-accounts/--no-demo-accounts", default=False)
 def seed(demo_accounts: bool) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from command import audit
 from command.models import CellRecord, RadarVolume, ServiceStatus
-from command.push import ROOM_ALL, announce
+from command.push import ROOM_ALL, announce, scoped
 from command.settings import Settings
 from radar.config import DetectionConfig
 from radar.detect import VolumeResult, detect_volume, volume_to_geojson
@@ -145,8 +145,7 @@ def record_volume(
                  after={"file": filename, "sha256": sha256, "cells": len(fc["features"]),
                         "hail_cells": sum(1 for f in fc["features"] if f["properties"]["hail"])})
     session.flush()
-    announce(session, "volume.new", volume_payload(vol), [ROOM_ALL] if drill_id is None
-             else [f"drill:{drill_id}"])
+    announce(session, "volume.new", volume_payload(vol), scoped([ROOM_ALL], drill_id))
     return vol
 
 

@@ -12,7 +12,15 @@ from flask_socketio import Namespace, join_room
 from command.auth import user_for_token
 from command.extensions import get_session
 from command.models import User
-from command.push import NAMESPACE, ROOM_ALL, envelope, events_since, room_county, room_role
+from command.push import (
+    NAMESPACE,
+    ROOM_ALL,
+    envelope,
+    events_since,
+    room_county,
+    room_role,
+    scoped,
+)
 
 # Which rooms each role listens to.  County operators never join ROOM_ALL: they only see
 # their own county's sites and orders.
@@ -65,6 +73,18 @@ class LiveNamespace(Namespace):
             return {"ok": False, "error": "since must be an integer"}
         n = self._catch_up(since, info[3])
         return {"ok": True, "replayed": n}
+
+    def on_join_drill(self, data: Any) -> dict[str, Any]:
+        """Take part in a drill: join the drill's copies of this user's rooms."""
+        info = self._sessions.get(request.sid)  # type: ignore[attr-defined]
+        drill_id = data.get("drill_id") if isinstance(data, dict) else None
+        if info is None or not isinstance(drill_id, str) or not drill_id:
+            return {"ok": False, "error": "drill_id required"}
+        rooms = scoped(sorted(info[3]), drill_id)
+        for room in rooms:
+            join_room(room)
+        info[3].update(rooms)
+        return {"ok": True, "rooms": rooms}
 
     def _catch_up(self, since: int, rooms: set[str]) -> int:
         events = events_since(get_session(), since, rooms)

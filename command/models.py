@@ -257,3 +257,41 @@ class StandingAgreementRecord(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DrillEvent(Base):
+    """An archived event for drills: its radar volumes (original scan times) and sounding."""
+
+    __tablename__ = "drill_events"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    directory: Mapped[str] = mapped_column(Text)
+    volumes: Mapped[Any] = mapped_column(JSON)  # [{"file", "scan_time", "format"}] in time order
+    radar: Mapped[Any] = mapped_column(JSON)  # {"lat", "lon", "alt_m", "name"}
+    sounding: Mapped[str | None] = mapped_column(Text, nullable=True)
+    notes: Mapped[Any] = mapped_column(JSON, default=list)
+    builtin: Mapped[bool] = mapped_column(Boolean, default=False)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DrillRecord(Base):
+    """One run of a drill.  The drill clock runs on the event's own time:
+    ``now = anchor_event + (wall_now - anchor_wall) * speed`` while running."""
+
+    __tablename__ = "drills"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    event: Mapped[str] = mapped_column(String(64))
+    speed: Mapped[float] = mapped_column(Float)
+    relocated: Mapped[bool] = mapped_column(Boolean, default=False)
+    relocate_to: Mapped[Any] = mapped_column(JSON, nullable=True)  # {"lat", "lon"}
+    auto_approve: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # running|paused|stopped|completed
+    anchor_event: Mapped[datetime] = mapped_column(UTCDateTime)
+    anchor_wall: Mapped[datetime] = mapped_column(UTCDateTime)
+    script: Mapped[Any] = mapped_column(JSON, default=list)
+    overrides: Mapped[Any] = mapped_column(JSON, default=dict)  # site readiness injects
+    timeline: Mapped[Any] = mapped_column(JSON, default=list)  # what happened, drill time
+    started_by: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

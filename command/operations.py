@@ -23,7 +23,7 @@ from command.models import (
     SiteRecord,
     StandingAgreementRecord,
 )
-from command.push import ROOM_ALL, announce, room_county, room_role
+from command.push import ROOM_ALL, announce, room_county, room_role, scoped
 from command.sitestore import to_site
 from dispatch import lifecycle as lc
 from dispatch.ammunition import AmmunitionLedger, EntryKind, LedgerEntry
@@ -78,13 +78,12 @@ def to_json(op: lc.Operation, now: datetime | None = None) -> dict[str, Any]:
 
 
 def _rooms(op: lc.Operation) -> list[str]:
-    base = [ROOM_ALL] if op.drill_id is None else [f"drill:{op.drill_id}"]
-    rooms = list(base)
+    rooms = [ROOM_ALL]
     if op.state in AIRSPACE_VISIBLE:
         rooms += [room_role("atc"), room_role("military")]
     if op.state in COUNTY_VISIBLE:
         rooms.append(room_county(op.county))
-    return rooms
+    return scoped(rooms, op.drill_id)
 
 
 def ledger_for(session: Session, site_code: str, drill_id: str | None) -> AmmunitionLedger:
@@ -129,7 +128,7 @@ def _persist(session: Session, rec: OperationRecord, before: lc.Operation | None
     if after.cease_fire and (before is None or not before.cease_fire):
         announce(session, "operation.cease_fire", {"id": after.id, "site_code": after.site_code,
                                                    "reason": after.history[-1].detail},
-                 _rooms(after) + [room_county(after.county)])
+                 _rooms(after) + scoped([room_county(after.county)], after.drill_id))
 
 
 def propose(session: Session, actor: lc.Actor, body: dict[str, Any], now: datetime,

@@ -27,6 +27,14 @@ def room_county(county: str) -> str:
     return f"county:{county}"
 
 
+def scoped(rooms: list[str], drill_id: str | None) -> list[str]:
+    """Rooms of a drill are the live rooms prefixed with ``drill:<id>:``: a drill never reaches
+    a live inbox, and participants join the drill's rooms explicitly (``join_drill``)."""
+    if drill_id is None:
+        return list(rooms)
+    return [f"drill:{drill_id}:{room}" for room in rooms]
+
+
 def announce(session: Session, name: str, payload: dict[str, Any], rooms: list[str]) -> LiveEvent:
     ev = LiveEvent(event=name, rooms=list(rooms), payload=to_plain(payload))
     session.add(ev)

@@ -17,7 +17,7 @@ from command import audit
 from command.codec import decode
 from command.models import OperationRecord, ServiceStatus
 from command.operations import expire_due
-from command.push import ROOM_ALL, announce, room_county, room_role
+from command.push import ROOM_ALL, announce, room_county, room_role, scoped
 from dispatch import lifecycle as lc
 
 log = logging.getLogger(__name__)
@@ -72,11 +72,12 @@ def watch_deadlines(session: Session, now: datetime, limits: AlertLimits = Alert
                 continue
             seen[key] = now.isoformat()
             new += 1
-            rooms = [ROOM_ALL] if op.drill_id is None else [f"drill:{op.drill_id}"]
+            rooms = [ROOM_ALL]
             if kind == "clearance_pending":
                 rooms += [room_role("atc"), room_role("military")]
             if kind in ("order_unacknowledged", "written_report_overdue", "window_closing"):
                 rooms.append(room_county(op.county))
+            rooms = scoped(rooms, op.drill_id)
             audit.append(session, actor="scheduler", role="system", action=f"alert.{kind}",
                          object_type="operation", object_id=op.id, drill_id=op.drill_id,
                          after={"message": message}, at=now)

@@ -6,6 +6,6 @@ from flask import Blueprint
 
 
 def blueprints() -> list[Blueprint]:
-    from command.web import api, main, ops
+    from command.web import api, consoles, drills, main, ops
 
-    return [main.bp, api.bp, ops.bp]
+    return [main.bp, api.bp, ops.bp, consoles.bp, drills.bp]

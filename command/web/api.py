@@ -264,7 +264,7 @@ def get_volume(volume_id: int) -> Any:
 def review_cell(record_id: int) -> Any:
     """A duty forecaster confirms or dismisses a cell (reason recorded and audited)."""
     from command.models import CellRecord
-    from command.push import ROOM_ALL, announce
+    from command.push import ROOM_ALL, announce, scoped
 
     session = get_session()
     cell = session.get(CellRecord, record_id)
@@ -288,7 +288,7 @@ def review_cell(record_id: int) -> Any:
     announce(session, "cell.review", {"record_id": cell.id, "cell_id": cell.cell_id,
                                       "track_id": cell.track_id, "review": decision,
                                       "reason": reason, "by": current_user.username},
-             [ROOM_ALL] if cell.drill_id is None else [f"drill:{cell.drill_id}"])
+             scoped([ROOM_ALL], cell.drill_id))
     session.commit()
     return jsonify({"record_id": cell.id, "review": decision})
 

@@ -13,12 +13,10 @@ from sqlalchemy import select
 from command import audit, operations
 from command.auth import login_required_any, roles_required
 from command.codec import encode
-from command.deployment import deployment
 from command.errors import NotFound, Unprocessable
 from command.extensions import get_session
 from command.models import OperationRecord, RadarVolume, SiteRecord, StandingAgreementRecord
 from command.push import ROOM_ALL, announce
-from command.sitestore import load_sites
 from dispatch.clearance import Authority, StandingAgreement
 from dispatch.errors import ValidationFailed
 from sites.model import Contact, Sector
@@ -94,9 +92,23 @@ def operation_action(op_id: str, action: str) -> Any:
         raise NotFound(f"no action {action}")
     session = get_session()
     contact = Contact(current_user.display_name or current_user.username, "", current_user.role)
+    rec = session.get(OperationRecord, op_id)
+    if rec is None:
+        raise NotFound(f"no operation {op_id}")
+    now = _now()
+    if rec.drill_id is not None:
+        # Drill operations run on the drill clock (the event's own time).
+        from command.drill import drill_now
+        from command.models import DrillRecord
+
+        drill = session.get(DrillRecord, rec.drill_id)
+        if drill is None or drill.state not in ("running", "paused"):
+            raise Unprocessable("the drill of this operation is not running",
+                                {"drill_id": rec.drill_id})
+        now = drill_now(drill)
     try:
         op = operations.transition(session, op_id, action, operations.actor_of(current_user),
-                                   _body(), _now(),
+                                   _body(), now,
                                    idempotency_key=request.headers.get("Idempotency-Key"),
                                    contact=contact)
     except operations.NotFoundError as exc:
@@ -125,9 +137,8 @@ def export_clearance(op_id: str) -> Any:
 @roles_required("commander", "forecaster")
 def recommendations() -> Any:
     """Which sites should engage which cells of the latest live volume."""
-    from dispatch.recommend import CellPath, recommend, recommendations_to_json
-    from radar.detect import geojson_to_cells
-    from radar.model import TemperatureLevels
+    from command.dispatching import recommend_for_volume
+    from dispatch.recommend import recommendations_to_json
 
     session = get_session()
     vol = session.scalar(select(RadarVolume).where(RadarVolume.status == "processed",
@@ -135,29 +146,7 @@ def recommendations() -> Any:
                          .order_by(RadarVolume.id.desc()).limit(1))
     if vol is None:
         return jsonify({"volume_id": None, "recommendations": [], "cells": []})
-    fc = {"type": "FeatureCollection", "features": [c.feature for c in vol.cells],
-          "properties": {"scan_time": vol.scan_time.isoformat(), "radar": vol.radar,
-                         "h0_m": vol.levels["h0_m"], "h20_m": vol.levels["h20_m"],
-                         "levels_source": vol.levels["source"]}}
-    cells = [c for c in geojson_to_cells(fc) if c.hail]
-    paths = {}
-    by_cell = {t.get("cell_id"): t for t in (vol.tracks or [])}
-    for cell in cells:
-        nowcast = (by_cell.get(cell.id) or {}).get("nowcast")
-        if nowcast:
-            times = [datetime.fromisoformat(nowcast["issued_at"])] + [
-                datetime.fromisoformat(s["valid_time"]) for s in nowcast["steps"]]
-            positions = [tuple(cell.centroid)] + [tuple(s["centroid"]) for s in nowcast["steps"]]
-            paths[cell.id] = CellPath(cell.id, tuple(times), tuple(positions))  # type: ignore[arg-type]
-    engaged = set(session.scalars(select(OperationRecord.site_code).where(
-        OperationRecord.drill_id.is_(None), OperationRecord.state.in_(
-            ["authorized", "clearance_requested", "cleared", "ordered", "acknowledged", "firing"]))))
-    levels = TemperatureLevels(vol.levels["h0_m"], vol.levels["h20_m"], vol.levels["source"])
-    dep = deployment()
-    result = recommend(cells, load_sites(session), levels, vol.scan_time, paths=paths,
-                       no_fire_areas=dep.core.no_fire_geometries(),
-                       threat_areas=list(dep.county_polygons().values()), engaged=engaged)
-    out = recommendations_to_json(result)
+    out = recommendations_to_json(recommend_for_volume(session, vol))
     out["volume_id"] = vol.id
     return jsonify(out)
 

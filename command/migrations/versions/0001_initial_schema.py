@@ -2,12 +2,12 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 02:13:22.432677
+Create Date: 2026-11-29 02:21:18.619840
 """
-import sqlalchemy as sa
 from alembic import op
-
+import sqlalchemy as sa
 import command.models
+
 
 revision = '0001'
 down_revision = None
@@ -38,6 +38,38 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_log_drill_id'), ['drill_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_log_object_id'), ['object_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_log_object_type'), ['object_type'], unique=False)
+
+    op.create_table('drill_events',
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('directory', sa.Text(), nullable=False),
+    sa.Column('volumes', sa.JSON(), nullable=False),
+    sa.Column('radar', sa.JSON(), nullable=False),
+    sa.Column('sounding', sa.Text(), nullable=True),
+    sa.Column('notes', sa.JSON(), nullable=False),
+    sa.Column('builtin', sa.Boolean(), nullable=False),
+    sa.Column('imported_at', command.models.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('name')
+    )
+    op.create_table('drills',
+    sa.Column('id', sa.String(length=32), nullable=False),
+    sa.Column('event', sa.String(length=64), nullable=False),
+    sa.Column('speed', sa.Float(), nullable=False),
+    sa.Column('relocated', sa.Boolean(), nullable=False),
+    sa.Column('relocate_to', sa.JSON(), nullable=True),
+    sa.Column('auto_approve', sa.Boolean(), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('anchor_event', command.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('anchor_wall', command.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('script', sa.JSON(), nullable=False),
+    sa.Column('overrides', sa.JSON(), nullable=False),
+    sa.Column('timeline', sa.JSON(), nullable=False),
+    sa.Column('started_by', sa.String(length=64), nullable=False),
+    sa.Column('started_at', command.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', command.models.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('drills', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_drills_state'), ['state'], unique=False)
 
     op.create_table('idempotency_keys',
     sa.Column('key', sa.String(length=128), nullable=False),
@@ -262,6 +294,11 @@ def downgrade() -> None:
     op.drop_table('member_units')
     op.drop_table('live_events')
     op.drop_table('idempotency_keys')
+    with op.batch_alter_table('drills', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_drills_state'))
+
+    op.drop_table('drills')
+    op.drop_table('drill_events')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_log_object_type'))
         batch_op.drop_index(batch_op.f('ix_audit_log_object_id'))

@@ -1,0 +1,64 @@
+"""Recommendations for a stored volume: its hail cells, their nowcast paths, the site
+registry (with a drill's readiness overrides) and the sites already engaged."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from command.deployment import deployment
+from command.models import OperationRecord, RadarVolume
+from command.sitestore import load_sites, stock
+from dispatch.recommend import CellPath, RecommendationSet, recommend
+from radar.detect import geojson_to_cells
+from radar.model import TemperatureLevels
+from sites.model import Readiness
+
+ENGAGED_STATES = ("authorized", "clearance_requested", "cleared", "ordered", "acknowledged", "firing")
+
+
+def volume_cells(vol: RadarVolume) -> list[Any]:
+    fc = {"type": "FeatureCollection", "features": [c.feature for c in vol.cells],
+          "properties": {"scan_time": vol.scan_time.isoformat() if vol.scan_time else None,
+                         "radar": vol.radar, "h0_m": vol.levels["h0_m"],
+                         "h20_m": vol.levels["h20_m"], "levels_source": vol.levels["source"]}}
+    return geojson_to_cells(fc)
+
+
+def cell_paths(vol: RadarVolume, cells: list[Any]) -> dict[str, CellPath]:
+    by_cell = {t.get("cell_id"): t for t in (vol.tracks or [])}
+    paths = {}
+    for cell in cells:
+        nowcast = (by_cell.get(cell.id) or {}).get("nowcast")
+        if nowcast and nowcast.get("steps"):
+            times = [datetime.fromisoformat(nowcast["issued_at"])] + [
+                datetime.fromisoformat(s["valid_time"]) for s in nowcast["steps"]]
+            positions = [tuple(cell.centroid)] + [tuple(s["centroid"]) for s in nowcast["steps"]]
+            paths[cell.id] = CellPath(cell.id, tuple(times), tuple(positions))  # type: ignore[arg-type]
+    return paths
+
+
+def recommend_for_volume(session: Session, vol: RadarVolume,
+                         overrides: dict[str, str] | None = None) -> RecommendationSet:
+    """Recommendations for the hail cells of ``vol`` at its scan time."""
+    cells = [c for c in volume_cells(vol) if c.hail]
+    sites = load_sites(session)
+    if vol.drill_id is not None:
+        # A drill uses its own ammunition ledger and its injected readiness changes.
+        sites = [dataclasses.replace(s, ammunition=stock(session, s.code, vol.drill_id),
+                                     readiness=Readiness((overrides or {}).get(s.code, s.readiness.value)))
+                 for s in sites]
+    q = select(OperationRecord.site_code).where(OperationRecord.state.in_(ENGAGED_STATES))
+    q = q.where(OperationRecord.drill_id.is_(None)) if vol.drill_id is None else \
+        q.where(OperationRecord.drill_id == vol.drill_id)
+    engaged = set(session.scalars(q))
+    levels = TemperatureLevels(vol.levels["h0_m"], vol.levels["h20_m"], vol.levels["source"])
+    dep = deployment()
+    assert vol.scan_time is not None
+    return recommend(cells, sites, levels, vol.scan_time, paths=cell_paths(vol, cells),
+                     no_fire_areas=dep.core.no_fire_geometries(),
+                     threat_areas=list(dep.county_polygons().values()), engaged=engaged)

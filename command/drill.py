@@ -1,0 +1,489 @@
+"""Drills: an archived event replayed through the real ingestion, tracking, dispatch and
+clearance code on a drill clock, isolated from live operations, with scripted injects and
+(optionally) automatic players for the absent roles.
+
+Everything a drill creates carries its drill id (volumes, cells, operations, ledger lines,
+audit records) and is announced only to the drill's rooms (``drill:<id>:...``).  The drill
+clock is the event's own clock: ``now = anchor_event + (wall_now - anchor_wall) * speed``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from command import audit, operations
+from command.codec import decode
+from command.deployment import deployment
+from command.ingest import current_levels, record_volume, sha256_of
+from command.models import CellRecord, DrillEvent, DrillRecord, OperationRecord, RadarVolume
+from command.push import ROOM_ALL, announce, scoped
+from dispatch import lifecycle as lc
+from dispatch.errors import DispatchError
+from radar.config import DetectionConfig
+from radar.detect import detect_volume, radar_site, scan_time_of
+from radar.errors import RadarError
+from radar.io import REFLECTIVITY_CANDIDATES, read_volume, sniff_format
+from radar.levels import levels_from_sounding
+from radar.replay import Relocation, relocate
+
+log = logging.getLogger(__name__)
+
+BUILTIN_EVENTS = {
+    "canberra_20181220": Path(__file__).resolve().parent.parent / "radar" / "data" / "events"
+    / "canberra_20181220",
+}
+REALISTIC_MIN_VOLUMES = 6  # about 30 minutes of a storm at one volume per 5-6 minutes
+INJECT_KINDS = ("deny", "revoke", "site_offline", "out_of_ammunition", "missing_volume",
+                "false_hail_report")
+
+
+class DrillError(RuntimeError):
+    pass
+
+
+# --- events -------------------------------------------------------------------------------
+def import_event(session: Session, directory: Path, name: str, builtin: bool = False) -> DrillEvent:
+    """Register a directory of radar volumes (and an optional sounding) as a drill event."""
+    directory = directory.resolve()
+    if not directory.is_dir():
+        raise DrillError(f"{directory}: not a directory")
+    volumes, notes, radar_info, sounding = [], [], None, None
+    for path in sorted(directory.iterdir()):
+        if not path.is_file() or path.name.startswith(".") or path.suffix in (".md", ".txt"):
+            continue
+        if path.suffix.lower() in (".csv",) or "sounding" in path.name or "radiosonde" in path.name:
+            sounding = str(path)
+            continue
+        try:
+            fmt = sniff_format(path)
+            radar = read_volume(path, fields=REFLECTIVITY_CANDIDATES)
+        except RadarError as exc:
+            notes.append(f"skipped {path.name}: {exc}")
+            continue
+        site = radar_site(radar)
+        radar_info = radar_info or {"lat": site.lat, "lon": site.lon, "alt_m": site.alt_m,
+                                    "name": site.name}
+        volumes.append({"file": path.name, "scan_time": scan_time_of(radar).isoformat(),
+                        "format": fmt})
+    if not volumes:
+        raise DrillError(f"{directory}: no readable radar volume" + (f" ({'; '.join(notes)})"
+                                                                     if notes else ""))
+    volumes.sort(key=lambda v: v["scan_time"])
+    if len(volumes) < REALISTIC_MIN_VOLUMES:
+        notes.append(f"only {len(volumes)} volume(s): a realistic drill needs about "
+                     f"{REALISTIC_MIN_VOLUMES} (30 minutes of a storm); nothing is invented "
+                     "between them")
+    event = session.get(DrillEvent, name) or DrillEvent(name=name)
+    event.directory, event.volumes, event.radar = str(directory), volumes, radar_info
+    event.sounding, event.notes, event.builtin = sounding, notes, builtin
+    session.merge(event)
+    audit.append(session, actor="system" if builtin else "cli", role="admin",
+                 action="drill_event.import", object_type="drill_event", object_id=name,
+                 after={"volumes": len(volumes), "notes": notes})
+    return event
+
+
+def ensure_builtin_events(session: Session) -> None:
+    for name, directory in BUILTIN_EVENTS.items():
+        if session.get(DrillEvent, name) is None and directory.is_dir():
+            import_event(session, directory, name, builtin=True)
+
+
+def resolve_event(session: Session, name_or_dir: str) -> DrillEvent:
+    ensure_builtin_events(session)
+    event = session.get(DrillEvent, name_or_dir)
+    if event is not None:
+        return event
+    path = Path(name_or_dir)
+    if path.is_dir():
+        return import_event(session, path, path.name)
+    known = ", ".join(session.scalars(select(DrillEvent.name)))
+    raise DrillError(f"no drill event {name_or_dir!r} (known: {known}; or give a directory)")
+
+
+# --- the drill clock ----------------------------------------------------------------------
+def drill_now(drill: DrillRecord, wall: datetime | None = None) -> datetime:
+    if drill.state != "running":
+        return drill.anchor_event
+    wall = wall or datetime.now(UTC)
+    return drill.anchor_event + (wall - drill.anchor_wall) * drill.speed
+
+
+def set_state(session: Session, drill: DrillRecord, state: str, actor: str = "system",
+              role: str = "admin") -> None:
+    """pause / resume / stop / complete, keeping the drill clock continuous."""
+    allowed = {"running": {"paused", "stopped", "completed"}, "paused": {"running", "stopped"}}
+    if state not in allowed.get(drill.state, set()):
+        raise DrillError(f"drill {drill.id} is {drill.state}; cannot become {state}")
+    now_wall = datetime.now(UTC)
+    now_event = drill_now(drill, now_wall)
+    before = drill.state
+    drill.anchor_event, drill.anchor_wall, drill.state = now_event, now_wall, state
+    if state in ("stopped", "completed"):
+        drill.ended_at = now_wall
+    audit.append(session, actor=actor, role=role, action=f"drill.{state}", object_type="drill",
+                 object_id=drill.id, drill_id=drill.id, before={"state": before},
+                 after={"state": state, "drill_time": now_event.isoformat()})
+    announce(session, "drill.state", {"drill_id": drill.id, "state": state,
+                                      "drill_time": now_event.isoformat()},
+             [ROOM_ALL] + scoped([ROOM_ALL], drill.id))
+
+
+# --- automatic players --------------------------------------------------------------------
+@dataclass(frozen=True)
+class AutoDelays:
+    """Drill-time seconds the automatic players take for each step."""
+
+    forecaster_confirm_s: float = 60
+    commander_propose_s: float = 60
+    commander_authorize_s: float = 30
+    commander_request_s: float = 20
+    atc_s: float = 90
+    military_s: float = 150
+    commander_order_s: float = 20
+    operator_ack_s: float = 45
+    operator_fire_s: float = 30
+    firing_duration_s: float = 60
+    operator_report_s: float = 60
+
+
+@dataclass(order=True)
+class _Task:
+    at: datetime
+    seq: int
+    name: str = field(compare=False)
+    run: Callable[[Session, datetime], None] = field(compare=False)
+
+
+class DrillRunner:
+    """Runs one drill to its end (blocking); control (pause/stop) comes through the database."""
+
+    def __init__(self, app: Flask, drill_id: str, *, delays: AutoDelays | None = None,
+                 tail: timedelta = timedelta(minutes=45), poll_s: float = 0.2) -> None:
+        self.app, self.drill_id = app, drill_id
+        self.delays = delays or AutoDelays()
+        self.tail, self.poll_s = tail, poll_s
+        self.queue: list[_Task] = []
+        self.counter = itertools.count()
+        self.engaged_tracks: set[str] = set()
+        self.pending_denials: dict[str, int] = {"atc": 0, "military": 0}
+        self.skipped_volumes: set[int] = set()
+
+    # scheduling
+    def at(self, when: datetime, name: str, run: Callable[[Session, datetime], None]) -> None:
+        heapq.heappush(self.queue, _Task(when, next(self.counter), name, run))
+
+    def _db(self) -> Any:
+        return self.app.extensions["hailops_db"]
+
+    def _drill(self, session: Session) -> DrillRecord:
+        drill = session.get(DrillRecord, self.drill_id)
+        if drill is None:
+            raise DrillError(f"no drill {self.drill_id}")
+        return drill
+
+    def log(self, session: Session, when: datetime, kind: str, **detail: Any) -> None:
+        drill = self._drill(session)
+        drill.timeline = [*(drill.timeline or []), {"t": when.isoformat(), "kind": kind, **detail}]
+
+    def run(self) -> str:
+        with self._db().session() as session:
+            drill = self._drill(session)
+            event = session.get(DrillEvent, drill.event)
+            assert event is not None
+            for index, vol in enumerate(event.volumes):
+                t = datetime.fromisoformat(vol["scan_time"])
+                self.at(t, f"volume {index}", self._volume_task(event, index))
+            start = datetime.fromisoformat(event.volumes[0]["scan_time"])
+            for item in drill.script or []:
+                self.at(start + timedelta(seconds=float(item["at_s"])), f"inject {item['kind']}",
+                        self._inject_task(item))
+            end = datetime.fromisoformat(event.volumes[-1]["scan_time"]) + self.tail
+            self.at(end, "end", lambda s, now: None)
+        while self.queue:
+            task = heapq.heappop(self.queue)
+            state = self._wait_until(task.at)
+            if state == "stopped":
+                return "stopped"
+            with self._db().session() as session:
+                try:
+                    task.run(session, task.at)
+                    session.commit()
+                except (DispatchError, RadarError, DrillError, operations.NotFoundError) as exc:
+                    session.rollback()
+                    self.log(session, task.at, "step_failed", step=task.name, error=str(exc))
+                    session.commit()
+                    log.info("drill %s: %s failed: %s", self.drill_id, task.name, exc)
+            if task.name == "end":
+                break
+        with self._db().session() as session:
+            drill = self._drill(session)
+            if drill.state in ("running", "paused"):
+                set_state(session, drill, "completed")
+                session.commit()
+        return "completed"
+
+    def _wait_until(self, when: datetime) -> str:
+        while True:
+            with self._db().session() as session:
+                drill = self._drill(session)
+                if drill.state == "stopped":
+                    return "stopped"
+                if drill.state == "running":
+                    now = drill_now(drill)
+                    if now >= when:
+                        return "running"
+                    wait = (when - now).total_seconds() / drill.speed
+                else:
+                    wait = self.poll_s
+            time.sleep(min(max(wait, 0.0), self.poll_s))
+
+    # radar volumes
+    def _volume_task(self, event: DrillEvent, index: int) -> Callable[[Session, datetime], None]:
+        def run(session: Session, now: datetime) -> None:
+            drill = self._drill(session)
+            name = event.volumes[index]["file"]
+            if index in self.skipped_volumes:
+                self.log(session, now, "volume_missing", file=name)
+                return
+            path = Path(event.directory) / name
+            radar = read_volume(path, fields=REFLECTIVITY_CANDIDATES)
+            if drill.relocated and drill.relocate_to:
+                relocate(radar, Relocation(drill.relocate_to["lat"], drill.relocate_to["lon"],
+                                           drill.relocate_to.get("alt_m")))
+            levels = (levels_from_sounding(event.sounding) if event.sounding
+                      else current_levels(self.app.config["HAILOPS"], now))
+            started = time.perf_counter()
+            result = detect_volume(radar, levels, DetectionConfig())
+            vol = record_volume(session, result, filename=f"DRILL {self.drill_id}: {name}",
+                                sha256=f"{sha256_of(path)[:40]}{self.drill_id}"[:64],
+                                products_dir=self.app.config["HAILOPS"].products,
+                                processing_ms=(time.perf_counter() - started) * 1000,
+                                drill_id=self.drill_id)
+            hail = [c for c in vol.cells if c.hail]
+            self.log(session, now, "volume", file=name, volume_id=vol.id, cells=len(vol.cells),
+                     hail_cells=len(hail))
+            for cell in hail:
+                self.log(session, now, "detection", cell_id=cell.cell_id, track_id=cell.track_id)
+            self._dispatch(session, vol, now, drill)
+            if drill.auto_approve:
+                for cell in hail:
+                    self.at(now + timedelta(seconds=self.delays.forecaster_confirm_s),
+                            f"confirm {cell.cell_id}", self._confirm_task(cell.id))
+        return run
+
+    def _dispatch(self, session: Session, vol: RadarVolume, now: datetime, drill: DrillRecord) -> None:
+        from command.dispatching import recommend_for_volume
+
+        result = recommend_for_volume(session, vol, drill.overrides or {})
+        track_of = {c.cell_id: c.track_id for c in vol.cells}
+        for rec in result.recommendations:
+            track = track_of.get(rec.cell_id) or rec.cell_id
+            self.log(session, now, "recommendation", cell_id=rec.cell_id, track_id=track,
+                     site=rec.site_code, window=[rec.window_start.isoformat(),
+                                                 rec.window_end.isoformat()])
+            if drill.auto_approve and (track, rec.site_code) not in self.engaged_tracks:
+                self.engaged_tracks.add((track, rec.site_code))  # type: ignore[arg-type]
+                self.at(now + timedelta(seconds=self.delays.commander_propose_s),
+                        f"propose {rec.cell_id}@{rec.site_code}", self._propose_task(rec))
+
+    def _confirm_task(self, record_id: int) -> Callable[[Session, datetime], None]:
+        def run(session: Session, now: datetime) -> None:
+            cell = session.get(CellRecord, record_id)
+            if cell is None or cell.review != "new":
+                return
+            cell.review, cell.reviewed_by, cell.review_reason = "confirmed", "auto:forecaster", "auto"
+            audit.append(session, actor="auto:forecaster", role="forecaster", action="cell.confirmed",
+                         object_type="cell", object_id=cell.cell_id, drill_id=self.drill_id, at=now,
+                         after={"review": "confirmed"})
+        return run
+
+    # the operation chain played by the automatic roles
+    def _actor(self, role: str, county: str | None = None) -> lc.Actor:
+        return lc.Actor(f"auto:{role}", lc.Role(role), county)
+
+    def _propose_task(self, rec: Any) -> Callable[[Session, datetime], None]:
+        def run(session: Session, now: datetime) -> None:
+            body = {"cell_id": rec.cell_id, "site_code": rec.site_code,
+                    "window": [rec.window_start.isoformat(), rec.window_end.isoformat()],
+                    "azimuth_deg": rec.azimuth_deg, "elevation_deg": rec.elevation_deg,
+                    "quantity": dict(rec.ammunition), "max_altitude_m": rec.max_altitude_m}
+            op = operations.propose(session, self._actor("commander"), body, now,
+                                    drill_id=self.drill_id)
+            self.chain(op.id, now)
+        return run
+
+    def chain(self, op_id: str, now: datetime) -> None:
+        d = self.delays
+        steps = [("commander", "authorize", d.commander_authorize_s),
+                 ("commander", "request-clearance", d.commander_request_s)]
+        t = now
+        for role, action, delay in steps:
+            t = t + timedelta(seconds=delay)
+            self.at(t, f"{action} {op_id}", self._step(op_id, role, action))
+        self.at(t + timedelta(seconds=d.atc_s), f"atc {op_id}", self._decide(op_id, "atc"))
+        self.at(t + timedelta(seconds=d.military_s), f"military {op_id}",
+                self._decide(op_id, "military"))
+
+    def _step(self, op_id: str, role: str, action: str, body: dict[str, Any] | None = None
+              ) -> Callable[[Session, datetime], None]:
+        def run(session: Session, now: datetime) -> None:
+            _rec, op = operations.load(session, op_id)
+            if op.state in lc.TERMINAL_STATES:
+                return
+            actor = self._actor(role, op.county if role == "county_operator" else None)
+            after = operations.transition(session, op_id, action, actor, body or {}, now)
+            self._follow(after, now)
+        return run
+
+    def _decide(self, op_id: str, authority: str) -> Callable[[Session, datetime], None]:
+        def run(session: Session, now: datetime) -> None:
+            _rec, op = operations.load(session, op_id)
+            if op.state != lc.S.CLEARANCE_REQUESTED:
+                return
+            actor = self._actor(authority)
+            if self.pending_denials.get(authority):
+                self.pending_denials[authority] -= 1
+                after = operations.transition(session, op_id, "deny", actor,
+                                              {"reason": "inject: airspace not available"}, now)
+            else:
+                after = operations.transition(session, op_id, "grant", actor, {}, now)
+            self._follow(after, now)
+        return run
+
+    def _follow(self, op: lc.Operation, now: datetime) -> None:
+        """Schedule the next automatic step after a transition."""
+        d = self.delays
+        if op.state == lc.S.CLEARED:
+            clearance = op.clearance(now)
+            start = clearance.window.start if clearance else now
+            when = max(now + timedelta(seconds=d.commander_order_s), start)
+            self.at(when, f"order {op.id}", self._step(op.id, "commander", "order"))
+        elif op.state == lc.S.ORDERED:
+            self.at(now + timedelta(seconds=d.operator_ack_s), f"ack {op.id}",
+                    self._step(op.id, "county_operator", "acknowledge"))
+        elif op.state == lc.S.ACKNOWLEDGED:
+            self.at(now + timedelta(seconds=d.operator_fire_s), f"fire {op.id}",
+                    self._step(op.id, "county_operator", "start-firing"))
+        elif op.state == lc.S.FIRING:
+            started = now
+            ended = now + timedelta(seconds=d.firing_duration_s)
+            body = {"started_at": started.isoformat(), "ended_at": ended.isoformat(),
+                    "rounds": dict(op.quantity), "observation": "hail"}
+            self.at(ended + timedelta(seconds=d.operator_report_s), f"report {op.id}",
+                    self._step(op.id, "county_operator", "report", body))
+
+    # injects
+    def _inject_task(self, item: dict[str, Any]) -> Callable[[Session, datetime], None]:
+        def run(session: Session, now: datetime) -> None:
+            drill = self._drill(session)
+            kind, params = item["kind"], item.get("params", {})
+            self.log(session, now, "inject", inject=kind, params=params)
+            audit.append(session, actor="drill-script", role="admin", action=f"drill.inject.{kind}",
+                         object_type="drill", object_id=self.drill_id, drill_id=self.drill_id,
+                         at=now, after=params)
+            announce(session, "drill.inject", {"drill_id": self.drill_id, "kind": kind,
+                                               "params": params, "drill_time": now.isoformat()},
+                     scoped([ROOM_ALL], self.drill_id))
+            if kind == "deny":
+                self.pending_denials[params.get("authority", "atc")] += 1
+            elif kind == "revoke":
+                authority = params.get("authority", "military")
+                for rec in session.scalars(select(OperationRecord).where(
+                        OperationRecord.drill_id == self.drill_id,
+                        OperationRecord.state.in_(["cleared", "ordered", "acknowledged", "firing"]))):
+                    operations.transition(session, rec.id, "revoke", self._actor(authority),
+                                          {"reason": "inject: airspace recalled"}, now)
+                    break
+            elif kind in ("site_offline", "out_of_ammunition"):
+                overrides = dict(drill.overrides or {})
+                overrides[params["site_code"]] = "offline" if kind == "site_offline" \
+                    else "out_of_ammunition"
+                drill.overrides = overrides
+            elif kind == "missing_volume":
+                self.skipped_volumes.add(int(params["index"]))
+            elif kind == "false_hail_report":
+                self.log(session, now, "hail_report", false=True, **params)
+        return run
+
+
+# --- starting ------------------------------------------------------------------------------
+def parse_script(text: str) -> list[dict[str, Any]]:
+    """A drill script: JSON list of ``{"at_s": seconds after the first volume, "kind", "params"}``."""
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DrillError(f"drill script is not JSON: {exc}") from None
+    if not isinstance(items, list):
+        raise DrillError("drill script must be a JSON list")
+    for i, item in enumerate(items, 1):
+        if not isinstance(item, dict) or item.get("kind") not in INJECT_KINDS:
+            raise DrillError(f"inject {i}: kind must be one of {', '.join(INJECT_KINDS)}")
+        if not isinstance(item.get("at_s"), (int, float)):
+            raise DrillError(f"inject {i}: at_s (seconds after the first volume) required")
+    return items
+
+
+def create_drill(session: Session, event: DrillEvent, *, speed: float, started_by: str,
+                 relocate_to: tuple[float, float] | None = None, relocate: bool | None = None,
+                 auto_approve: bool = False, script: list[dict[str, Any]] | None = None) -> DrillRecord:
+    if not 1.0 <= speed <= 600.0:
+        raise DrillError("speed must be between 1 and 600 (60 for a fast human drill)")
+    radar = deployment().radar
+    target = None
+    if relocate_to is not None:
+        target = {"lat": relocate_to[0], "lon": relocate_to[1], "alt_m": None}
+    elif relocate is not False:
+        src = event.radar or {}
+        far = abs(src.get("lat", radar.lat) - radar.lat) > 0.05 or abs(src.get("lon", radar.lon) - radar.lon) > 0.05
+        if far or relocate:
+            target = {"lat": radar.lat, "lon": radar.lon, "alt_m": radar.alt_m}
+    first = datetime.fromisoformat(event.volumes[0]["scan_time"])
+    drill_id = f"D{datetime.now(UTC):%Y%m%d%H%M%S}{secrets.token_hex(1).upper()}"
+    drill = DrillRecord(id=drill_id, event=event.name, speed=speed, relocated=target is not None,
+                        relocate_to=target, auto_approve=auto_approve, state="running",
+                        anchor_event=first - timedelta(seconds=5), anchor_wall=datetime.now(UTC),
+                        script=script or [], overrides={}, timeline=[], started_by=started_by)
+    session.add(drill)
+    session.flush()
+    audit.append(session, actor=started_by, role="admin", action="drill.start", object_type="drill",
+                 object_id=drill_id, drill_id=drill_id,
+                 after={"event": event.name, "speed": speed, "relocated": drill.relocated,
+                        "auto_approve": auto_approve, "injects": len(drill.script)})
+    announce(session, "drill.state", {"drill_id": drill_id, "state": "running", "event": event.name,
+                                      "notes": event.notes}, [ROOM_ALL])
+    return drill
+
+
+def start_in_background(app: Flask, drill_id: str, **kwargs: Any) -> threading.Thread:
+    runner = DrillRunner(app, drill_id, **kwargs)
+
+    def guarded() -> None:
+        try:
+            runner.run()
+        except Exception:  # noqa: BLE001 - a broken drill must never take the server down
+            log.exception("drill %s failed", drill_id)
+
+    thread = threading.Thread(target=guarded, name=f"drill-{drill_id}", daemon=True)
+    app.extensions.setdefault("hailops_drill_threads", []).append(thread)
+    thread.start()
+    return thread
+
+
+def operation_of(rec: OperationRecord) -> lc.Operation:
+    return decode(lc.Operation, rec.data)

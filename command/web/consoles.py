@@ -1,0 +1,295 @@
+"""Role consoles: one page per role, driven by the JSON API and the ``/live`` socket, plus the
+few read endpoints they need (latest cells with their record ids, arrivals of the cells
+operations were planned for, the airspace layers) and the hail warning (CAP 1.2)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_login import current_user
+from sqlalchemy import select
+
+from command import audit
+from command.auth import login_required_any, roles_required
+from command.cap import WarningArea, build_warning, to_cap_xml
+from command.deployment import deployment
+from command.errors import NotFound, Unprocessable
+from command.extensions import get_session
+from command.models import AuditRecord, CellRecord, IdempotencyKey, MemberUnit, RadarVolume
+from command.push import ROOM_ALL, announce, room_county
+
+bp = Blueprint("consoles", __name__)
+
+#: Console page of each role (admin may open all of them).
+CONSOLE_OF_ROLE = {"forecaster": "forecaster", "commander": "commander", "atc": "atc",
+                   "military": "military", "county_operator": "county", "member": "member"}
+WARNING_VALID_FOR = timedelta(hours=1)
+
+
+def _boot(console: str, **extra: Any) -> dict[str, Any]:
+    return {"console": console, "locale": "zh" if str(get_locale()) == "zh" else "en",
+            "user": {"username": current_user.username, "role": current_user.role,
+                     "county": current_user.county},
+            "sampleRegistry": deployment().sample_registry, **extra}
+
+
+def _page(template: str, console: str, **extra: Any) -> str:
+    return render_template(template, console=console, boot=_boot(console, **extra))
+
+
+@bp.route("/console")
+@login_required_any
+def console_home() -> Any:
+    target = CONSOLE_OF_ROLE.get(current_user.role)
+    if target is None:  # admin: the command map links every console
+        return redirect(url_for("main.index"))
+    return redirect(url_for(f"consoles.{target}"))
+
+
+@bp.route("/console/forecaster")
+@roles_required("forecaster")
+def forecaster() -> Any:
+    dep = deployment()
+    counties = [{"key": c.key, "name_zh": c.name_zh, "name_en": c.name_en} for c in dep.counties]
+    return _page("console_forecaster.html", "forecaster", counties=counties)
+
+
+@bp.route("/console/commander")
+@roles_required("commander")
+def commander() -> Any:
+    return _page("console_commander.html", "commander")
+
+
+@bp.route("/console/atc")
+@roles_required("atc")
+def atc() -> Any:
+    return _page("console_airspace.html", "atc", authority="atc")
+
+
+@bp.route("/console/military")
+@roles_required("military")
+def military() -> Any:
+    return _page("console_airspace.html", "military", authority="military")
+
+
+@bp.route("/console/county")
+@roles_required("county_operator")
+def county() -> Any:
+    key = current_user.county
+    name = deployment().county_name(key) if key else ""
+    return _page("console_county.html", "county", county={"key": key, "name": name})
+
+
+@bp.route("/console/member")
+@roles_required("member")
+def member() -> Any:
+    return _page("console_member.html", "member")
+
+
+# --- read endpoints for the consoles -------------------------------------------------------
+def _latest_volume() -> RadarVolume | None:
+    return get_session().scalar(select(RadarVolume).where(
+        RadarVolume.status == "processed", RadarVolume.drill_id.is_(None))
+        .order_by(RadarVolume.id.desc()).limit(1))
+
+
+def _track_summary(track: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not track:
+        return None
+    return {"id": track["id"], "speed_mps": track.get("speed_mps"),
+            "direction_deg": track.get("direction_deg"), "trend": track.get("trend"),
+            "arrivals": track.get("arrivals") or {"counties": {}, "sites": {}}}
+
+
+@bp.get("/api/cells/latest")
+@roles_required("forecaster", "commander", "member")
+def latest_cells() -> Any:
+    """The cells of the latest live volume with their record ids (for review), review
+    state, track motion/trend and predicted arrivals.  A cell whose track was reviewed in an
+    earlier volume carries that review as ``track_review``."""
+    session = get_session()
+    vol = _latest_volume()
+    if vol is None:
+        return jsonify({"volume_id": None, "scan_time": None, "cells": []})
+    tracks = {t["id"]: t for t in (vol.tracks or [])}
+    track_ids = [c.track_id for c in vol.cells if c.track_id]
+    earlier: dict[str, CellRecord] = {}
+    if track_ids:
+        for rec in session.scalars(select(CellRecord).where(
+                CellRecord.track_id.in_(track_ids), CellRecord.drill_id.is_(None),
+                CellRecord.review != "new", CellRecord.volume_id != vol.id)
+                .order_by(CellRecord.id)):
+            earlier[rec.track_id or ""] = rec  # the last one wins
+    cells = []
+    for c in sorted(vol.cells, key=lambda r: (not r.hail, -(r.feature["properties"].get("mesh_mm") or 0))):
+        prev = earlier.get(c.track_id or "")
+        cells.append({
+            "record_id": c.id, "cell_id": c.cell_id, "hail": c.hail,
+            "properties": c.feature["properties"], "geometry": c.feature["geometry"],
+            "review": c.review, "review_reason": c.review_reason, "reviewed_by": c.reviewed_by,
+            "track_review": None if prev is None else {
+                "review": prev.review, "reason": prev.review_reason, "by": prev.reviewed_by,
+                "cell_id": prev.cell_id},
+            "track": _track_summary(tracks.get(c.track_id or "")),
+        })
+    return jsonify({"volume_id": vol.id, "scan_time": vol.scan_time.isoformat() if vol.scan_time
+                    else None, "levels": vol.levels, "cells": cells})
+
+
+@bp.get("/api/cells/arrivals")
+@roles_required("commander", "forecaster", "member")
+def cell_arrivals() -> Any:
+    """For the cells operations were planned on (``?cells=a,b``): the track each belongs to
+    and, from the latest volume that still has that track, when it reaches counties and
+    site areas.  A track no longer observed gives ``null``."""
+    session = get_session()
+    wanted = [c for c in request.args.get("cells", "").split(",") if c][:200]
+    vol = _latest_volume()
+    tracks = {t["id"]: t for t in (vol.tracks or [])} if vol is not None else {}
+    out: dict[str, Any] = {}
+    for cell_id in wanted:
+        rec = session.scalar(select(CellRecord).where(CellRecord.cell_id == cell_id,
+                                                      CellRecord.drill_id.is_(None))
+                             .order_by(CellRecord.id.desc()).limit(1))
+        track = tracks.get(rec.track_id) if rec is not None and rec.track_id else None
+        out[cell_id] = None if track is None else {
+            "track": _track_summary(track), "scan_time": vol.scan_time.isoformat()
+            if vol is not None and vol.scan_time else None}
+    return jsonify({"arrivals": out})
+
+
+@bp.get("/api/airspace")
+@login_required_any
+def airspace() -> Any:
+    """The airport and the no-fire areas (control zone, approach corridors) as GeoJSON."""
+    a = deployment().airport
+    return jsonify({"airport": {"icao": a.icao, "name_zh": a.name_zh, "name_en": a.name_en,
+                                "lat": a.lat, "lon": a.lon},
+                    "no_fire": {"type": "FeatureCollection",
+                                "features": deployment().no_fire_geojson()}})
+
+
+@bp.get("/api/member/overview")
+@roles_required("member", "commander", "forecaster")
+def member_overview() -> Any:
+    """Read-only summary: latest volume, operations by state, member units."""
+    from sqlalchemy import func
+
+    from command.models import OperationRecord
+
+    session = get_session()
+    vol = _latest_volume()
+    counts = dict(session.execute(select(OperationRecord.state, func.count()).where(
+        OperationRecord.drill_id.is_(None)).group_by(OperationRecord.state)).all())
+    units = session.scalars(select(MemberUnit).order_by(MemberUnit.key)).all()
+    return jsonify({
+        "volume": None if vol is None else {
+            "volume_id": vol.id, "scan_time": vol.scan_time.isoformat() if vol.scan_time else None,
+            "cells": len(vol.cells), "hail_cells": sum(1 for c in vol.cells if c.hail),
+            "max_mesh_mm": max((c.feature["properties"].get("mesh_mm") or 0 for c in vol.cells),
+                               default=0), "levels": vol.levels},
+        "operations_by_state": counts,
+        "member_units": [{"key": m.key, "name_zh": m.name_zh, "name_en": m.name_en,
+                          "liaison": {"name": m.liaison_name, "phone": m.liaison_phone,
+                                      "title": m.liaison_title}, "sample": m.sample}
+                         for m in units]})
+
+
+# --- hail warnings (CAP 1.2) ---------------------------------------------------------------
+def _warning_for(record_id: int, county_keys: list[str], sent: datetime) -> Any:
+    session = get_session()
+    cell = session.get(CellRecord, record_id)
+    if cell is None or cell.drill_id is not None:
+        raise NotFound(f"no cell {record_id}")
+    dep = deployment()
+    known = {c.key: c for c in dep.counties}
+    unknown = [k for k in county_keys if k not in known]
+    if not county_keys or unknown:
+        raise Unprocessable("invalid counties", {"counties": "one or more county keys required"
+                                                 + (f"; unknown: {', '.join(unknown)}" if unknown else "")})
+    nowcast = next((t.get("nowcast") for t in (cell.volume.tracks or [])
+                    if t.get("id") == cell.track_id and cell.track_id), None)
+    areas = [WarningArea(k, known[k].name_zh, known[k].name_en, known[k].adcode, known[k].geometry)
+             for k in county_keys]
+    return cell, build_warning(record_id=record_id, cell_feature=cell.feature, nowcast=nowcast,
+                               areas=areas, sent=sent, sender="hailops@luliang",
+                               valid_for=WARNING_VALID_FOR)
+
+
+def _counties_arg(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list):
+        return []
+    return list(dict.fromkeys(str(v).strip() for v in value if str(v).strip()))
+
+
+@bp.get("/api/cells/<int:record_id>/cap.xml")
+@roles_required("forecaster", "commander", "member")
+def cap_xml(record_id: int) -> Any:
+    """A CAP 1.2 hail alert for the cell and ``?counties=a,b``; ``?sent=ISO`` reproduces
+    an issued warning exactly (same identifier), without it the alert is sent now."""
+    sent_arg = request.args.get("sent")
+    try:
+        sent = datetime.fromisoformat(sent_arg.replace("Z", "+00:00")) if sent_arg else datetime.now(UTC)
+    except ValueError:
+        raise Unprocessable("invalid sent", {"sent": "ISO 8601 time"}) from None
+    if sent.tzinfo is None:
+        raise Unprocessable("invalid sent", {"sent": "time must carry a UTC offset"})
+    _cell, warning = _warning_for(record_id, _counties_arg(request.args.get("counties", "")),
+                                  sent.replace(microsecond=0))
+    return Response(to_cap_xml(warning), mimetype="application/cap+xml",
+                    headers={"Content-Disposition": f"inline; filename={warning.identifier}.xml"})
+
+
+@bp.post("/api/cells/<int:record_id>/warning")
+@roles_required("forecaster")
+def issue_warning(record_id: int) -> Any:
+    """Issue a hail warning: audited, announced (``warning.issue``) to the command center
+    and the named counties; the CAP document stays reproducible from ``cap_url``.
+    Retrying with the same Idempotency-Key returns the first warning."""
+    session = get_session()
+    key = request.headers.get("Idempotency-Key")
+    body = request.get_json(silent=True) or {}
+    counties = _counties_arg(body.get("counties"))
+    if key:
+        seen = session.get(IdempotencyKey, key)
+        if seen is not None and seen.action == "warning":
+            row = session.scalar(select(AuditRecord).where(
+                AuditRecord.action == "warning.issue",
+                AuditRecord.object_id == seen.object_id).limit(1))
+            if row is not None:
+                return jsonify(row.after), 200
+    now = datetime.now(UTC).replace(microsecond=0)
+    cell, warning = _warning_for(record_id, counties, now)
+    payload = {
+        "identifier": warning.identifier, "record_id": record_id, "cell_id": cell.cell_id,
+        "counties": counties, "sent": now.isoformat(), "expires": warning.expires.isoformat(),
+        "by": current_user.username, "mesh_mm": warning.mesh_mm,
+        "cap_url": url_for("consoles.cap_xml", record_id=record_id, counties=",".join(counties),
+                           sent=now.isoformat()),
+    }
+    audit.append(session, actor=current_user.username, role=current_user.role,
+                 action="warning.issue", object_type="warning", object_id=warning.identifier,
+                 after=payload)
+    if key:
+        session.add(IdempotencyKey(key=key, action="warning", object_id=warning.identifier,
+                                   actor=current_user.username, at=now))
+    announce(session, "warning.issue", payload, [ROOM_ALL] + [room_county(k) for k in counties])
+    session.commit()
+    return jsonify(payload), 201
+
+
+@bp.get("/api/live/seq")
+@login_required_any
+def live_seq() -> Any:
+    """The last event sequence number: a console reads it before loading its data and then
+    connects with ``since`` = this, so nothing that happens in between is lost."""
+    from sqlalchemy import func
+
+    from command.models import LiveEvent
+
+    return jsonify({"seq": get_session().scalar(select(func.max(LiveEvent.seq))) or 0})

@@ -1,0 +1,181 @@
+/* Airport ATC and military consoles: pending clearance requests drawn over the airport
+ * control zone; grant (optionally narrowed), deny with a reason, revoke; alarm on a new
+ * request. */
+(function () {
+  "use strict";
+  const H = window.HO, T = H.T, esc = H.esc;
+  const me = H.boot.authority;
+  const other = me === "atc" ? "military" : "atc";
+  const otherLabel = me === "atc" ? T("军方", "Military") : T("机场空管", "Airport ATC");
+  let selected = null;
+  const flashUntil = new Map();
+
+  // --- map ---------------------------------------------------------------------------------
+  const map = L.map("airspace-map", { zoomControl: true, attributionControl: false });
+  map.setView([37.5, 111.2], 9);
+  const sectorsLayer = L.layerGroup().addTo(map);
+  async function loadBase() {
+    const [c, a] = await Promise.all([H.api("GET", "/api/counties"), H.api("GET", "/api/airspace")]);
+    if (c.ok) {
+      const layer = L.geoJSON(c.data, { style: { color: "#ffe8a3", weight: 1, fillColor: "#2d4a2b", fillOpacity: 0.25 },
+        onEachFeature: (f, l) => l.bindTooltip(H.zh ? f.properties.name_zh : f.properties.name_en) }).addTo(map);
+      map.fitBounds(layer.getBounds());
+    }
+    if (a.ok) {
+      L.geoJSON(a.data.no_fire, { style: { color: "#e67e22", weight: 2, dashArray: "6 4", fillOpacity: 0.2 },
+        onEachFeature: (f, l) => l.bindTooltip(H.zh ? f.properties.name_zh : f.properties.name_en) }).addTo(map);
+      const ap = a.data.airport;
+      L.marker([ap.lat, ap.lon], { icon: L.divIcon({ className: "airport-icon", html: "✈", iconSize: [22, 22], iconAnchor: [11, 11] }) })
+        .bindTooltip((H.zh ? ap.name_zh : ap.name_en) + " (" + ap.icao + ")").addTo(map);
+    }
+  }
+  function drawSectors() {
+    sectorsLayer.clearLayers();
+    let focus = null;
+    visible().forEach(function (op) {
+      if (!op.clearance_polygon) return;
+      const pending = isPending(op);
+      const colour = pending ? "#ff4d4f" : (op.state === "cleared" || op.state === "ordered" || op.state === "acknowledged" || op.state === "firing") ? "#2ecc71" : "#9fb3c8";
+      const layer = L.geoJSON(op.clearance_polygon, { style: { color: colour, weight: op.id === selected ? 3 : 1.5,
+        fillOpacity: op.id === selected ? 0.35 : 0.15 } })
+        .bindTooltip(op.site_code + " · " + H.stateLabel(op.state) + " · ≤" + H.fmt(req(op).altitude.ceiling_m) + " m").addTo(sectorsLayer);
+      L.circleMarker([req(op).lat, req(op).lon], { radius: 4, color: "#111", weight: 1, fillColor: colour, fillOpacity: 1 }).addTo(sectorsLayer);
+      if (op.id === selected) focus = layer;
+    });
+    if (focus) map.fitBounds(focus.getBounds().pad(1.2), { maxZoom: 11 });
+  }
+
+  // --- lists ---------------------------------------------------------------------------------
+  const req = op => op.clearance_request;
+  const clockOf = (op, who) => (op.approval_clock || {})[who || me] || {};
+  function isPending(op) { return op.state === "clearance_requested" && clockOf(op).state === "pending"; }
+  function visible() { return Array.from(H.ops.values()).filter(op => op.clearance_request && op.drill_id == null); }
+  function sectorsText(r) { return (r.sectors || []).map(s => H.fmt(s.start_deg) + "°–" + H.fmt(s.end_deg) + "°").join(", "); }
+  function exportLinks(op) {
+    const base = "/api/operations/" + encodeURIComponent(op.id) + "/clearance-request";
+    return '<a href="' + base + '?format=text" target="_blank" rel="noopener">' + T("QX/T 422 申请单", "QX/T 422 application") +
+      '</a> · <a href="' + base + '" target="_blank" rel="noopener">JSON</a>';
+  }
+  function details(op) {
+    const r = req(op);
+    return '<dl class="kv">' +
+      "<dt>" + T("作业点", "Site") + "</dt><dd><b>" + esc(r.site_code) + "</b> " + esc(r.site_name) + "</dd>" +
+      "<dt>" + T("位置", "Position") + "</dt><dd>" + r.lon.toFixed(4) + "°E " + r.lat.toFixed(4) + "°N · " + H.fmt(r.site_elevation_m) + " m</dd>" +
+      "<dt>" + T("作业工具", "Weapon") + "</dt><dd>" + esc(r.weapon_model || r.weapon) + " · " + T("射程 ", "range ") + H.fmt(r.range_km, 1) + " km</dd>" +
+      "<dt>" + T("射击方位", "Sector") + "</dt><dd>" + esc(sectorsText(r)) + "</dd>" +
+      "<dt>" + T("作业高度", "Altitude") + "</dt><dd><b>" + H.fmt(r.altitude.floor_m) + "–" + H.fmt(r.altitude.ceiling_m) + " m</b></dd>" +
+      "<dt>" + T("时间窗口", "Window") + "</dt><dd><b>" + H.bjt(r.window.start).slice(0, 5) + "–" + H.bjt(r.window.end).slice(0, 5) + "</b> " + T("北京时间", "BJT") + "</dd>" +
+      "<dt>" + T("联系人", "Contact") + "</dt><dd>" + esc(r.contact.name) + " " + esc(r.contact.phone || "") + "</dd>" +
+      "</dl>";
+  }
+  function renderPending() {
+    const list = visible().filter(isPending).sort((a, b) => (req(a).requested_at < req(b).requested_at ? -1 : 1));
+    document.getElementById("pending-count").textContent = list.length ? String(list.length) : "";
+    document.getElementById("pending-count").classList.toggle("hot", list.length > 0);
+    const box = document.getElementById("pending");
+    if (!list.length) { box.innerHTML = '<p class="muted">' + T("暂无待批空域申请", "No pending clearance requests") + "</p>"; return; }
+    if (!selected || !visible().some(o => o.id === selected)) selected = list[0].id;
+    box.innerHTML = list.map(function (op) {
+      const r = req(op), oc = clockOf(op, other);
+      const fresh = (flashUntil.get(op.id) || 0) > Date.now();
+      return '<article class="req-card' + (op.id === selected ? " selected" : "") + (fresh ? " flashing" : "") + '" data-op="' + esc(op.id) + '">' +
+        '<header><b>' + esc(r.site_code) + "</b> " + H.stateBadge(op.state) + ' <span class="req-clock">' + T("等待 ", "waiting ") + H.approvalCell(op, me) + "</span></header>" +
+        details(op) +
+        '<p class="small">' + esc(otherLabel) + ": " + H.approvalCell(op, other) + (oc.state === "granted" ? " ✓" : "") + "</p>" +
+        '<form class="grant-form form-grid compact" data-op="' + esc(op.id) + '">' +
+        "<label>" + T("窗口结束（可缩短）", "Window end (narrow)") + ' <input type="time" name="end" step="60" value="' + H.bjt(r.window.end).slice(0, 5) + '"></label>' +
+        "<label>" + T("限高 m（可降低）", "Ceiling m (lower)") + ' <input type="number" name="ceiling_m" min="0" step="100" value="' + Math.round(r.altitude.ceiling_m) + '"></label>' +
+        '<div class="row"><button type="submit" class="ok" data-do="grant">' + T("批准", "Grant") + '</button> <button type="button" class="danger" data-do="deny">' +
+        T("拒绝", "Deny") + "</button></div></form>" +
+        '<p class="small">' + exportLinks(op) + "</p></article>";
+    }).join("");
+  }
+  function renderActive() {
+    const list = visible().filter(op => !isPending(op) && !H.CLOSED.has(op.state))
+      .concat(visible().filter(op => H.CLOSED.has(op.state)).sort((a, b) => (a.deadline < b.deadline ? 1 : -1)).slice(0, 8));
+    const box = document.getElementById("active");
+    if (!list.length) { box.innerHTML = '<p class="muted">' + T("暂无", "None") + "</p>"; return; }
+    box.innerHTML = '<table class="grid compact"><thead><tr><th>' + T("作业点", "Site") + "</th><th>" + T("状态", "State") + "</th><th>" +
+      T("批复窗口", "Cleared window") + "</th><th>" + T("限高", "Ceiling") + "</th><th>" + T("本方", "Mine") + "</th><th>" + esc(otherLabel) +
+      "</th><th>" + T("剩余", "Ends in") + "</th><th></th></tr></thead><tbody>" + list.map(function (op) {
+        const c = op.cleared, mine = clockOf(op).state;
+        const canRevoke = mine === "granted" && ["clearance_requested", "cleared", "ordered", "acknowledged", "firing"].includes(op.state);
+        return '<tr data-op="' + esc(op.id) + '"><td><b>' + esc(op.site_code) + "</b></td><td>" + H.stateBadge(op.state) + (op.cease_fire ? ' <span class="state state-recalled">' + T("停火", "cease-fire") + "</span>" : "") +
+          "</td><td>" + (c ? H.bjt(c.window[0]).slice(0, 5) + "–" + H.bjt(c.window[1]).slice(0, 5) : "—") + "</td><td>" + (c ? H.fmt(c.ceiling_m) + " m" + (c.standing ? T(" 长期", " standing") : "") : "—") +
+          "</td><td>" + H.approvalCell(op, me) + "</td><td>" + H.approvalCell(op, other) + "</td><td>" +
+          (H.CLOSED.has(op.state) ? "—" : '<span class="countdown" data-until="' + esc(op.deadline) + '"></span>') + "</td><td>" +
+          (canRevoke ? '<button type="button" class="danger" data-do="revoke">' + T("撤销许可", "Revoke") + "</button> " : "") +
+          '<a class="small" href="/api/operations/' + encodeURIComponent(op.id) + '/clearance-request?format=text" target="_blank" rel="noopener">QX/T 422</a></td></tr>';
+      }).join("") + "</tbody></table>";
+  }
+  function renderAll() { renderPending(); renderActive(); drawSectors(); document.dispatchEvent(new CustomEvent("hailops:tick")); }
+
+  // --- actions -------------------------------------------------------------------------------
+  document.getElementById("pending").addEventListener("click", async function (ev) {
+    const card = ev.target.closest(".req-card");
+    if (!card) return;
+    const op = H.ops.get(card.dataset.op);
+    const btn = ev.target.closest("button[data-do=deny]");
+    if (!btn) {
+      if (!ev.target.closest("form, a") && selected !== op.id) { selected = op.id; renderAll(); }
+      return;
+    }
+    const reason = await H.askReason(T("拒绝空域申请 ", "Deny clearance for ") + op.site_code);
+    if (!reason) return;
+    const done = await H.act(btn, "POST", "/api/operations/" + encodeURIComponent(op.id) + "/deny", { reason },
+      op.id + ":deny:" + op.history.length, T("已拒绝 ", "Denied ") + op.site_code);
+    if (done) { H.upsert(done); renderAll(); }
+  });
+  document.getElementById("pending").addEventListener("submit", async function (ev) {
+    ev.preventDefault();
+    const form = ev.target, op = H.ops.get(form.dataset.op), r = req(op);
+    const body = {};
+    const origEnd = H.bjt(r.window.end).slice(0, 5);
+    if (form.end.value && form.end.value !== origEnd) {
+      let end = H.bjtToIso(form.end.value, false);
+      if (new Date(end) < new Date(r.window.start)) end = new Date(new Date(end).getTime() + 86400000).toISOString();
+      body.window = [r.window.start, end];
+    }
+    const ceiling = Number(form.ceiling_m.value);
+    if (form.ceiling_m.value && Math.abs(ceiling - r.altitude.ceiling_m) >= 1) body.ceiling_m = ceiling;
+    const done = await H.act(form.querySelector("button[type=submit]"), "POST", "/api/operations/" + encodeURIComponent(op.id) + "/grant", body,
+      op.id + ":grant:" + op.history.length, T("已批准 ", "Granted ") + op.site_code);
+    if (done) { H.upsert(done); renderAll(); }
+  });
+  document.getElementById("active").addEventListener("click", async function (ev) {
+    const btn = ev.target.closest("button[data-do=revoke]");
+    if (!btn) return;
+    const op = H.ops.get(btn.closest("tr").dataset.op);
+    const reason = await H.askReason(T("撤销空域许可（立即停火）", "Revoke clearance (immediate cease-fire)") + " · " + op.site_code, false);
+    if (reason === null) return;
+    const done = await H.act(btn, "POST", "/api/operations/" + encodeURIComponent(op.id) + "/revoke", { reason },
+      op.id + ":revoke:" + op.history.length, T("已撤销 ", "Revoked ") + op.site_code);
+    if (done) { H.upsert(done); renderAll(); }
+  });
+
+  // --- live ----------------------------------------------------------------------------------
+  H.on("operation.update", function (data) {
+    const op = data.operation;
+    const before = H.ops.get(op.id);
+    if (!H.upsert(op)) return;
+    if (isPending(op) && (!before || !isPending(before))) {
+      flashUntil.set(op.id, Date.now() + 15000);
+      selected = op.id;
+      H.alarm(T("新的空域申请: ", "New clearance request: ") + op.site_code + " " + H.bjt(req(op).window.start).slice(0, 5) + "–" +
+        H.bjt(req(op).window.end).slice(0, 5) + " ≤" + H.fmt(req(op).altitude.ceiling_m) + " m", { pulses: 4 });
+      setTimeout(renderAll, 15100);
+    }
+    if (!visible().some(isPending)) H.clearAlarm();
+    renderAll();
+  });
+  H.on("alert", function (d) { if (d.kind && d.kind.indexOf("clearance") >= 0) { H.toast(d.message, "warn"); H.beep(2); } });
+
+  (async function start() {
+    const seq = await H.currentSeq();
+    await loadBase();
+    const r = await H.api("GET", "/api/operations");
+    if (r.ok) r.data.operations.forEach(H.upsert);
+    renderAll();
+    H.connect(seq);
+  })();
+})();

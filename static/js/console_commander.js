@@ -1,0 +1,218 @@
+/* Commander console: recommendations per hail cell, proposals, the lifecycle actions and
+ * every operation at a glance with its timers (approval clocks, window end, cell arrival). */
+(function () {
+  "use strict";
+  const H = window.HO, T = H.T, esc = H.esc;
+  let arrivals = {};   // cell_id -> {track: {arrivals: {sites, counties}}}
+  let sites = [];
+  let recs = null;
+  const alerts = [];
+
+  const ACTIONS = {
+    proposed: [["authorize", "批准", "Authorize", ""], ["cancel", "取消", "Cancel", "secondary"]],
+    authorized: [["request-clearance", "申请空域", "Request clearance", ""], ["cancel", "取消", "Cancel", "secondary"]],
+    clearance_requested: [["cancel", "取消", "Cancel", "secondary"]],
+    cleared: [["order", "下达指令", "Order", "danger"], ["cancel", "取消", "Cancel", "secondary"]],
+    ordered: [["recall", "撤回", "Recall", "danger"]],
+    acknowledged: [["recall", "撤回", "Recall", "danger"]],
+    firing: [["recall", "撤回", "Recall", "danger"]],
+  };
+  const NEEDS_REASON = { cancel: ["取消原因", "Reason to cancel"], recall: ["撤回原因（将向作业点发出停火指令）", "Reason to recall (sends a cease-fire)"] };
+
+  function arrivalOf(op) {
+    const a = arrivals[op.cell_id];
+    if (!a || !a.track) return null;
+    const arr = a.track.arrivals || {};
+    return (arr.sites || {})[op.site_code] || (arr.counties || {})[op.county] || null;
+  }
+
+  function renderOps() {
+    const showClosed = document.getElementById("show-closed").checked;
+    const list = Array.from(H.ops.values()).filter(op => showClosed || !H.CLOSED.has(op.state))
+      .sort((a, b) => (a.window.start < b.window.start ? 1 : -1));
+    const body = document.getElementById("ops-body");
+    document.getElementById("ops-count").textContent = T("进行中 ", "open ") +
+      Array.from(H.ops.values()).filter(op => !H.CLOSED.has(op.state)).length;
+    if (!list.length) {
+      body.innerHTML = '<tr><td colspan="9" class="muted">' + T("暂无作业", "No operations") + "</td></tr>";
+      return;
+    }
+    body.innerHTML = list.map(function (op) {
+      const win = op.cleared ? op.cleared.window : [op.window.start, op.window.end];
+      const arr = arrivalOf(op);
+      const acts = (ACTIONS[op.state] || []).map(a => '<button type="button" class="' + a[3] + '" data-op="' + esc(op.id) +
+        '" data-action="' + a[0] + '">' + esc(T(a[1], a[2])) + "</button>").join(" ");
+      const warn = (op.violations || []).length ? ' <span class="state state-denied" title="' +
+        esc(op.violations.map(v => v.message).join("\n")) + '">' + T("违规 ", "violations ") + op.violations.length + "</span>" : "";
+      const cease = op.cease_fire ? ' <span class="state state-recalled">' + T("停火", "cease-fire") + "</span>" : "";
+      const last = H.lastEntry(op);
+      return '<tr id="op-' + esc(op.id) + '" data-state="' + esc(op.state) + '">' +
+        "<td><b>" + esc(op.id.slice(-8)) + '</b><br><span class="muted small">' + esc(op.cell_id) + "</span></td>" +
+        "<td>" + esc(op.site_code) + '<br><span class="muted small">' + esc(H.qty(op.quantity)) + " · " +
+        H.fmt(op.azimuth_deg, 0) + "°/" + H.fmt(op.elevation_deg, 0) + "°</span></td>" +
+        "<td>" + H.stateBadge(op.state) + warn + cease + '<br><span class="muted small">' + esc(last ? last.actor + " " + H.bjt(last.at) : "") +
+        (last && last.detail ? " · " + esc(last.detail) : "") + "</span></td>" +
+        "<td>" + H.bjt(win[0]).slice(0, 5) + "–" + H.bjt(win[1]).slice(0, 5) +
+        (op.cleared ? '<br><span class="muted small">' + T("限高 ", "ceiling ") + H.fmt(op.cleared.ceiling_m) + " m" +
+          (op.cleared.standing ? T(" 长期协议", " standing") : "") + "</span>" : "") + "</td>" +
+        "<td>" + (H.CLOSED.has(op.state) ? "—" : '<span class="countdown" data-until="' + esc(op.deadline) + '"></span>') + "</td>" +
+        "<td>" + H.approvalCell(op, "atc") + "</td><td>" + H.approvalCell(op, "military") + "</td>" +
+        "<td>" + (arr && !H.CLOSED.has(op.state) ? '<span class="countdown" data-past="' + esc(T("已到达", "arrived")) +
+          '" data-until="' + esc(arr) + '"></span><br><span class="muted small">' + H.bjt(arr).slice(0, 5) + "</span>" : "—") + "</td>" +
+        '<td class="actions">' + acts + "</td></tr>";
+    }).join("");
+    document.dispatchEvent(new CustomEvent("hailops:tick"));
+  }
+
+  document.getElementById("ops-body").addEventListener("click", async function (ev) {
+    const btn = ev.target.closest("button[data-action]");
+    if (!btn) return;
+    const op = H.ops.get(btn.dataset.op), action = btn.dataset.action;
+    if (!op) return;
+    const body = {};
+    if (NEEDS_REASON[action]) {
+      const reason = await H.askReason(T(NEEDS_REASON[action][0], NEEDS_REASON[action][1]) + " · " + op.site_code);
+      if (!reason) return;
+      body.reason = reason;
+    }
+    const done = await H.act(btn, "POST", "/api/operations/" + encodeURIComponent(op.id) + "/" + action, body,
+      op.id + ":" + action + ":" + op.history.length);
+    if (done) { H.upsert(done); renderOps(); renderRecs(); }
+  });
+  document.getElementById("show-closed").addEventListener("change", renderOps);
+
+  // --- recommendations ---------------------------------------------------------------------
+  function openOpFor(cellId, siteCode) {
+    return Array.from(H.ops.values()).find(op => op.site_code === siteCode && !H.CLOSED.has(op.state) &&
+      (cellId == null || op.cell_id === cellId));
+  }
+  function renderRecs() {
+    const box = document.getElementById("recs");
+    if (!recs) { box.innerHTML = '<p class="muted">' + T("加载中…", "Loading…") + "</p>"; return; }
+    document.getElementById("recs-info").textContent = recs.at ? T("依据 ", "as of ") + H.bjt(recs.at) +
+      (recs.seeding_layer_m ? " · " + T("播撒层 ", "seeding layer ") + recs.seeding_layer_m.bottom + "–" + recs.seeding_layer_m.top + " m" : "") : "";
+    const cells = recs.cells || [];
+    if (!cells.length) {
+      box.innerHTML = '<p class="muted">' + T("当前无冰雹单体。可用下方“手动提议”为指定作业点创建作业。",
+        "No hail cells now. Use the manual proposal below to create an operation for a site.") + "</p>";
+      return;
+    }
+    box.innerHTML = cells.map(function (c) {
+      const mine = (recs.recommendations || []).filter(r => r.cell_id === c.cell_id);
+      const rows = mine.map(function (r, i) {
+        const open = openOpFor(r.cell_id, r.site_code);
+        return '<tr><td><b>' + esc(r.site_code) + "</b></td><td>" + H.bjt(r.window_start).slice(0, 5) + "–" + H.bjt(r.window_end).slice(0, 5) +
+          "</td><td>" + H.fmt(r.azimuth_deg, 0) + "° / " + H.fmt(r.elevation_deg, 0) + "°</td><td>" + esc(H.qty(r.ammunition)) +
+          "</td><td>" + H.fmt(r.max_altitude_m) + ' m</td><td class="small muted">' + esc((r.reasons || []).join("; ")) + "</td><td>" +
+          (open ? H.stateBadge(open.state) : '<button type="button" class="propose" data-cell="' + esc(c.cell_id) + '" data-i="' + i + '">' +
+            T("提议作业", "Propose") + "</button>") + "</td></tr>";
+      }).join("");
+      const cands = (c.candidates || []).filter(k => !mine.some(r => r.site_code === k.site_code))
+        .map(k => esc(k.site_code) + " (" + H.bjt(k.window_start).slice(0, 5) + ", " + k.time_in_range_min + " min)").join(", ");
+      const excl = (c.excluded || []).map(e => "<li>" + esc(e.site_code) + ": " + esc(e.reason) + "</li>").join("");
+      return '<div class="rec-cell"><div class="rec-head"><b>' + esc(c.cell_id) + "</b> · " + T("威胁度 ", "threat ") + H.fmt(c.threat, 2) +
+        (c.reaches_populated_area_at ? " · " + T("抵达县区 ", "reaches counties ") + H.bjt(c.reaches_populated_area_at).slice(0, 5) +
+          ' (<span class="countdown" data-until="' + esc(c.reaches_populated_area_at) + '"></span>)' : "") + "</div>" +
+        (rows ? '<table class="grid compact"><thead><tr><th>' + T("作业点", "Site") + "</th><th>" + T("窗口", "Window") + "</th><th>" +
+          T("方位/仰角", "Az/El") + "</th><th>" + T("弹药", "Ammunition") + "</th><th>" + T("限高", "Ceiling") + "</th><th>" +
+          T("依据", "Reasons") + "</th><th></th></tr></thead><tbody>" + rows + "</tbody></table>" : '<p class="muted">' + T("无可用作业点", "No site can engage") + "</p>") +
+        (cands ? '<p class="small muted">' + T("其他候选: ", "Other candidates: ") + cands + "</p>" : "") +
+        (excl ? '<details class="small"><summary>' + T("排除的作业点 ", "Excluded sites ") + c.excluded.length + "</summary><ul>" + excl + "</ul></details>" : "") +
+        "</div>";
+    }).join("");
+  }
+  document.getElementById("recs").addEventListener("click", async function (ev) {
+    const btn = ev.target.closest("button.propose");
+    if (!btn) return;
+    const r = (recs.recommendations || []).filter(x => x.cell_id === btn.dataset.cell)[Number(btn.dataset.i)];
+    if (!r) return;
+    const body = { cell_id: r.cell_id, site_code: r.site_code, window: [r.window_start, r.window_end],
+      azimuth_deg: r.azimuth_deg, elevation_deg: r.elevation_deg, quantity: r.ammunition, max_altitude_m: r.max_altitude_m };
+    const op = await H.act(btn, "POST", "/api/operations", body, "propose:" + r.cell_id + ":" + r.site_code + ":" + r.window_start,
+      T("已提议作业 ", "Proposed ") + r.site_code);
+    if (op) { H.upsert(op); renderOps(); renderRecs(); }
+  });
+
+  // --- manual proposal ---------------------------------------------------------------------
+  const form = document.getElementById("propose-form");
+  function fillSiteForm() {
+    const sel = document.getElementById("pf-site");
+    sel.innerHTML = sites.map(s => '<option value="' + esc(s.code) + '">' + esc(s.code + " " + s.name) + "</option>").join("");
+    sel.dispatchEvent(new Event("change"));
+  }
+  document.getElementById("pf-site").addEventListener("change", function () {
+    const s = sites.find(x => x.code === this.value);
+    if (!s) return;
+    const types = Object.keys(s.ammunition || {});
+    document.getElementById("pf-ammo").innerHTML = types.map(t => '<option value="' + esc(t) + '">' + esc(H.ammoLabel(t) + " (" + s.ammunition[t] + ")") + "</option>").join("");
+    const ceiling = Math.max(...s.equipment.map(e => (e.ceiling_km || 0) * 1000));
+    if (ceiling > 0) document.getElementById("pf-ceiling").value = Math.round(ceiling);
+    const sec = s.equipment[0] && s.equipment[0].sectors && s.equipment[0].sectors[0];
+    if (sec) { let mid = (sec[0] + ((sec[1] - sec[0] + 360) % 360) / 2) % 360; form.azimuth_deg.value = mid.toFixed(0); }
+  });
+  form.addEventListener("submit", async function (ev) {
+    ev.preventDefault();
+    const now = Date.now(), minutes = Number(form.minutes.value || 30);
+    const body = { cell_id: form.cell_id.value.trim(), site_code: form.site_code.value,
+      window: [new Date(now - 60000).toISOString(), new Date(now + minutes * 60000).toISOString()],
+      azimuth_deg: Number(form.azimuth_deg.value), elevation_deg: Number(form.elevation_deg.value),
+      quantity: { [form.ammo_type.value]: Number(form.count.value) }, max_altitude_m: Number(form.max_altitude_m.value) };
+    // The key covers what was typed: a double submit of the same form is one proposal.
+    const op = await H.act(document.getElementById("pf-submit"), "POST", "/api/operations", body,
+      "manual:" + JSON.stringify([body.cell_id, body.site_code, minutes, body.azimuth_deg, body.elevation_deg, body.quantity, Math.floor(now / 60000)]),
+      T("已提议作业 ", "Proposed ") + body.site_code);
+    if (op) { H.upsert(op); renderOps(); }
+  });
+
+  // --- alerts ----------------------------------------------------------------------------------
+  function addAlert(text, kind, at) {
+    alerts.unshift({ text, kind, at: at || new Date().toISOString() });
+    alerts.length = Math.min(alerts.length, 50);
+    document.getElementById("alerts").innerHTML = alerts.map(a => '<li class="' + esc(a.kind) + '"><span class="muted">' +
+      H.bjt(a.at) + "</span> " + esc(a.text) + "</li>").join("");
+  }
+
+  // --- loading and live ------------------------------------------------------------------------
+  async function loadOps() {
+    const r = await H.api("GET", "/api/operations");
+    if (r.ok) r.data.operations.forEach(H.upsert);
+  }
+  async function loadArrivals() {
+    const ids = Array.from(new Set(Array.from(H.ops.values()).filter(op => !H.CLOSED.has(op.state)).map(op => op.cell_id)));
+    if (!ids.length) return;
+    const r = await H.api("GET", "/api/cells/arrivals?cells=" + encodeURIComponent(ids.join(",")));
+    if (r.ok) arrivals = Object.assign(arrivals, r.data.arrivals);
+  }
+  async function loadRecs() {
+    const r = await H.api("GET", "/api/recommendations");
+    recs = r.ok ? r.data : { cells: [], recommendations: [] };
+    renderRecs();
+  }
+  H.on("operation.update", function (data) {
+    const op = data.operation;
+    const before = H.ops.get(op.id);
+    if (!H.upsert(op)) return;
+    if (data.action === "deny") addAlert(op.site_code + " " + T("空域申请被拒绝: ", "clearance denied: ") + (H.lastEntry(op).detail || ""), "bad", op.history[op.history.length - 1].at);
+    else if (data.action === "revoke") addAlert(op.site_code + " " + T("空域许可被撤销", "clearance revoked"), "bad");
+    else if (op.state === "cleared" && (!before || before.state !== "cleared")) addAlert(op.site_code + " " + T("双方空域已批复，可下达指令", "cleared by both authorities: ready to order"), "ok");
+    else if (data.action === "report") addAlert(op.site_code + " " + T("作业报告已上报", "firing report filed"), "ok");
+    if (!arrivals[op.cell_id]) loadArrivals().then(renderOps);
+    renderOps(); renderRecs();
+  });
+  H.on("operation.cease_fire", d => addAlert(d.site_code + " " + T("停火: ", "cease-fire: ") + (d.reason || ""), "bad"));
+  H.on("alert", function (d) { addAlert((d.operation_id ? d.operation_id.slice(-8) + " " : "") + d.message, "warn"); H.beep(2); });
+  H.on("warning.issue", d => addAlert(T("冰雹预警已发布: ", "hail warning issued: ") + d.counties.join(", ") + " (" + d.cell_id + ")", "warn"));
+  H.on("volume.new", function () { loadRecs(); loadArrivals().then(renderOps); });
+
+  (async function start() {
+    const seq = await H.currentSeq();
+    const s = await H.api("GET", "/api/sites");
+    sites = s.ok ? s.data.sites : [];
+    fillSiteForm();
+    await loadOps();
+    await loadArrivals();
+    renderOps();
+    H.connect(seq);
+    loadRecs();
+  })();
+})();

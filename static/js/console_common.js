@@ -1,0 +1,268 @@
+/* Shared by every role console: language helper, Beijing time, the JSON API with CSRF and
+ * idempotency keys, one /live socket per page (sequence catch-up, DOM events
+ * `hailops:<event>` with the envelope, as on the map), WebAudio alarms and toasts. */
+(function () {
+  "use strict";
+  const boot = window.HAILOPS_CONSOLE;
+  const zh = boot.locale === "zh";
+  const T = (zhText, enText) => (zh ? zhText : enText);
+
+  // --- formatting ---------------------------------------------------------------------
+  const BJT_OFFSET_MS = 8 * 3600 * 1000; // Asia/Shanghai has no daylight saving time
+  function bjt(iso, withDate) {
+    if (!iso) return "—";
+    const d = new Date(new Date(iso).getTime() + BJT_OFFSET_MS).toISOString();
+    return withDate ? d.slice(5, 10) + " " + d.slice(11, 19) : d.slice(11, 19);
+  }
+  function bjtDateTime(iso) { return bjt(iso, true); }
+  /** "HH:MM:SS" (BJT, today) -> ISO UTC; a time later than now is taken as yesterday. */
+  function bjtToIso(hms, notAfterNow) {
+    const now = new Date();
+    const day = new Date(now.getTime() + BJT_OFFSET_MS).toISOString().slice(0, 10);
+    let t = new Date(day + "T" + (hms.length === 5 ? hms + ":00" : hms) + "+08:00");
+    if (notAfterNow && t.getTime() > now.getTime() + 60000) t = new Date(t.getTime() - 86400000);
+    return t.toISOString();
+  }
+  function bjtNowHms() { return new Date(Date.now() + BJT_OFFSET_MS).toISOString().slice(11, 19); }
+  function dur(seconds) {
+    if (seconds == null || !isFinite(seconds)) return "—";
+    const neg = seconds < 0; let s = Math.abs(Math.round(seconds));
+    const h = Math.floor(s / 3600); s -= h * 3600; const m = Math.floor(s / 60); s -= m * 60;
+    const txt = (h ? h + ":" + String(m).padStart(2, "0") : String(m)) + ":" + String(s).padStart(2, "0");
+    return (neg ? "-" : "") + txt;
+  }
+  function fmt(v, d) { return v == null ? "—" : Number(v).toFixed(d || 0); }
+  function esc(s) {
+    return String(s == null ? "" : s).replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  }
+  const STATES = {
+    proposed: ["待批准", "proposed"], authorized: ["已批准", "authorized"],
+    clearance_requested: ["空域申请中", "clearance requested"], cleared: ["空域已批复", "cleared"],
+    ordered: ["已下达指令", "ordered"], acknowledged: ["已确认", "acknowledged"],
+    firing: ["作业中", "firing"], completed: ["已完成", "completed"], denied: ["空域被拒", "denied"],
+    cancelled: ["已取消", "cancelled"], expired: ["已过期", "expired"], recalled: ["已撤回", "recalled"],
+  };
+  const CLOSED = new Set(["completed", "denied", "cancelled", "expired", "recalled"]);
+  function stateLabel(s) { const l = STATES[s]; return l ? T(l[0], l[1]) : s; }
+  function stateBadge(s) { return '<span class="state state-' + esc(s) + '">' + esc(stateLabel(s)) + "</span>"; }
+  const AMMO = { "37mm_shell": ["37mm 炮弹", "37 mm shells"], rocket: ["火箭弹", "rockets"] };
+  function ammoLabel(k) { const l = AMMO[k] || (k.startsWith("rocket") ? ["火箭弹 " + k, k] : null); return l ? T(l[0], l[1]) : k; }
+  function qty(q) { return Object.keys(q || {}).map(k => ammoLabel(k) + " ×" + q[k]).join(", ") || "—"; }
+  function compass(deg) {
+    if (deg == null) return "";
+    const zhN = ["北", "东北", "东", "东南", "南", "西南", "西", "西北"], enN = ["N", "NE", "E", "SE", "S", "SW", "W", "NW"];
+    const i = Math.round(((deg % 360) + 360) % 360 / 45) % 8;
+    return T(zhN[i], enN[i]);
+  }
+
+  // --- the API ---------------------------------------------------------------------------
+  function csrf() { const el = document.querySelector("input[name=csrf_token]"); return el ? el.value : ""; }
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    // crypto.randomUUID needs a secure context; plain http on the ops LAN is not one.
+    const b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+    const h = Array.from(b, x => x.toString(16).padStart(2, "0")).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+  // One key per intended action (scope = object + action + the state it was taken from):
+  // a double click, or a retry after a lost response, sends the same key and the server
+  // applies it once.
+  const keys = new Map();
+  function keyFor(scope) { if (!keys.has(scope)) keys.set(scope, uuid()); return keys.get(scope); }
+  async function api(method, path, body, key) {
+    const headers = { Accept: "application/json" };
+    if (method !== "GET") { headers["Content-Type"] = "application/json"; headers["X-CSRFToken"] = csrf(); }
+    if (key) headers["Idempotency-Key"] = key;
+    let resp;
+    try {
+      resp = await fetch(path, { method, headers, credentials: "same-origin",
+        body: method === "GET" ? undefined : JSON.stringify(body || {}) });
+    } catch (err) {
+      return { ok: false, status: 0, data: { message: T("网络错误", "network error") + ": " + err.message } };
+    }
+    let data = null;
+    try { data = await resp.json(); } catch (_e) { data = null; }
+    return { ok: resp.ok, status: resp.status, data };
+  }
+  function errorText(res) {
+    const d = res.data || {};
+    let msg = d.message || (T("请求失败 ", "request failed ") + res.status);
+    if (d.details && typeof d.details === "object") {
+      const parts = Array.isArray(d.details) ? d.details.map(x => x.message || JSON.stringify(x))
+        : Object.keys(d.details).map(k => k + ": " + d.details[k]);
+      if (parts.length) msg += " (" + parts.join("; ") + ")";
+    }
+    return msg;
+  }
+  /** Run one user action from a button: disabled while in flight, one idempotency key. */
+  async function act(button, method, path, body, scope, okText) {
+    if (button) { if (button.disabled) return null; button.disabled = true; button.classList.add("busy"); }
+    const res = await api(method, path, body, keyFor(scope || method + " " + path));
+    if (button) { button.disabled = false; button.classList.remove("busy"); }
+    if (!res.ok) { toast(errorText(res), "error"); return null; }
+    if (okText) toast(okText, "ok");
+    return res.data;
+  }
+
+  // --- toasts, banner, sound --------------------------------------------------------------
+  function toast(msg, kind) {
+    const box = document.getElementById("toasts");
+    if (!box) return;
+    const el = document.createElement("div");
+    el.className = "toast toast-" + (kind || "info");
+    el.textContent = msg;
+    box.appendChild(el);
+    setTimeout(() => el.remove(), kind === "error" ? 8000 : 4000);
+  }
+  let audio = null;
+  function audioCtx() {
+    if (!audio) { const C = window.AudioContext || window.webkitAudioContext; if (!C) return null; audio = new C(); }
+    if (audio.state === "suspended") audio.resume();
+    return audio;
+  }
+  const soundBtn = document.getElementById("sound-toggle");
+  function soundReady() { return audio && audio.state === "running"; }
+  function refreshSoundButton() { if (soundBtn) soundBtn.hidden = !!soundReady(); }
+  // Browsers allow audio only after a user gesture: the first click anywhere unlocks it.
+  document.addEventListener("click", function () { audioCtx(); setTimeout(refreshSoundButton, 50); }, { capture: true });
+  if (soundBtn) { soundBtn.addEventListener("click", function () { audioCtx(); beep(1); }); setTimeout(refreshSoundButton, 300); }
+  /** WebAudio alarm: `n` two-tone pulses (no audio files). */
+  function beep(n, loud) {
+    const ctx = audioCtx();
+    if (!ctx) return;
+    const t0 = ctx.currentTime + 0.02;
+    for (let i = 0; i < (n || 3); i++) {
+      for (const [f, dt] of [[880, 0], [660, 0.18]]) {
+        const osc = ctx.createOscillator(), gain = ctx.createGain();
+        osc.type = loud ? "square" : "sine"; osc.frequency.value = f;
+        const s = t0 + i * 0.45 + dt;
+        gain.gain.setValueAtTime(0.0001, s);
+        gain.gain.exponentialRampToValueAtTime(loud ? 0.5 : 0.25, s + 0.02);
+        gain.gain.exponentialRampToValueAtTime(0.0001, s + 0.16);
+        osc.connect(gain).connect(ctx.destination); osc.start(s); osc.stop(s + 0.18);
+      }
+    }
+  }
+  function alarm(text, opts) {
+    const el = document.getElementById("alarm-banner");
+    if (el) { el.textContent = text; el.hidden = false; el.classList.add("flashing"); }
+    beep((opts && opts.pulses) || 3, opts && opts.loud);
+    if (navigator.vibrate) navigator.vibrate([300, 100, 300]);
+  }
+  function clearAlarm() {
+    const el = document.getElementById("alarm-banner");
+    if (el) { el.hidden = true; el.classList.remove("flashing"); el.textContent = ""; }
+  }
+
+  // --- Beijing clock in the top bar ------------------------------------------------------
+  const clock = document.getElementById("bjt-clock");
+  function tick() {
+    if (clock) clock.textContent = bjtDateTime(new Date().toISOString()) + " " + T("北京时间", "BJT");
+    document.dispatchEvent(new CustomEvent("hailops:tick"));
+  }
+  tick(); setInterval(tick, 1000);
+
+  // --- the live socket ------------------------------------------------------------------
+  let lastSeq = 0;
+  const statusEl = document.getElementById("live-status");
+  function setStatus(text, ok) {
+    if (!statusEl) return;
+    statusEl.textContent = text;
+    statusEl.classList.toggle("ok", !!ok); statusEl.classList.toggle("bad", !ok);
+  }
+  let socket = null;
+  /** Connect after the page's first load: `since` is the sequence read before loading, so
+   *  events that happened while loading are replayed, and after a reconnect what was missed. */
+  function connect(since) {
+    lastSeq = Math.max(lastSeq, since || 0);
+    if (typeof io === "undefined") { setStatus(T("实时组件缺失", "live client missing"), false); return null; }
+    socket = io("/live", { auth: cb => cb({ since: lastSeq }), transports: ["websocket", "polling"] });
+    socket.on("connect", () => setStatus(T("实时连接正常", "live"), true));
+    socket.on("disconnect", () => setStatus(T("连接中断，重连中…", "disconnected, reconnecting…"), false));
+    socket.on("connect_error", err => setStatus(T("连接失败: ", "connection failed: ") + err.message, false));
+    socket.onAny(function (name, env) {
+      if (!env || typeof env.seq !== "number") return;
+      if (env.seq <= lastSeq) return; // already seen (several rooms, or catch-up overlap)
+      lastSeq = env.seq;
+      document.dispatchEvent(new CustomEvent("hailops:" + name, { detail: env }));
+    });
+    window.HAILOPS_SOCKET = socket;
+    return socket;
+  }
+  async function currentSeq() {
+    const r = await api("GET", "/api/live/seq");
+    return r.ok && r.data && typeof r.data.seq === "number" ? r.data.seq : 0;
+  }
+  function on(name, fn) { document.addEventListener("hailops:" + name, ev => fn(ev.detail && ev.detail.data, ev.detail)); }
+
+  // --- operations store (upsert by id; a replayed older event never goes back in time) ---
+  const ops = new Map();
+  function upsert(op) {
+    const old = ops.get(op.id);
+    if (old && (old.history || []).length > (op.history || []).length) return false;
+    ops.set(op.id, op);
+    return true;
+  }
+  function lastEntry(op, action) {
+    const h = op.history || [];
+    for (let i = h.length - 1; i >= 0; i--) if (!action || h[i].action === action) return h[i];
+    return null;
+  }
+  /** Approval clock of one authority: running while pending, fixed once decided. */
+  function approvalSeconds(op, authority) {
+    const c = op.approval_clock && op.approval_clock[authority];
+    if (!c) return null;
+    if (c.state === "pending" && op.clearance_request && !CLOSED.has(op.state)) {
+      return (Date.now() - new Date(op.clearance_request.requested_at).getTime()) / 1000;
+    }
+    return c.seconds;
+  }
+  function approvalCell(op, authority) {
+    const c = op.approval_clock && op.approval_clock[authority];
+    if (!c) return '<span class="muted">—</span>';
+    const lbl = { pending: T("待批", "pending"), granted: T("已批", "granted"), denied: T("拒绝", "denied"),
+      revoked: T("撤销", "revoked") }[c.state] || c.state;
+    return '<span class="clock clock-' + esc(c.state) + '" data-clock="' + esc(op.id) + ":" + authority + '">' +
+      esc(lbl) + (c.standing ? T("(长期协议)", " (standing)") : "") + " " + dur(approvalSeconds(op, authority)) + "</span>";
+  }
+  /** Refresh every running clock in place once a second (no full re-render). */
+  document.addEventListener("hailops:tick", function () {
+    document.querySelectorAll("[data-clock]").forEach(function (el) {
+      const [id, authority] = el.dataset.clock.split(":");
+      const op = ops.get(id);
+      if (op && op.approval_clock && op.approval_clock[authority] && op.approval_clock[authority].state === "pending") {
+        el.innerHTML = approvalCell(op, authority).replace(/^<span[^>]*>|<\/span>$/g, "");
+      }
+    });
+    document.querySelectorAll("[data-until]").forEach(function (el) {
+      const s = (new Date(el.dataset.until).getTime() - Date.now()) / 1000;
+      el.textContent = s >= 0 ? dur(s) : (el.dataset.past || T("已过", "passed"));
+      el.classList.toggle("urgent", s >= 0 && s < 300);
+    });
+  });
+
+  /** A reason, asked in a modal dialog (survives the live re-rendering of tables). */
+  function askReason(title, required) {
+    return new Promise(function (resolve) {
+      const dlg = document.createElement("dialog");
+      dlg.className = "reason-dialog";
+      dlg.innerHTML = "<form method=dialog><h3>" + esc(title) + "</h3><textarea name=reason rows=3 " +
+        (required === false ? "" : "required") + ' placeholder="' + esc(T("请填写原因", "reason")) + '"></textarea>' +
+        '<div class=row><button value=cancel formnovalidate class=secondary>' + esc(T("返回", "Back")) +
+        '</button><button value=ok class=danger>' + esc(T("确定", "Confirm")) + "</button></div></form>";
+      document.body.appendChild(dlg);
+      dlg.addEventListener("close", function () {
+        const text = dlg.querySelector("textarea").value.trim();
+        resolve(dlg.returnValue === "ok" ? text : null);
+        dlg.remove();
+      });
+      dlg.showModal();
+      dlg.querySelector("textarea").focus();
+    });
+  }
+
+  window.HO = { askReason,  boot, zh, T, bjt, bjtDateTime, bjtToIso, bjtNowHms, dur, fmt, esc, stateLabel, stateBadge,
+    CLOSED, ammoLabel, qty, compass, api, act, keyFor, uuid, errorText, toast, beep, alarm, clearAlarm,
+    connect, currentSeq, on, ops, upsert, lastEntry, approvalCell, approvalSeconds };
+})();

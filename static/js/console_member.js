@@ -1,0 +1,54 @@
+/* Member units: read-only overview (latest volume, operations by state, member units) and
+ * bulletins (hail warnings, completed operations) as they happen. */
+(function () {
+  "use strict";
+  const H = window.HO, T = H.T, esc = H.esc;
+  const ORDER = ["proposed", "authorized", "clearance_requested", "cleared", "ordered", "acknowledged", "firing",
+    "completed", "denied", "cancelled", "expired", "recalled"];
+  let pending = null;
+
+  function render(d) {
+    const v = d.volume;
+    document.getElementById("volume").innerHTML = v ? '<dl class="kv">' +
+      "<dt>" + T("体扫时间", "Scan time") + "</dt><dd>" + H.bjtDateTime(v.scan_time) + " " + T("北京时间", "BJT") + "</dd>" +
+      "<dt>" + T("单体", "Cells") + "</dt><dd>" + v.cells + "</dd>" +
+      "<dt>" + T("冰雹单体", "Hail cells") + "</dt><dd><b>" + v.hail_cells + "</b></dd>" +
+      "<dt>" + T("最大 MESH", "Max MESH") + "</dt><dd>" + H.fmt(v.max_mesh_mm, 1) + " mm</dd>" +
+      (v.levels ? "<dt>H0 / H-20</dt><dd>" + H.fmt(v.levels.h0_m) + " / " + H.fmt(v.levels.h20_m) + " m</dd>" : "") +
+      "</dl>" : '<p class="muted">' + T("尚无雷达体扫", "No radar volume yet") + "</p>";
+    const counts = d.operations_by_state || {};
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    document.getElementById("states").innerHTML = total ? '<ul class="state-counts">' + ORDER.filter(s => counts[s]).map(s =>
+      "<li>" + H.stateBadge(s) + " <b>" + counts[s] + "</b></li>").join("") + "</ul>" : '<p class="muted">' + T("暂无作业", "No operations") + "</p>";
+    document.getElementById("units").innerHTML = '<table class="grid compact"><thead><tr><th>' + T("单位", "Unit") + "</th><th>" +
+      T("联络人", "Liaison") + "</th><th>" + T("电话", "Phone") + "</th></tr></thead><tbody>" + d.member_units.map(u => "<tr><td>" +
+        esc(H.zh ? u.name_zh : u.name_en) + (u.sample ? ' <span class="muted small">' + T("示例", "sample") + "</span>" : "") + "</td><td>" +
+        esc(u.liaison.name) + ' <span class="muted small">' + esc(u.liaison.title) + "</span></td><td>" + esc(u.liaison.phone) + "</td></tr>").join("") + "</tbody></table>";
+  }
+  async function load() {
+    const r = await H.api("GET", "/api/member/overview");
+    if (r.ok) render(r.data);
+  }
+  function later() { clearTimeout(pending); pending = setTimeout(load, 500); } // coalesce bursts of events
+  function bulletin(text, at) {
+    const li = document.createElement("li");
+    li.innerHTML = '<span class="muted">' + H.bjt(at) + "</span> " + esc(text);
+    const ul = document.getElementById("bulletins");
+    ul.prepend(li);
+    while (ul.children.length > 30) ul.lastChild.remove();
+  }
+  H.on("volume.new", later);
+  H.on("operation.update", function (d, env) {
+    later();
+    if (d.action === "report") bulletin(d.operation.site_code + " " + T("完成作业", "operation completed"), env.at);
+    if (d.action === "order") bulletin(d.operation.site_code + " " + T("已下达作业指令", "ordered to fire"), env.at);
+  });
+  H.on("warning.issue", (d, env) => bulletin(T("冰雹预警: ", "Hail warning: ") + d.counties.join(", "), env.at));
+
+  (async function start() {
+    const seq = await H.currentSeq();
+    await load();
+    document.getElementById("bulletins").innerHTML = "";
+    H.connect(seq);
+  })();
+})();

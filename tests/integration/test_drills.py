@@ -1,0 +1,198 @@
+"""Drills end to end: the built-in Canberra event, relocated over Lüliang, replayed at high
+speed with automatic players — isolated from live operations and scored from the record."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from command import audit
+from command.cli import main
+from command.codec import decode
+from command.drill import DrillError, DrillRunner, create_drill, parse_script, resolve_event
+from command.drill_report import build_report, render_html, render_pdf
+from command.models import AuditRecord, CellRecord, DrillRecord, OperationRecord, RadarVolume
+from dispatch import lifecycle as lc
+from tests.conftest import shared_data
+
+
+def _run(app, db_session, **kwargs):
+    event = resolve_event(db_session, "canberra_20181220")
+    drill = create_drill(db_session, event, speed=600, started_by="test", auto_approve=True, **kwargs)
+    db_session.commit()
+    with app.app_context():
+        outcome = DrillRunner(app, drill.id, poll_s=0.02).run()
+    assert outcome == "completed"
+    db_session.expire_all()
+    return drill.id
+
+
+def test_builtin_drill_with_auto_approval(app, users, seeded, db_session, client):
+    drill_id = _run(app, db_session)
+    drill = db_session.get(DrillRecord, drill_id)
+    assert drill.relocated and drill.relocate_to["lat"] == pytest.approx(37.55)
+    ops = [decode(lc.Operation, r.data) for r in db_session.scalars(
+        select(OperationRecord).where(OperationRecord.drill_id == drill_id))]
+    assert any(op.state == lc.S.COMPLETED for op in ops), [op.state for op in ops]
+    # Every ordered operation held both grants covering the order time.
+    for op in ops:
+        for entry in op.history:
+            if entry.action == "order":
+                cleared = op.clearance(entry.at)
+                assert cleared is not None and cleared.window.contains(entry.at)
+    # Drill times are on the event's clock.
+    assert all(op.history[0].at.year == 2018 for op in ops)
+
+    # Nothing of the drill in live queries.
+    from tests.conftest import login
+
+    login(client, "commander")
+    assert client.get("/api/operations").get_json()["operations"] == []
+    assert client.get("/api/live/state").get_json()["volume"] is None
+    assert client.get("/api/volumes").get_json()["volumes"] == []
+    assert client.get("/healthz").get_json()["radar_feed"]["latest_volume"] is None
+    assert client.get("/api/sites/LS-01").get_json()["ammunition"]["37mm_shell"] == 200
+
+    # The report's numbers match the audit log.
+    report = build_report(db_session, drill_id)
+    assert report["drill"] == {"id": drill_id, "event": "canberra_20181220", "relocated": True,
+                               "speed": 600.0, "state": "completed", "auto_approve": True,
+                               "relocate_to": drill.relocate_to}
+    completed_audit = db_session.scalar(select(func.count()).select_from(AuditRecord).where(
+        AuditRecord.drill_id == drill_id, AuditRecord.action == "operation.report"))
+    assert report["scores"]["completed"] == completed_audit
+    assert report["scores"]["operations"] == db_session.scalar(
+        select(func.count()).select_from(AuditRecord).where(
+            AuditRecord.drill_id == drill_id, AuditRecord.action == "operation.propose"))
+    for op in report["operations"]:
+        audited = db_session.scalars(select(AuditRecord).where(
+            AuditRecord.object_id == op["id"], AuditRecord.action.like("operation.%"))
+            .order_by(AuditRecord.id)).all()
+        assert {a.after["state"] for a in audited} == set(op["states"]) | (
+            {"clearance_requested"} if "clearance_requested" in op["states"] else set())
+        if "ordered" in op["states"]:
+            assert op["clearance"]["atc"]["decision"] == "granted"
+            assert op["clearance"]["military"]["decision"] == "granted"
+    assert audit.verify(db_session).ok
+    html = render_html(report, db_session)
+    assert "data:image/png;base64," in html and "DRILL" in html
+    assert render_pdf(report, db_session).startswith(b"%PDF")
+
+
+def test_injects_deny_and_missing_volume(app, users, seeded, db_session):
+    script = parse_script(json.dumps([
+        {"at_s": 0, "kind": "deny", "params": {"authority": "atc"}},
+        {"at_s": 10, "kind": "missing_volume", "params": {"index": 1}},
+        {"at_s": 20, "kind": "false_hail_report", "params": {"lat": 37.5, "lon": 111.3}},
+    ]))
+    drill_id = _run(app, db_session, script=script)
+    report = build_report(db_session, drill_id)
+    assert report["scores"]["denied"] >= 1
+    assert [i["inject"] for i in report["scores"]["injects"]] == ["deny", "missing_volume",
+                                                                  "false_hail_report"]
+    kinds = [i["kind"] for i in db_session.get(DrillRecord, drill_id).timeline]
+    assert "volume_missing" in kinds
+    assert db_session.scalar(select(func.count()).select_from(RadarVolume).where(
+        RadarVolume.drill_id == drill_id)) == 1
+    assert any(i["item"].startswith(f"{report['scores']['denied']} operation(s) denied")
+               for i in report["after_action"]["to_improve"])
+
+
+def test_bad_script_is_refused():
+    with pytest.raises(DrillError, match="kind must be one of"):
+        parse_script('[{"at_s": 1, "kind": "meteor"}]')
+    with pytest.raises(DrillError, match="JSON"):
+        parse_script("not json")
+
+
+def test_live_operations_continue_while_a_drill_runs(app, users, seeded, db_session, client):
+    """A live volume and a live operation go on, unaffected, during a running drill."""
+    from command.ingest import poll_incoming
+    from tests.conftest import login
+
+    event = resolve_event(db_session, "canberra_20181220")
+    drill = create_drill(db_session, event, speed=300, started_by="test", auto_approve=True)
+    db_session.commit()
+    runner = threading.Thread(target=DrillRunner(app, drill.id, poll_s=0.02).run)
+    runner.start()
+    try:
+        incoming = app.config["HAILOPS"].incoming
+        incoming.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shared_data() / "radar" / "canberra_20181220" / "40_20181220_060630.pvol.h5",
+                    incoming / "live.h5")
+        assert [o.status for o in poll_incoming(app)] == ["processed"]
+        login(client, "commander")
+        now = datetime.now(UTC)
+        resp = client.post("/api/operations", json={
+            "cell_id": "LIVE-1", "site_code": "LS-01",
+            "window": [now.isoformat(), (now + timedelta(minutes=20)).isoformat()],
+            "azimuth_deg": 10.0, "elevation_deg": 60.0, "quantity": {"37mm_shell": 5},
+            "max_altitude_m": 6000.0})
+        assert resp.status_code == 201
+        live_id = resp.get_json()["id"]
+        assert client.post(f"/api/operations/{live_id}/authorize").get_json()["state"] == "authorized"
+    finally:
+        runner.join(timeout=120)
+    db_session.expire_all()
+    live_ops = client.get("/api/operations").get_json()["operations"]
+    assert [o["id"] for o in live_ops] == [live_id]
+    assert live_ops[0]["state"] == "authorized"
+    live_vol = client.get("/api/live/state").get_json()["volume"]
+    assert live_vol["drill_id"] is None and live_vol["file"] == "live.h5"
+    assert db_session.scalar(select(func.count()).select_from(CellRecord).where(
+        CellRecord.drill_id == drill.id)) > 0
+    assert db_session.get(DrillRecord, drill.id).state == "completed"
+
+
+def test_cli_import_run_and_report(app_config, app, users, seeded, tmp_path):
+    env = {"HAILOPS_DATABASE_URL": app_config["database_url"],
+           "HAILOPS_INSTANCE_PATH": str(app_config["instance_path"]), "HAILOPS_ENV": "test"}
+    runner = CliRunner()
+    r = runner.invoke(main, ["drill", "import", str(shared_data() / "radar" / "feldberg_20080602"),
+                             "--name", "feldberg"], env=env)
+    assert r.exit_code == 0, r.output
+    assert "4 volumes" in r.output and "realistic drill needs" in r.output
+    r = runner.invoke(main, ["drill", "run", "canberra_20181220", "--speed", "600",
+                             "--auto-approve"], env=env)
+    assert r.exit_code == 0, r.output
+    assert "completed" in r.output
+    r = runner.invoke(main, ["drill", "report", "latest"], env=env)
+    report = json.loads(r.output)
+    assert set(report) >= {"drill", "operations", "scores"}
+    assert set(report["drill"]) >= {"id", "event", "relocated", "speed"}
+    for op in report["operations"]:
+        assert set(op) >= {"id", "site", "cell", "states", "clearance"}
+    out = tmp_path / "r.pdf"
+    r = runner.invoke(main, ["drill", "report", "latest", "--format", "pdf", "--output", str(out)],
+                      env=env)
+    assert r.exit_code == 0 and out.read_bytes().startswith(b"%PDF")
+    r = runner.invoke(main, ["drill", "run", "no-such-event"], env=env)
+    assert r.exit_code != 0 and "no drill event" in r.output
+
+
+def test_admin_controls_pause_resume_stop(app, users, seeded, client, db_session):
+    from tests.conftest import login
+
+    login(client, "commander")
+    assert client.post("/api/drills", json={"event": "canberra_20181220"}).status_code == 403
+    login(client, "admin")
+    resp = client.post("/api/drills", json={"event": "canberra_20181220", "speed": 1})
+    assert resp.status_code == 201, resp.get_json()
+    drill_id = resp.get_json()["id"]
+    assert "realistic drill needs" in " ".join(resp.get_json()["notes"])
+    assert client.post(f"/api/drills/{drill_id}/pause").get_json()["state"] == "paused"
+    t1 = client.get("/api/drills").get_json()["drills"][0]["drill_time"]
+    assert client.get("/api/drills").get_json()["drills"][0]["drill_time"] == t1  # clock stopped
+    assert client.post(f"/api/drills/{drill_id}/resume").get_json()["state"] == "running"
+    assert client.post(f"/api/drills/{drill_id}/stop").get_json()["state"] == "stopped"
+    assert client.post(f"/api/drills/{drill_id}/resume").status_code == 409
+    for thread in app.extensions.get("hailops_drill_threads", []):
+        thread.join(timeout=10)
+        assert not thread.is_alive()
+    assert client.get("/admin/drills").status_code == 200
