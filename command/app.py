@@ -86,7 +86,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         logger=False,
         engineio_logger=False,
     )
-    socketio.on_namespace(make_namespace())
+    namespace = make_namespace()
+    socketio.on_namespace(namespace)
+    app.extensions["hailops_live_namespace"] = namespace
     register_error_handlers(app)
     register_filters(app)
 

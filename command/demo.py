@@ -1,80 +1,58 @@
-"""The demo feed of ``make run``: the built-in Canberra event, relocated over the
-deployment's radar and re-timed to now, replayed in a loop through the real detection,
-tracking and nowcasting code so a newcomer sees a live command center at once.
+"""The demo of ``make run``: the built-in Canberra drill event, relocated over the
+deployment's radar, replayed again and again through the drill mechanism (real detection,
+tracking, dispatch and clearance code) with automatic players for every role nobody is
+logged in as — so a newcomer sees a live command center in the first minute.
 
-Only two real volumes exist; the loop says so (the volumes carry ``replay`` metadata) and
-never invents data between them.
+Only two real volumes exist; the drill says so and nothing is invented between them.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import select
 
-from command.deployment import deployment
-from command.ingest import current_levels, record_volume, reset_tracker, sha256_of
-from radar.config import DetectionConfig
-from radar.detect import detect_volume, scan_time_of
-from radar.io import REFLECTIVITY_CANDIDATES, read_volume
-from radar.replay import Relocation, relocate, retime
+from command.drill import create_drill, resolve_event, start_in_background
+from command.models import DrillRecord
 
 log = logging.getLogger(__name__)
 
-EVENT_DIR = Path(__file__).resolve().parent.parent / "radar" / "data" / "events" / "canberra_20181220"
+DEMO_EVENT = "canberra_20181220"
 DEMO_SPEED = 6.0  # the event's 6-minute volume interval plays in one minute
+DEMO_USER = "demo"
 
 
-class DemoFeed:
-    def __init__(self, app: Flask, event_dir: Path = EVENT_DIR) -> None:
-        self.app = app
-        self.files = sorted(event_dir.glob("*.h5"))
-        self.step = 0
-        self.loop_epoch = datetime.now(UTC).replace(microsecond=0)
-        self.first_scan: datetime | None = None
-
-    def tick(self) -> None:
-        from command.extensions import get_db
-
-        if not self.files:
-            log.warning("demo event has no volumes in %s", EVENT_DIR)
-            return
-        index = self.step % len(self.files)
-        loop = self.step // len(self.files)
-        self.step += 1
-        path = self.files[index]
-        settings = self.app.config["HAILOPS"]
-        with self.app.app_context():
-            radar_site = deployment().radar
-            started = time.perf_counter()
-            radar = read_volume(path, fields=REFLECTIVITY_CANDIDATES)
-            original = scan_time_of(radar)
-            if index == 0:
-                # Each loop starts on the wall clock; volumes keep the event's own spacing
-                # (the drill clock), so tracking sees the storm's true motion.
-                self.loop_epoch = datetime.now(UTC).replace(microsecond=0)
-                self.first_scan = original
-            offset = original - (self.first_scan or original)
-            relocate(radar, Relocation(radar_site.lat, radar_site.lon, radar_site.alt_m))
-            retime(radar, self.loop_epoch + offset)
-            result = detect_volume(radar, current_levels(settings), DetectionConfig())
-            elapsed = (time.perf_counter() - started) * 1000.0
-            with get_db().session() as session:
-                if index == 0:
-                    reset_tracker(session, None)  # a new loop is a new storm: no fake link
-                record_volume(session, result, filename=f"DEMO replay {loop + 1}: {path.name}",
-                              sha256=f"{sha256_of(path)[:48]}{self.step:016d}",
-                              products_dir=settings.products, processing_ms=elapsed)
-                session.commit()
-        log.info("demo replay volume %s (%d cells)", path.name, len(result.cells))
+def present_roles(app: Flask, drill_id: str) -> set[str]:
+    """Roles of the users connected to the drill's rooms (they play themselves)."""
+    namespace = app.extensions.get("hailops_live_namespace")
+    if namespace is None:
+        return set()
+    prefix = f"drill:{drill_id}:"
+    return {role for (_user, role, _county, rooms) in list(namespace._sessions.values())  # noqa: SLF001
+            if any(r.startswith(prefix) for r in rooms)}
 
 
-def register_demo_jobs(app: Flask, scheduler: Any, speed: float = DEMO_SPEED) -> None:
-    """One volume per (event interval / speed); the Canberra volumes are 6 minutes apart."""
-    feed = DemoFeed(app)
-    scheduler.add_job(feed.tick, "interval", seconds=max(5.0, 360.0 / speed), id="demo_replay",
+def ensure_demo_drill(app: Flask) -> str | None:
+    """Start the next demo drill when none is running; returns its id if one was started."""
+    db = app.extensions["hailops_db"]
+    with app.app_context(), db.session() as session:
+        running = session.scalar(select(DrillRecord).where(
+            DrillRecord.started_by == DEMO_USER, DrillRecord.state.in_(["running", "paused"])))
+        if running is not None:
+            return None
+        event = resolve_event(session, DEMO_EVENT)
+        drill = create_drill(session, event, speed=DEMO_SPEED, started_by=DEMO_USER,
+                             auto_approve=True)
+        session.commit()
+        drill_id = drill.id
+    start_in_background(app, drill_id, present_roles=lambda: present_roles(app, drill_id))
+    log.info("demo drill %s started (%s, %sx)", drill_id, DEMO_EVENT, DEMO_SPEED)
+    return drill_id
+
+
+def register_demo_jobs(app: Flask, scheduler: Any) -> None:
+    scheduler.add_job(ensure_demo_drill, "interval", seconds=20, args=[app], id="demo_drill",
                       next_run_time=datetime.now(UTC))

@@ -174,10 +174,15 @@ class DrillRunner:
     """Runs one drill to its end (blocking); control (pause/stop) comes through the database."""
 
     def __init__(self, app: Flask, drill_id: str, *, delays: AutoDelays | None = None,
-                 tail: timedelta = timedelta(minutes=45), poll_s: float = 0.2) -> None:
+                 tail: timedelta = timedelta(minutes=45), poll_s: float = 0.2,
+                 tick: timedelta = timedelta(seconds=15),
+                 present_roles: Callable[[], set[str]] | None = None) -> None:
         self.app, self.drill_id = app, drill_id
         self.delays = delays or AutoDelays()
-        self.tail, self.poll_s = tail, poll_s
+        self.tail, self.poll_s, self.tick = tail, poll_s, tick
+        self.present_roles = present_roles or (lambda: set())
+        self.recommendations: list[tuple[datetime, Any]] = []
+        self.end = datetime.max.replace(tzinfo=UTC)
         self.queue: list[_Task] = []
         self.counter = itertools.count()
         self.engaged_tracks: set[str] = set()
@@ -213,8 +218,9 @@ class DrillRunner:
             for item in drill.script or []:
                 self.at(start + timedelta(seconds=float(item["at_s"])), f"inject {item['kind']}",
                         self._inject_task(item))
-            end = datetime.fromisoformat(event.volumes[-1]["scan_time"]) + self.tail
-            self.at(end, "end", lambda s, now: None)
+            self.end = datetime.fromisoformat(event.volumes[-1]["scan_time"]) + self.tail
+            self.at(start + self.tick, "auto players", self._tick)
+            self.at(self.end, "end", lambda s, now: None)
         while self.queue:
             task = heapq.heappop(self.queue)
             state = self._wait_until(task.at)
@@ -281,10 +287,6 @@ class DrillRunner:
             for cell in hail:
                 self.log(session, now, "detection", cell_id=cell.cell_id, track_id=cell.track_id)
             self._dispatch(session, vol, now, drill)
-            if drill.auto_approve:
-                for cell in hail:
-                    self.at(now + timedelta(seconds=self.delays.forecaster_confirm_s),
-                            f"confirm {cell.cell_id}", self._confirm_task(cell.id))
         return run
 
     def _dispatch(self, session: Session, vol: RadarVolume, now: datetime, drill: DrillRecord) -> None:
@@ -297,96 +299,104 @@ class DrillRunner:
             self.log(session, now, "recommendation", cell_id=rec.cell_id, track_id=track,
                      site=rec.site_code, window=[rec.window_start.isoformat(),
                                                  rec.window_end.isoformat()])
-            if drill.auto_approve and (track, rec.site_code) not in self.engaged_tracks:
+            if (track, rec.site_code) not in self.engaged_tracks:
                 self.engaged_tracks.add((track, rec.site_code))  # type: ignore[arg-type]
-                self.at(now + timedelta(seconds=self.delays.commander_propose_s),
-                        f"propose {rec.cell_id}@{rec.site_code}", self._propose_task(rec))
+                self.recommendations.append((now, rec))
 
-    def _confirm_task(self, record_id: int) -> Callable[[Session, datetime], None]:
-        def run(session: Session, now: datetime) -> None:
-            cell = session.get(CellRecord, record_id)
-            if cell is None or cell.review != "new":
-                return
-            cell.review, cell.reviewed_by, cell.review_reason = "confirmed", "auto:forecaster", "auto"
-            audit.append(session, actor="auto:forecaster", role="forecaster", action="cell.confirmed",
-                         object_type="cell", object_id=cell.cell_id, drill_id=self.drill_id, at=now,
-                         after={"review": "confirmed"})
-        return run
+    # --- automatic players -------------------------------------------------------------------
+    # Every tick (drill time) each absent role takes the step that is due for it: a step is
+    # due once its delay has passed since the operation last changed.  A role somebody is
+    # logged in as (``present_roles``) is left to that person.
+    def _tick(self, session: Session, now: datetime) -> None:
+        if now < self.end:  # scheduled first: a failed step must not stop the players
+            self.at(now + self.tick, "auto players", self._tick)
+        if self._drill(session).auto_approve:
+            self._play(session, now)
 
-    # the operation chain played by the automatic roles
+    def _absent(self, role: str) -> bool:
+        return role not in self.present_roles()
+
     def _actor(self, role: str, county: str | None = None) -> lc.Actor:
         return lc.Actor(f"auto:{role}", lc.Role(role), county)
 
-    def _propose_task(self, rec: Any) -> Callable[[Session, datetime], None]:
-        def run(session: Session, now: datetime) -> None:
-            body = {"cell_id": rec.cell_id, "site_code": rec.site_code,
-                    "window": [rec.window_start.isoformat(), rec.window_end.isoformat()],
-                    "azimuth_deg": rec.azimuth_deg, "elevation_deg": rec.elevation_deg,
-                    "quantity": dict(rec.ammunition), "max_altitude_m": rec.max_altitude_m}
-            op = operations.propose(session, self._actor("commander"), body, now,
-                                    drill_id=self.drill_id)
-            self.chain(op.id, now)
-        return run
-
-    def chain(self, op_id: str, now: datetime) -> None:
+    def _play(self, session: Session, now: datetime) -> None:
         d = self.delays
-        steps = [("commander", "authorize", d.commander_authorize_s),
-                 ("commander", "request-clearance", d.commander_request_s)]
-        t = now
-        for role, action, delay in steps:
-            t = t + timedelta(seconds=delay)
-            self.at(t, f"{action} {op_id}", self._step(op_id, role, action))
-        self.at(t + timedelta(seconds=d.atc_s), f"atc {op_id}", self._decide(op_id, "atc"))
-        self.at(t + timedelta(seconds=d.military_s), f"military {op_id}",
-                self._decide(op_id, "military"))
+        if self._absent("forecaster"):
+            for cell in session.scalars(select(CellRecord).where(
+                    CellRecord.drill_id == self.drill_id, CellRecord.hail.is_(True),
+                    CellRecord.review == "new")):
+                if (now - cell.scan_time).total_seconds() >= d.forecaster_confirm_s:
+                    cell.review, cell.reviewed_by, cell.review_reason = "confirmed", "auto:forecaster", "auto"
+                    audit.append(session, actor="auto:forecaster", role="forecaster",
+                                 action="cell.confirmed", object_type="cell", object_id=cell.cell_id,
+                                 drill_id=self.drill_id, at=now, after={"review": "confirmed"})
+        if self._absent("commander"):
+            waiting = []
+            for made, rec in self.recommendations:
+                if (now - made).total_seconds() < d.commander_propose_s:
+                    waiting.append((made, rec))
+                    continue
+                if now >= rec.window_end:
+                    continue  # too late for this one
+                body = {"cell_id": rec.cell_id, "site_code": rec.site_code,
+                        "window": [rec.window_start.isoformat(), rec.window_end.isoformat()],
+                        "azimuth_deg": rec.azimuth_deg, "elevation_deg": rec.elevation_deg,
+                        "quantity": dict(rec.ammunition), "max_altitude_m": rec.max_altitude_m}
+                operations.propose(session, self._actor("commander"), body, now,
+                                   drill_id=self.drill_id)
+            self.recommendations = waiting
+        open_states = [st.value for st in lc.OperationState if st not in lc.TERMINAL_STATES]
+        for rec in session.scalars(select(OperationRecord).where(
+                OperationRecord.drill_id == self.drill_id, OperationRecord.state.in_(open_states))):
+            op = operations.load(session, rec.id)[1]
+            for role, action, body in self._due(op, now):
+                if self._absent(role):
+                    county = op.county if role == "county_operator" else None
+                    try:
+                        # The core refuses before anything is written, so a refused step
+                        # leaves the session clean for the other operations.
+                        op = operations.transition(session, op.id, action,
+                                                   self._actor(role, county), body, now)
+                    except DispatchError as exc:
+                        self.log(session, now, "step_refused", operation=op.id, action=action,
+                                 error=str(exc))
 
-    def _step(self, op_id: str, role: str, action: str, body: dict[str, Any] | None = None
-              ) -> Callable[[Session, datetime], None]:
-        def run(session: Session, now: datetime) -> None:
-            _rec, op = operations.load(session, op_id)
-            if op.state in lc.TERMINAL_STATES:
-                return
-            actor = self._actor(role, op.county if role == "county_operator" else None)
-            after = operations.transition(session, op_id, action, actor, body or {}, now)
-            self._follow(after, now)
-        return run
-
-    def _decide(self, op_id: str, authority: str) -> Callable[[Session, datetime], None]:
-        def run(session: Session, now: datetime) -> None:
-            _rec, op = operations.load(session, op_id)
-            if op.state != lc.S.CLEARANCE_REQUESTED:
-                return
-            actor = self._actor(authority)
-            if self.pending_denials.get(authority):
-                self.pending_denials[authority] -= 1
-                after = operations.transition(session, op_id, "deny", actor,
-                                              {"reason": "inject: airspace not available"}, now)
-            else:
-                after = operations.transition(session, op_id, "grant", actor, {}, now)
-            self._follow(after, now)
-        return run
-
-    def _follow(self, op: lc.Operation, now: datetime) -> None:
-        """Schedule the next automatic step after a transition."""
+    def _due(self, op: lc.Operation, now: datetime) -> list[tuple[str, str, dict[str, Any]]]:
+        """The automatic steps due now for ``op`` (role, action, body)."""
         d = self.delays
-        if op.state == lc.S.CLEARED:
-            clearance = op.clearance(now)
-            start = clearance.window.start if clearance else now
-            when = max(now + timedelta(seconds=d.commander_order_s), start)
-            self.at(when, f"order {op.id}", self._step(op.id, "commander", "order"))
-        elif op.state == lc.S.ORDERED:
-            self.at(now + timedelta(seconds=d.operator_ack_s), f"ack {op.id}",
-                    self._step(op.id, "county_operator", "acknowledge"))
-        elif op.state == lc.S.ACKNOWLEDGED:
-            self.at(now + timedelta(seconds=d.operator_fire_s), f"fire {op.id}",
-                    self._step(op.id, "county_operator", "start-firing"))
-        elif op.state == lc.S.FIRING:
-            started = now
-            ended = now + timedelta(seconds=d.firing_duration_s)
-            body = {"started_at": started.isoformat(), "ended_at": ended.isoformat(),
-                    "rounds": dict(op.quantity), "observation": "hail"}
-            self.at(ended + timedelta(seconds=d.operator_report_s), f"report {op.id}",
-                    self._step(op.id, "county_operator", "report", body))
+        since = (now - op.history[-1].at).total_seconds()
+        if op.state == lc.S.PROPOSED and since >= d.commander_authorize_s:
+            return [("commander", "authorize", {})]
+        if op.state == lc.S.AUTHORIZED and since >= d.commander_request_s:
+            return [("commander", "request-clearance", {})]
+        if op.state == lc.S.CLEARANCE_REQUESTED and op.clearance_request is not None:
+            waited = (now - op.clearance_request.requested_at).total_seconds()
+            decided = {dec.authority.value for dec in op.decisions}
+            steps = []
+            for authority, delay in (("atc", d.atc_s), ("military", d.military_s)):
+                if authority not in decided and waited >= delay:
+                    if self.pending_denials.get(authority):
+                        self.pending_denials[authority] -= 1
+                        steps.append((authority, "deny", {"reason": "inject: airspace not available"}))
+                    else:
+                        steps.append((authority, "grant", {}))
+            return steps[:1]
+        if op.state == lc.S.CLEARED and since >= d.commander_order_s:
+            cleared = op.clearance(now)
+            if cleared is not None and cleared.window.contains(now):
+                return [("commander", "order", {})]
+        if op.state == lc.S.ORDERED and since >= d.operator_ack_s:
+            return [("county_operator", "acknowledge", {})]
+        if op.state == lc.S.ACKNOWLEDGED and since >= d.operator_fire_s:
+            return [("county_operator", "start-firing", {})]
+        if op.state == lc.S.FIRING and since >= d.firing_duration_s + d.operator_report_s:
+            started = op.history[-1].at
+            ended = started + timedelta(seconds=d.firing_duration_s)
+            return [("county_operator", "report", {"started_at": started.isoformat(),
+                                                   "ended_at": ended.isoformat(),
+                                                   "rounds": dict(op.quantity),
+                                                   "observation": "hail"})]
+        return []
 
     # injects
     def _inject_task(self, item: dict[str, Any]) -> Callable[[Session, datetime], None]:
@@ -466,6 +476,7 @@ def create_drill(session: Session, event: DrillEvent, *, speed: float, started_b
                  after={"event": event.name, "speed": speed, "relocated": drill.relocated,
                         "auto_approve": auto_approve, "injects": len(drill.script)})
     announce(session, "drill.state", {"drill_id": drill_id, "state": "running", "event": event.name,
+                                      "speed": speed,
                                       "notes": event.notes}, [ROOM_ALL])
     return drill
 

@@ -16,8 +16,9 @@ CfRadial            netCDF 3 (``CDF``) or netCDF 4        ``pyart.io.read_cfradi
 Sigmet / IRIS       first byte 27 (product_hdr id)        ``pyart.io.read_sigmet``
 UF                  ``UF`` at byte 0, 2 or 4              ``pyart.io.read_uf``
 MDV                 MDV master header signature           ``pyart.io.read_mdv``
-CINRAD base data    ``RSTM`` (standard format) or a       ``pycwr`` (``read_auto(...)
-                    ``Z_RADR_*`` / ``*.bin`` name         .to_pyart_radar()``) or ``cinrad``
+CINRAD base data    ``RSTM`` (standard format, PA), the   ``pycwr`` (``read_auto(...)
+                    SA/SB/CC/SC record layouts, or a      .to_pyart_radar()``), see
+                    ``Z_RADR_*`` / ``*.bin`` name         :mod:`radar.cinrad`
 ==================  ====================================  ==========================================
 
 Every failure — missing, empty, truncated, corrupt, not radar, no reflectivity — is turned
@@ -42,6 +43,8 @@ from typing import Any
 
 import numpy as np
 
+from radar.cinrad import HEAD_BYTES as _CINRAD_HEAD_BYTES
+from radar.cinrad import cinrad_kind, read_cinrad
 from radar.errors import RadarReadError
 
 os.environ.setdefault("PYART_QUIET", "1")  # Py-ART prints a banner at import otherwise
@@ -120,7 +123,8 @@ def sniff_format(path: str | Path) -> str:
     path = Path(path)
     try:
         with open(path, "rb") as fh:
-            head = fh.read(64)
+            head = fh.read(_CINRAD_HEAD_BYTES)
+            size = os.fstat(fh.fileno()).st_size
     except OSError as exc:
         raise RadarReadError(path, exc.strerror or type(exc).__name__) from None
     if not head:
@@ -133,7 +137,7 @@ def sniff_format(path: str | Path) -> str:
 
     if inner[:4] == b"AR2V" or inner[:9] == b"ARCHIVE2.":
         return "nexrad"
-    if inner[:4] == b"RSTM":
+    if inner[:4] == b"RSTM":  # CINRAD standard format (WSR98D) and phased array (PA)
         return "cinrad"
     if head[:8] == _HDF5:
         return _sniff_hdf5(path)
@@ -145,6 +149,10 @@ def sniff_format(path: str | Path) -> str:
         return "uf"
     if head[:2] == b"\x1b\x00":
         return "sigmet"
+    # Old CINRAD SA/SB/CC/SC base data: record layout and size (pycwr's rules); compressed
+    # files only by their text markers, their uncompressed size being unknown here.
+    if cinrad_kind(inner, size if inner is head else None):
+        return "cinrad"
     name = path.name.upper()
     if name.startswith("Z_RADR") or name.endswith((".BIN", ".BIN.BZ2")):
         return "cinrad"
@@ -156,7 +164,7 @@ def sniff_format(path: str | Path) -> str:
 def _peek_compressed(path: Path, opener: Any) -> bytes:
     try:
         with opener(path, "rb") as fh:
-            data: bytes = fh.read(64)
+            data: bytes = fh.read(_CINRAD_HEAD_BYTES)
             return data
     except (OSError, EOFError, ValueError) as exc:
         raise RadarReadError(path, f"corrupt compressed file ({exc})") from None
@@ -363,23 +371,8 @@ def _read_mdv(path: Path, fields: Sequence[str] | None) -> Any:
 
 
 def _read_cinrad(path: Path, fields: Sequence[str] | None) -> Any:
-    """CINRAD base data through ``pycwr`` (preferred) or ``cinrad``; both are optional."""
-    try:
-        from pycwr.io import read_auto as pycwr_read_auto
-    except ImportError:
-        pycwr_read_auto = None
-    if pycwr_read_auto is not None:
-        prd = pycwr_read_auto(str(path))
-        convert = getattr(prd, "to_pyart_radar", None) or prd.ToPyartRadar
-        return convert()
-    try:
-        import cinrad
-    except ImportError:
-        raise RadarReadError(
-            path, "CINRAD support needs pycwr (pip install pycwr) or cinrad; neither is installed"
-        ) from None
-    data = cinrad.io.read_auto(str(path))
-    return cinrad.io.export.standard_data_to_pyart(data)
+    """CINRAD base data through ``pycwr`` (optional; imported only here, see radar.cinrad)."""
+    return read_cinrad(path, fields)
 
 
 _READERS = {

@@ -97,8 +97,18 @@
         "No hail cells now. Use the manual proposal below to create an operation for a site.") + "</p>";
       return;
     }
+    const dl = document.getElementById("pf-cells");
+    if (dl) dl.innerHTML = cells.map(c => '<option value="' + esc(c.cell_id) + '">').join("");
+    cells.sort((a, b) => (b.threat || 0) - (a.threat || 0));
     box.innerHTML = cells.map(function (c) {
       const mine = (recs.recommendations || []).filter(r => r.cell_id === c.cell_id);
+      const shortId = '<b title="' + esc(c.cell_id) + '">' + esc(T("单体 ", "Cell ") + c.cell_id.split("-").pop()) + "</b>";
+      const excl = (c.excluded || []).map(e => "<li>" + esc(e.site_code) + ": " + esc(e.reason) + "</li>").join("");
+      if (!mine.length && !(c.candidates || []).length) {
+        return '<div class="rec-cell empty">' + shortId + " · " + T("威胁度 ", "threat ") + H.fmt(c.threat, 2) + " · " +
+          T("无可用作业点", "no site can engage") + (excl ? ' <details class="small" style="display:inline"><summary>' +
+          T("排除 ", "excluded ") + c.excluded.length + "</summary><ul>" + excl + "</ul></details>" : "") + "</div>";
+      }
       const rows = mine.map(function (r, i) {
         const open = openOpFor(r.cell_id, r.site_code);
         return '<tr><td><b>' + esc(r.site_code) + "</b></td><td>" + H.bjt(r.window_start).slice(0, 5) + "–" + H.bjt(r.window_end).slice(0, 5) +
@@ -109,8 +119,7 @@
       }).join("");
       const cands = (c.candidates || []).filter(k => !mine.some(r => r.site_code === k.site_code))
         .map(k => esc(k.site_code) + " (" + H.bjt(k.window_start).slice(0, 5) + ", " + k.time_in_range_min + " min)").join(", ");
-      const excl = (c.excluded || []).map(e => "<li>" + esc(e.site_code) + ": " + esc(e.reason) + "</li>").join("");
-      return '<div class="rec-cell"><div class="rec-head"><b>' + esc(c.cell_id) + "</b> · " + T("威胁度 ", "threat ") + H.fmt(c.threat, 2) +
+      return '<div class="rec-cell"><div class="rec-head">' + shortId + " · " + T("威胁度 ", "threat ") + H.fmt(c.threat, 2) +
         (c.reaches_populated_area_at ? " · " + T("抵达县区 ", "reaches counties ") + H.bjt(c.reaches_populated_area_at).slice(0, 5) +
           ' (<span class="countdown" data-until="' + esc(c.reaches_populated_area_at) + '"></span>)' : "") + "</div>" +
         (rows ? '<table class="grid compact"><thead><tr><th>' + T("作业点", "Site") + "</th><th>" + T("窗口", "Window") + "</th><th>" +
@@ -202,6 +211,10 @@
   H.on("operation.cease_fire", d => addAlert(d.site_code + " " + T("停火: ", "cease-fire: ") + (d.reason || ""), "bad"));
   H.on("alert", function (d) { addAlert((d.operation_id ? d.operation_id.slice(-8) + " " : "") + d.message, "warn"); H.beep(2); });
   H.on("warning.issue", d => addAlert(T("冰雹预警已发布: ", "hail warning issued: ") + d.counties.join(", ") + " (" + d.cell_id + ")", "warn"));
+  H.on("cell.review", function (d, env) {
+    addAlert(T("预报员 ", "forecaster ") + d.by + (d.review === "confirmed" ? T(" 确认单体 ", " confirmed cell ") : T(" 排除单体 ", " dismissed cell ")) +
+      d.cell_id + (d.reason ? " · " + d.reason : ""), d.review === "confirmed" ? "warn" : "", env.at);
+  });
   H.on("volume.new", function () { loadRecs(); loadArrivals().then(renderOps); });
 
   (async function start() {

@@ -7,6 +7,9 @@
   let alarmTimer = null;
   const openForms = new Map(); // op id -> form values kept across live re-renders
 
+  const READY = { ready: ["就绪", "ready"], standby: ["待命", "standby"], firing: ["作业中", "firing"], offline: ["离线", "offline"],
+    out_of_ammunition: ["弹药耗尽", "out of ammunition"] };
+  const readiness = r => (READY[r] ? T(READY[r][0], READY[r][1]) : r);
   const OBS = [["none", "无降雹", "none"], ["rain", "降雨", "rain"], ["hail", "见冰雹", "hail seen"]];
 
   function ringUntilAcknowledged() {
@@ -82,7 +85,7 @@
   function renderAmmo() {
     document.getElementById("ammo").innerHTML = sites.length ? '<table class="grid compact"><thead><tr><th>' + T("作业点", "Site") + "</th><th>" +
       T("状态", "Readiness") + "</th><th>" + T("库存", "Stock") + "</th></tr></thead><tbody>" + sites.map(s => "<tr><td><b>" + esc(s.code) + '</b><br><span class="small muted">' +
-        esc(s.name) + "</span></td><td>" + esc(s.readiness) + "</td><td>" + Object.keys(s.ammunition).map(k => esc(H.ammoLabel(k)) + " <b>" + s.ammunition[k] + "</b>").join("<br>") +
+        esc(s.name) + "</span></td><td>" + esc(readiness(s.readiness)) + "</td><td>" + Object.keys(s.ammunition).map(k => esc(H.ammoLabel(k)) + " <b>" + s.ammunition[k] + "</b>").join("<br>") +
         "</td></tr>").join("") + "</tbody></table>" : '<p class="muted">—</p>';
   }
   async function loadSites() {

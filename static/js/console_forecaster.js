@@ -10,8 +10,10 @@
   const TREND = { growing: ["↑ 增强", "↑ growing"], decaying: ["↓ 减弱", "↓ decaying"], steady: ["→ 稳定", "→ steady"] };
   const REVIEW = { new: ["待审核", "new"], confirmed: ["已确认", "confirmed"], dismissed: ["已排除", "dismissed"] };
 
+  function isNewTrack(t) { return !t || !t.trend || t.trend.overall === "unknown"; }
   function trend(t) {
     if (!t) return "—";
+    if (isNewTrack({ trend: t })) return '<span class="muted">' + T("新航迹", "new track") + "</span>";
     const l = TREND[t.overall] || [t.overall, t.overall];
     const tip = "MESH " + fmt(t.mesh_mm_per_h, 0) + " mm/h · top45 " + fmt(t.top45_km_per_h, 1) + " km/h · VIL " + fmt(t.vil_kgm2_per_h, 0) + " kg/m²/h";
     return '<span class="trend trend-' + esc(t.overall) + '" title="' + esc(tip) + '">' + esc(T(l[0], l[1])) + "</span>";
@@ -20,7 +22,9 @@
     const c = (track && track.arrivals && track.arrivals.counties) || {};
     const keys = Object.keys(c).sort((a, b) => (c[a] < c[b] ? -1 : 1));
     if (!keys.length) return "—";
-    return keys.map(k => '<span class="arr">' + esc(countyNames[k] || k) + " " + H.bjt(c[k]).slice(0, 5) + "</span>").join("<br>");
+    const scan = data && data.scan_time ? new Date(data.scan_time).getTime() : 0;
+    return keys.map(k => '<span class="arr">' + esc(countyNames[k] || k) + " " +
+      (new Date(c[k]).getTime() <= scan + 1000 ? '<b class="trend-growing">' + T("已进入", "inside") + "</b>" : H.bjt(c[k]).slice(0, 5)) + "</span>").join("<br>");
   }
   function render() {
     const body = document.getElementById("cells-body");
@@ -40,13 +44,13 @@
         "<td>" + fmt(p.max_dbz, 1) + "</td><td><b>" + fmt(p.mesh_mm, 1) + "</b></td><td>" + fmt(p.posh_pct) + "</td><td>" + fmt(p.top45_km, 1) +
         "</td><td>" + fmt(p.vil_kgm2, 1) + "</td><td>" + fmt(p.vild_gm3, 2) + "</td><td>" + fmt(p.area_km2) + "</td>" +
         "<td>" + trend(t && t.trend) + "</td>" +
-        "<td>" + (t ? fmt((t.speed_mps || 0) * 3.6) + " km/h<br>" + T("移向 ", "to ") + esc(H.compass(t.direction_deg)) + " " + fmt(t.direction_deg) + "°" : "—") + "</td>" +
+        "<td>" + (t && !isNewTrack(t) ? fmt((t.speed_mps || 0) * 3.6) + " km/h<br>" + T("移向 ", "to ") + esc(H.compass(t.direction_deg)) + " " + fmt(t.direction_deg) + "°" : "—") + "</td>" +
         '<td class="small">' + arrivalsText(t) + "</td>" +
         '<td><span class="review review-' + esc(c.review) + '">' + esc(T(rv[0], rv[1])) + "</span>" +
         (c.review_reason ? '<br><span class="muted small">' + esc(c.review_reason) + "</span>" : "") + prior + "</td>" +
         '<td class="actions"><button type="button" data-do="confirmed"' + (c.review === "confirmed" ? " disabled" : "") + ">" + T("确认", "Confirm") +
         '</button> <button type="button" class="secondary" data-do="dismissed"' + (c.review === "dismissed" ? " disabled" : "") + ">" + T("排除", "Dismiss") +
-        '</button> <button type="button" class="warn" data-do="warn">' + T("预警", "Warn") + "</button></td></tr>";
+        '</button> <button type="button" class="' + (c.hail ? "warn" : "secondary") + '" data-do="warn">' + T("预警", "Warn") + "</button></td></tr>";
     }).join("");
   }
   function setInfo() {

@@ -34,6 +34,7 @@
     const li = document.createElement("li");
     li.innerHTML = '<span class="muted">' + H.bjt(at) + "</span> " + esc(text);
     const ul = document.getElementById("bulletins");
+    const ph = ul.querySelector(".placeholder"); if (ph) ph.remove();
     ul.prepend(li);
     while (ul.children.length > 30) ul.lastChild.remove();
   }
@@ -48,7 +49,7 @@
   (async function start() {
     const seq = await H.currentSeq();
     await load();
-    document.getElementById("bulletins").innerHTML = "";
+    document.getElementById("bulletins").innerHTML = '<li class="muted placeholder">' + T("暂无通报", "No bulletins yet") + "</li>";
     H.connect(seq);
   })();
 })();

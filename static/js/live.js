@@ -75,10 +75,11 @@
       "<br>" + T("面积", "area") + ": " + fmt(p.area_km2, 0) + " km²" +
       (p.criteria && p.criteria.length ? "<br>" + T("判据", "criteria") + ": " + p.criteria.join(", ") : "");
   }
-  function showTracks(tracks) {
+  function showTracks(tracks, hailCells) {
     tracksLayer.clearLayers();
     conesLayer.clearLayers();
     (tracks || []).forEach(function (t) {
+      if (hailCells && !hailCells.has(t.cell_id)) return; // cones for hail cells only
       if (t.history && t.history.length > 1) {
         L.polyline(t.history.map(p => [p[1], p[0]]), { color: "#ffffff", weight: 2, dashArray: "4 3" })
           .bindTooltip(t.id).addTo(tracksLayer);
@@ -105,12 +106,12 @@
     const label = document.getElementById("volume-label");
     if (label) {
       const hail = (data.cells || []).filter(f => f.properties.hail).length;
-      label.innerHTML = (data.replay ? '<span class="sample-banner">' + T("演示回放：2018-12-20 堪培拉冰雹过程（已平移至本地雷达）", "DEMO replay: Canberra hail event 2018-12-20, relocated") + "</span><br>" : "") +
+      label.innerHTML = (data.drill_id ? '<span class="drill-banner">' + T("演练数据", "DRILL data") + "</span><br>" : "") + (data.replay ? '<span class="sample-banner">' + T("演示回放：2018-12-20 堪培拉冰雹过程（已平移至本地雷达）", "DEMO replay: Canberra hail event 2018-12-20, relocated") + "</span><br>" : "") +
         T("雷达体扫 ", "Volume ") + bjt(data.scan_time) + (zh ? " 北京时间" : " BJT") +
         "<br>" + T("单体 ", "cells ") + (data.cells || []).length + " · " + T("冰雹单体 ", "hail cells ") + hail +
         (data.levels ? "<br>H0 " + Math.round(data.levels.h0_m) + " m · H-20 " + Math.round(data.levels.h20_m) + " m" : "");
     }
-    showTracks(data.tracks);
+    showTracks(data.tracks, new Set((data.cells || []).filter(f => f.properties.hail).map(f => f.properties.id)));
     cellsLayer.clearLayers();
     (data.cells || []).forEach(function (f) {
       const p = f.properties;
@@ -130,7 +131,57 @@
     const marker = name && window[name];
     if (marker) marker.setStyle({ fillColor: boot.colours[data.readiness] || "#bdc3c7" });
   }
-  const handlers = { "volume.new": showVolume, "site.status": siteStatus };
+  // Operations: clearance sectors coloured by state, with the site, state and clocks.
+  const opsLayer = L.layerGroup().addTo(map);
+  const opLayers = {};
+  const OP_COLOURS = { clearance_requested: "#f1c40f", cleared: "#2ecc71", ordered: "#e67e22",
+    acknowledged: "#e67e22", firing: "#e74c3c", completed: "#95a5a6", denied: "#7f8c8d",
+    recalled: "#8e44ad", expired: "#7f8c8d", cancelled: "#7f8c8d" };
+  const STATE_ZH = { proposed: "已建议", authorized: "已批准", clearance_requested: "申请空域中",
+    cleared: "空域已批复", ordered: "已下令", acknowledged: "已确认", firing: "作业中", completed: "已完成",
+    denied: "空域被拒", cancelled: "已取消", expired: "已过期", recalled: "已撤回" };
+  function showOperation(data) {
+    const op = data.operation || data;
+    if (!op || !op.id) return;
+    if (opLayers[op.id]) { opsLayer.removeLayer(opLayers[op.id]); delete opLayers[op.id]; }
+    if (!op.clearance_polygon) return;
+    const colour = OP_COLOURS[op.state] || "#bdc3c7";
+    const label = op.site_code + " · " + (zh ? (STATE_ZH[op.state] || op.state) : op.state) +
+      (op.drill_id ? " · " + T("演练", "DRILL") : "");
+    opLayers[op.id] = L.geoJSON(op.clearance_polygon, { style: { color: colour, weight: 2, fillOpacity: 0.15,
+      dashArray: op.state === "clearance_requested" ? "6 4" : null } }).bindTooltip(label).addTo(opsLayer);
+  }
+
+  // Drills: a running drill is joined and shown under a DRILL banner; it never mixes with
+  // live data in the server (separate rooms), only on this screen, clearly marked.
+  const banner = L.control({ position: "topright" });
+  banner.onAdd = function () { const d = L.DomUtil.create("div", "drill-banner"); d.id = "drill-banner"; d.style.display = "none"; return d; };
+  banner.addTo(map);
+  let joinedDrill = null;
+  function joinDrill(drill) {
+    if (!drill || joinedDrill === drill.id || !window.HAILOPS_SOCKET) return;
+    joinedDrill = drill.id;
+    window.HAILOPS_SOCKET.emit("join_drill", { drill_id: drill.id });
+    const el = document.getElementById("drill-banner");
+    el.style.display = "block";
+    el.textContent = T("演练 DRILL ", "DRILL ") + drill.id + " · " + drill.event + " · " + drill.speed + "×";
+    fetch("/api/drills/" + drill.id + "/state", { credentials: "same-origin" }).then(r => r.ok ? r.json() : null).then(function (st) {
+      if (!st) return;
+      if (st.volume) showVolume(st.volume);
+      (st.operations || []).forEach(showOperation);
+    });
+  }
+  function drillState(data) {
+    if (data.state === "running" && data.drill_id) {
+      joinDrill({ id: data.drill_id, event: data.event || "", speed: data.speed || "" });
+    } else if (data.drill_id === joinedDrill && (data.state === "completed" || data.state === "stopped")) {
+      const el = document.getElementById("drill-banner");
+      el.textContent = T("演练结束 ", "drill ended ") + joinedDrill;
+      joinedDrill = null;
+    }
+  }
+  const handlers = { "volume.new": showVolume, "site.status": siteStatus,
+    "operation.update": showOperation, "drill.state": drillState };
 
   if (typeof io === "undefined") { setStatus(T("实时组件缺失", "live client missing"), false); return; }
   const socket = io("/live", {
@@ -187,4 +238,11 @@
   });
   document.addEventListener("hailops:volume.new", function () { refreshVolumes(); });
   window.HAILOPS_SOCKET = socket;
+  socket.on("connect", function () {
+    const again = joinedDrill; joinedDrill = null;
+    fetch("/api/drills", { credentials: "same-origin" }).then(r => r.ok ? r.json() : { drills: [] }).then(function (j) {
+      const running = (j.drills || []).find(d => d.state === "running" || d.state === "paused");
+      if (running) joinDrill(running); else if (again) joinedDrill = null;
+    });
+  });
 })();

@@ -46,6 +46,15 @@ def test_builtin_drill_with_auto_approval(app, users, seeded, db_session, client
             if entry.action == "order":
                 cleared = op.clearance(entry.at)
                 assert cleared is not None and cleared.window.contains(entry.at)
+    # Relocated over Lüliang, the hail cores are predicted to enter counties and site areas,
+    # every arrival within the 60-minute horizon of its scan.
+    arrivals = []
+    for vol in db_session.scalars(select(RadarVolume).where(RadarVolume.drill_id == drill_id)):
+        for t in vol.tracks:
+            for group in (t.get("arrivals") or {}).values():
+                arrivals += [(vol.scan_time, datetime.fromisoformat(v)) for v in group.values()]
+    assert arrivals
+    assert all(scan <= a <= scan + timedelta(minutes=60) for scan, a in arrivals)
     # Drill times are on the event's clock.
     assert all(op.history[0].at.year == 2018 for op in ops)
 
@@ -196,3 +205,21 @@ def test_admin_controls_pause_resume_stop(app, users, seeded, client, db_session
         thread.join(timeout=10)
         assert not thread.is_alive()
     assert client.get("/admin/drills").status_code == 200
+
+
+def test_demo_starts_one_drill_at_a_time(app, users, seeded):
+    from command.demo import DEMO_USER, ensure_demo_drill, present_roles
+
+    first = ensure_demo_drill(app)
+    assert first is not None
+    assert ensure_demo_drill(app) is None  # one demo drill at a time
+    assert present_roles(app, first) == set()  # nobody connected: automatic players act
+    with app.extensions["hailops_db"].session() as s:
+        drill = s.get(DrillRecord, first)
+        assert drill.started_by == DEMO_USER and drill.auto_approve and drill.relocated
+        from command.drill import set_state
+
+        set_state(s, drill, "stopped")
+        s.commit()
+    for thread in app.extensions.get("hailops_drill_threads", []):
+        thread.join(timeout=10)
