@@ -34,6 +34,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -481,8 +482,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.keep:
             print(f"  kept {workdir}")
         else:
-            import shutil
-
             shutil.rmtree(workdir, ignore_errors=True)
         print(f"  ({time.perf_counter() - started:.0f} s)")
     return 0

@@ -498,3 +498,64 @@ def start_in_background(app: Flask, drill_id: str, **kwargs: Any) -> threading.T
 
 def operation_of(rec: OperationRecord) -> lc.Operation:
     return decode(lc.Operation, rec.data)
+
+
+# --- the monthly schedule -------------------------------------------------------------------
+def next_scheduled(settings: Any, after: datetime) -> datetime | None:
+    if not settings.drill_cron:
+        return None
+    from apscheduler.triggers.cron import CronTrigger
+
+    trigger = CronTrigger.from_crontab(settings.drill_cron, timezone=settings.timezone)
+    nxt = trigger.get_next_fire_time(None, after)
+    return None if nxt is None else nxt.astimezone(UTC)
+
+
+def announce_if_due(app: Flask, now: datetime | None = None) -> bool:
+    """Tell every participant about the next scheduled drill once it is near (once per drill)."""
+    from command.models import ServiceStatus
+
+    settings = app.config["HAILOPS"]
+    now = now or datetime.now(UTC)
+    nxt = next_scheduled(settings, now)
+    if nxt is None or nxt - now > timedelta(hours=settings.drill_announce_hours):
+        return False
+    with app.extensions["hailops_db"].session() as session:
+        row = session.get(ServiceStatus, "drill_announce") or ServiceStatus(name="drill_announce",
+                                                                            info={})
+        if (row.info or {}).get("for") == nxt.isoformat():
+            return False
+        row.info, row.updated_at = {"for": nxt.isoformat()}, now
+        session.merge(row)
+        audit.append(session, actor="scheduler", role="system", action="drill.announce",
+                     object_type="drill_schedule", object_id=nxt.isoformat(), at=now,
+                     after={"event": settings.drill_event, "starts_at": nxt.isoformat()})
+        announce(session, "drill.announce", {"starts_at": nxt.isoformat(),
+                                             "event": settings.drill_event,
+                                             "speed": settings.drill_speed}, [ROOM_ALL]
+                 + [f"role:{r}" for r in ("county_operator",)])
+        session.commit()
+    return True
+
+
+def start_scheduled_drill(app: Flask) -> str:
+    settings = app.config["HAILOPS"]
+    with app.app_context(), app.extensions["hailops_db"].session() as session:
+        event = resolve_event(session, settings.drill_event)
+        drill = create_drill(session, event, speed=settings.drill_speed, started_by="schedule")
+        session.commit()
+        drill_id = drill.id
+    start_in_background(app, drill_id)
+    return drill_id
+
+
+def register_schedule(app: Flask, scheduler: Any) -> None:
+    settings = app.config["HAILOPS"]
+    if not settings.drill_cron:
+        return
+    from apscheduler.triggers.cron import CronTrigger
+
+    scheduler.add_job(start_scheduled_drill, CronTrigger.from_crontab(
+        settings.drill_cron, timezone=settings.timezone), args=[app], id="monthly_drill")
+    scheduler.add_job(announce_if_due, "interval", minutes=10, args=[app], id="drill_announce",
+                      next_run_time=datetime.now(UTC))

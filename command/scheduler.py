@@ -37,6 +37,9 @@ def start_scheduler(app: Flask, demo: bool = False) -> BackgroundScheduler:
     scheduler.add_job(poll_incoming, "interval", seconds=settings.radar_poll_seconds, args=[app],
                       id="radar_feed", next_run_time=datetime.now(UTC))
     scheduler.add_job(watch_job, "interval", seconds=20, args=[app], id="deadlines")
+    from command.drill import register_schedule
+
+    register_schedule(app, scheduler)
     if demo:
         from command.demo import register_demo_jobs
 

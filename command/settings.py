@@ -49,6 +49,24 @@ class Settings(BaseSettings):
     demo_accounts: bool = False
     deployment_dir: Path | None = None
     session_cookie_secure: bool = False
+    # Monthly drill: a crontab in Beijing time (e.g. "0 9 15 * *" = the 15th, 09:00), the
+    # event to replay, its speed, and how long before it participants are told.
+    drill_cron: str | None = None
+    drill_event: str = "canberra_20181220"
+    drill_speed: float = Field(default=1.0, ge=1.0, le=600.0)
+    drill_announce_hours: float = Field(default=24.0, ge=0.0)
+
+    @field_validator("drill_cron")
+    @classmethod
+    def _valid_cron(cls, value: str | None) -> str | None:
+        if value:
+            from apscheduler.triggers.cron import CronTrigger
+
+            try:
+                CronTrigger.from_crontab(value)
+            except ValueError as exc:
+                raise ValueError(f"not a crontab expression: {exc}") from None
+        return value or None
 
     @field_validator("database_url")
     @classmethod

@@ -223,3 +223,31 @@ def test_demo_starts_one_drill_at_a_time(app, users, seeded):
         s.commit()
     for thread in app.extensions.get("hailops_drill_threads", []):
         thread.join(timeout=10)
+
+
+def test_monthly_schedule_announces_once_then_starts(app_config, users, seeded):
+    from zoneinfo import ZoneInfo
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from command import create_app
+    from command.drill import announce_if_due, next_scheduled, register_schedule, start_scheduled_drill
+    from command.models import LiveEvent
+
+    app = create_app(app_config | {"drill_cron": "0 9 15 * *", "drill_speed": 600.0})
+    settings = app.config["HAILOPS"]
+    first = next_scheduled(settings, datetime(2027, 6, 1, tzinfo=UTC))
+    assert first.astimezone(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None) == datetime(2027, 6, 15, 9, 0)
+    assert not announce_if_due(app, first - timedelta(hours=30))  # too early
+    assert announce_if_due(app, first - timedelta(hours=20))
+    assert not announce_if_due(app, first - timedelta(hours=19))  # told once
+    scheduler = BackgroundScheduler(timezone="UTC")
+    register_schedule(app, scheduler)
+    assert {j.id for j in scheduler.get_jobs()} == {"monthly_drill", "drill_announce"}
+    drill_id = start_scheduled_drill(app)
+    with app.extensions["hailops_db"].session() as s:
+        assert s.get(DrillRecord, drill_id).started_by == "schedule"
+        events = s.scalars(select(LiveEvent.event)).all()
+        assert "drill.announce" in events and "drill.state" in events
+    for thread in app.extensions.get("hailops_drill_threads", []):
+        thread.join(timeout=60)

@@ -37,6 +37,7 @@ def test_environment_variables_are_read(monkeypatch, tmp_path):
     ("radar_poll_seconds", 0),
     ("env", "staging"),
     ("default_locale", "fr"),
+    ("drill_cron", "every day at nine"),
 ])
 def test_invalid_values_are_rejected(field, value):
     with pytest.raises(SettingsError, match="invalid settings"):
