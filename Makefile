@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -e '.[test]'
+	$(PIP) install --quiet --no-deps pycwr==1.0.9  # CINRAD reader; its metadata pins pandas<3
 	touch $(STAMP)
 
 # Front-end libraries come from npm (package.json + lock) and are copied, never loaded from a CDN.

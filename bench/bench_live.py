@@ -182,6 +182,7 @@ class Fanout:
         self.expected = 0
         self.count = 0
         self.done = asyncio.Event()
+        self.http_ms: list[float] = []  # PATCH round trips (request, commit, response)
 
     def arm(self, key: tuple[str, str], expected: int) -> None:
         self.key, self.expected, self.count = key, expected, 0
@@ -265,6 +266,7 @@ async def change_status(http: aiohttp.ClientSession, via: Server, token: str, ke
     async with http.patch(f"{via.url}/api/sites/{code}/readiness", json={"readiness": readiness},
                           headers={"Authorization": f"Bearer {token}"}) as resp:
         body = await resp.text()
+        fanout.http_ms.append((time.perf_counter() - t0) * 1000.0)
         if resp.status != 200:
             print(f"  PATCH {code} via {via.name}: HTTP {resp.status} {body[:200]}")
     with contextlib.suppress(TimeoutError):
@@ -282,6 +284,16 @@ def latencies_ms(clients: list[LiveClient], sent: dict[tuple[str, str], float]) 
             else:
                 missing += 1
     return got, missing
+
+
+def spread_ms(clients: list[LiveClient], sent: dict[tuple[str, str], float]) -> list[float]:
+    """Per status change: first to last receipt over all clients (the fan-out's own cost)."""
+    out = []
+    for key in sent:
+        times = [c.received[key] for c in clients if key in c.received]
+        if times:
+            out.append((max(times) - min(times)) * 1000.0)
+    return out
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -318,6 +330,7 @@ async def phase_one(server: Server, tokens: dict[str, str], codes: list[str], n_
             key = (code, "standby")
             sent[key] = await change_status(http, server, tokens[SENDER], key, fanout, len(ref))
         ref_ms, ref_missing = latencies_ms(ref, sent)
+        ref_http = summary(fanout.http_ms[1:])
         await disconnect_all(ref)
 
         clients = make_clients(server, tokens, n_clients, fanout)
@@ -326,17 +339,20 @@ async def phase_one(server: Server, tokens: dict[str, str], codes: list[str], n_
         print(f"  server with {n_clients} clients: {server.resources()}")
         live = [c for c in clients if c.connected]
         await change_status(http, server, tokens[SENDER], (codes[-1], "ready"), fanout, len(live))
+        fanout.http_ms.clear()
         sent = {}
         for code in codes[:n_events]:
             key = (code, "ready")
             sent[key] = await change_status(http, server, tokens[SENDER], key, fanout, len(live))
         many_ms, many_missing = latencies_ms(clients, sent)
+        many_http, many_spread = summary(fanout.http_ms), summary(spread_ms(clients, sent))
         duplicates = sum(c.duplicates for c in clients)
         others = sum((c.other for c in clients), Counter())
         await disconnect_all(clients)
     return {"ref": summary(ref_ms), "ref_n": len(ref_ms), "ref_missing": ref_missing,
             "many": summary(many_ms), "many_n": len(many_ms), "many_missing": many_missing,
-            "duplicates": duplicates, "others": others}
+            "duplicates": duplicates, "others": others, "ref_http": ref_http,
+            "many_http": many_http, "many_spread": many_spread}
 
 
 async def phase_two(a: Server, b: Server, tokens: dict[str, str], codes: list[str],
@@ -444,6 +460,11 @@ def main(argv: list[str] | None = None) -> int:
               + ("" if p1["many_missing"] == 0 else "  (receipts missing)"))
         print(f"  p95 / reference p95 = {p1['many']['p95'] / p1['ref']['p95']:.1f}x   "
               f"p50 / reference p50 = {p1['many']['p50'] / p1['ref']['p50']:.1f}x")
+        print(f"  where the time goes: PATCH round trip (request + commit) with 1 client "
+              f"p50 {p1['ref_http']['p50']:.1f} / max {p1['ref_http']['max']:.1f} ms, with "
+              f"{n_clients} p50 {p1['many_http']['p50']:.1f} / max {p1['many_http']['max']:.1f} ms; "
+              f"fan-out first-to-last receipt p50 {p1['many_spread']['p50']:.1f} / "
+              f"max {p1['many_spread']['max']:.1f} ms")
         if p1["others"]:
             print(f"  other events received: {dict(p1['others'])}")
         print_problems([one])

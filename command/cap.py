@@ -92,7 +92,9 @@ def _fmt(v: float | None, digits: int = 0) -> str:
 
 def to_cap_xml(w: HailWarning) -> bytes:
     ET.register_namespace("", CAP_NS)
-    q = lambda tag: f"{{{CAP_NS}}}{tag}"  # noqa: E731 - a local shorthand
+
+    def q(tag: str) -> str:
+        return f"{{{CAP_NS}}}{tag}"
 
     def sub(parent: ET.Element, tag: str, text: str) -> ET.Element:
         el = ET.SubElement(parent, q(tag))
@@ -145,7 +147,8 @@ def to_cap_xml(w: HailWarning) -> bytes:
             sub(geocode, "valueName", "ADCODE")
             sub(geocode, "value", a.adcode)
     ET.indent(alert)
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(alert, encoding="utf-8")
+    body: bytes = ET.tostring(alert, encoding="utf-8", xml_declaration=False)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body
 
 
 def build_warning(*, record_id: int, cell_feature: dict[str, Any], nowcast: dict[str, Any] | None,

@@ -286,6 +286,7 @@ class DrillRunner:
                      hail_cells=len(hail))
             for cell in hail:
                 self.log(session, now, "detection", cell_id=cell.cell_id, track_id=cell.track_id)
+            session.commit()  # release the write lock before the (slower) dispatch step
             self._dispatch(session, vol, now, drill)
         return run
 

@@ -90,16 +90,14 @@ def record_volume(
     processing_ms: float,
     drill_id: str | None = None,
 ) -> RadarVolume:
-    """Track, nowcast, persist and announce one detected volume (caller commits)."""
+    """Track, nowcast, persist and announce one detected volume (caller commits).
+
+    Everything slow (tracking, arrival times, overlays) happens before the first write, so
+    the database's write lock (SQLite has one writer) is held only for the inserts."""
     tracker = _load_tracker(session, drill_id)
     field = ReflectivityGrid.from_projected(result.composite_dbz, result.x_m, result.y_m,
                                             (result.radar.lon, result.radar.lat))
     state = tracker.update(result.cells, result.scan_time, field=field)
-    _PREVIOUS_FIELDS[_tracker_key(drill_id)] = field
-    row = session.get(ServiceStatus, _tracker_key(drill_id)) or ServiceStatus(name=_tracker_key(drill_id))
-    row.info = state.to_dict()
-    row.updated_at = datetime.now(UTC)
-    session.merge(row)
 
     track_of_cell = {t.last.cell_id: t.id for t in state.active_tracks
                      if t.last.scan_time == result.scan_time}
@@ -132,6 +130,11 @@ def record_volume(
                   for k, v in overlays.items()},
         tracks=tracks_json, processing_ms=processing_ms, drill_id=drill_id,
     )
+    row = session.get(ServiceStatus, _tracker_key(drill_id)) or ServiceStatus(name=_tracker_key(drill_id))
+    row.info = state.to_dict()
+    row.updated_at = datetime.now(UTC)
+    session.merge(row)
+    _PREVIOUS_FIELDS[_tracker_key(drill_id)] = field
     session.add(vol)
     session.flush()
     for feature in fc["features"]:

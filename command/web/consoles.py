@@ -33,7 +33,9 @@ def _boot(console: str, **extra: Any) -> dict[str, Any]:
     return {"console": console, "locale": "zh" if str(get_locale()) == "zh" else "en",
             "user": {"username": current_user.username, "role": current_user.role,
                      "county": current_user.county},
-            "sampleRegistry": deployment().sample_registry, **extra}
+            "sampleRegistry": deployment().sample_registry,
+            "counties": [{"key": c.key, "name_zh": c.name_zh, "name_en": c.name_en}
+                         for c in deployment().counties], **extra}
 
 
 def _page(template: str, console: str, **extra: Any) -> str:
@@ -52,9 +54,7 @@ def console_home() -> Any:
 @bp.route("/console/forecaster")
 @roles_required("forecaster")
 def forecaster() -> Any:
-    dep = deployment()
-    counties = [{"key": c.key, "name_zh": c.name_zh, "name_en": c.name_en} for c in dep.counties]
-    return _page("console_forecaster.html", "forecaster", counties=counties)
+    return _page("console_forecaster.html", "forecaster")
 
 
 @bp.route("/console/commander")
@@ -182,8 +182,10 @@ def member_overview() -> Any:
 
     session = get_session()
     vol = _latest_volume()
-    counts = dict(session.execute(select(OperationRecord.state, func.count()).where(
-        OperationRecord.drill_id.is_(None)).group_by(OperationRecord.state)).all())
+    rows = session.execute(select(OperationRecord.state, func.count())
+                           .where(OperationRecord.drill_id.is_(None))
+                           .group_by(OperationRecord.state)).all()
+    counts = {str(state): int(n) for state, n in rows}
     units = session.scalars(select(MemberUnit).order_by(MemberUnit.key)).all()
     return jsonify({
         "volume": None if vol is None else {

@@ -8,18 +8,20 @@
   const other = me === "atc" ? "military" : "atc";
   const otherLabel = me === "atc" ? T("军方", "Military") : T("机场空管", "Airport ATC");
   let selected = null;
+  let focused = null; // the request the map was last fitted to (refit only on a new selection)
   const flashUntil = new Map();
 
   // --- map ---------------------------------------------------------------------------------
   const map = L.map("airspace-map", { zoomControl: true, attributionControl: false });
   map.setView([37.5, 111.2], 9);
   const sectorsLayer = L.layerGroup().addTo(map);
+  window.HAILOPS_AIRSPACE_MAP = map;
   async function loadBase() {
     const [c, a] = await Promise.all([H.api("GET", "/api/counties"), H.api("GET", "/api/airspace")]);
     if (c.ok) {
       const layer = L.geoJSON(c.data, { style: { color: "#ffe8a3", weight: 1, fillColor: "#2d4a2b", fillOpacity: 0.25 },
         onEachFeature: (f, l) => l.bindTooltip(H.zh ? f.properties.name_zh : f.properties.name_en) }).addTo(map);
-      map.fitBounds(layer.getBounds());
+      map.fitBounds(layer.getBounds(), { animate: false });
     }
     if (a.ok) {
       L.geoJSON(a.data.no_fire, { style: { color: "#e67e22", weight: 2, dashArray: "6 4", fillOpacity: 0.2 },
@@ -42,7 +44,11 @@
       L.circleMarker([req(op).lat, req(op).lon], { radius: 4, color: "#111", weight: 1, fillColor: colour, fillOpacity: 1 }).addTo(sectorsLayer);
       if (op.id === selected) focus = layer;
     });
-    if (focus) map.fitBounds(focus.getBounds().pad(1.2), { maxZoom: 11 });
+    const wasFocused = focused;
+    if (focus) focused = selected;
+    if (wasFocused === focused) return;
+    // No animation: Leaflet ignores a second zoom while one is animating.
+    map.fitBounds(focus.getBounds().pad(1.2), { maxZoom: 11, animate: false });
   }
 
   // --- lists ---------------------------------------------------------------------------------
@@ -83,7 +89,7 @@
         details(op) +
         '<p class="small">' + esc(otherLabel) + ": " + H.approvalCell(op, other) + (oc.state === "granted" ? " ✓" : "") + "</p>" +
         '<form class="grant-form form-grid compact" data-op="' + esc(op.id) + '">' +
-        "<label>" + T("窗口结束（可缩短）", "Window end (narrow)") + ' <input type="time" name="end" step="60" value="' + H.bjt(r.window.end).slice(0, 5) + '"></label>' +
+        "<label>" + T("窗口结束（可缩短）", "Window end (narrow)") + ' <input type="text" inputmode="numeric" pattern="[0-2][0-9]:[0-5][0-9]" placeholder="HH:MM" name="end" value="' + H.bjt(r.window.end).slice(0, 5) + '"></label>' +
         "<label>" + T("限高 m（可降低）", "Ceiling m (lower)") + ' <input type="number" name="ceiling_m" min="0" step="100" value="' + Math.round(r.altitude.ceiling_m) + '"></label>' +
         '<div class="row"><button type="submit" class="ok" data-do="grant">' + T("批准", "Grant") + '</button> <button type="button" class="danger" data-do="deny">' +
         T("拒绝", "Deny") + "</button></div></form>" +

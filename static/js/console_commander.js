@@ -47,7 +47,8 @@
       const cease = op.cease_fire ? ' <span class="state state-recalled">' + T("停火", "cease-fire") + "</span>" : "";
       const last = H.lastEntry(op);
       return '<tr id="op-' + esc(op.id) + '" data-state="' + esc(op.state) + '">' +
-        "<td><b>" + esc(op.id.slice(-8)) + '</b><br><span class="muted small">' + esc(op.cell_id) + "</span></td>" +
+        '<td title="' + esc(op.id) + '"><b>#' + esc(op.id.slice(-4)) + "</b> " + H.bjt(op.history[0].at).slice(0, 5) +
+        '<br><span class="muted small">' + esc(op.cell_id) + "</span></td>" +
         "<td>" + esc(op.site_code) + '<br><span class="muted small">' + esc(H.qty(op.quantity)) + " · " +
         H.fmt(op.azimuth_deg, 0) + "°/" + H.fmt(op.elevation_deg, 0) + "°</span></td>" +
         "<td>" + H.stateBadge(op.state) + warn + cease + '<br><span class="muted small">' + esc(last ? last.actor + " " + H.bjt(last.at) : "") +
@@ -55,7 +56,7 @@
         "<td>" + H.bjt(win[0]).slice(0, 5) + "–" + H.bjt(win[1]).slice(0, 5) +
         (op.cleared ? '<br><span class="muted small">' + T("限高 ", "ceiling ") + H.fmt(op.cleared.ceiling_m) + " m" +
           (op.cleared.standing ? T(" 长期协议", " standing") : "") + "</span>" : "") + "</td>" +
-        "<td>" + (H.CLOSED.has(op.state) ? "—" : '<span class="countdown" data-until="' + esc(op.deadline) + '"></span>') + "</td>" +
+        "<td>" + (H.CLOSED.has(op.state) ? "—" : '<span class="countdown" data-opens="' + esc(win[0]) + '" data-until="' + esc(op.deadline) + '"></span>') + "</td>" +
         "<td>" + H.approvalCell(op, "atc") + "</td><td>" + H.approvalCell(op, "military") + "</td>" +
         "<td>" + (arr && !H.CLOSED.has(op.state) ? '<span class="countdown" data-past="' + esc(T("已到达", "arrived")) +
           '" data-until="' + esc(arr) + '"></span><br><span class="muted small">' + H.bjt(arr).slice(0, 5) + "</span>" : "—") + "</td>" +
@@ -118,19 +119,31 @@
             T("提议作业", "Propose") + "</button>") + "</td></tr>";
       }).join("");
       const cands = (c.candidates || []).filter(k => !mine.some(r => r.site_code === k.site_code))
-        .map(k => esc(k.site_code) + " (" + H.bjt(k.window_start).slice(0, 5) + ", " + k.time_in_range_min + " min)").join(", ");
+        .map(k => '<button type="button" class="secondary cand" title="' + esc(T("填入手动提议", "fill the manual proposal")) + '" data-cell="' + esc(c.cell_id) +
+          '" data-site="' + esc(k.site_code) + '" data-start="' + esc(k.window_start) + '" data-end="' + esc(k.window_end) + '">' +
+          esc(k.site_code) + " " + H.bjt(k.window_start).slice(0, 5) + " · " + k.time_in_range_min + " min</button>").join(" ");
       return '<div class="rec-cell"><div class="rec-head">' + shortId + " · " + T("威胁度 ", "threat ") + H.fmt(c.threat, 2) +
         (c.reaches_populated_area_at ? " · " + T("抵达县区 ", "reaches counties ") + H.bjt(c.reaches_populated_area_at).slice(0, 5) +
-          ' (<span class="countdown" data-until="' + esc(c.reaches_populated_area_at) + '"></span>)' : "") + "</div>" +
+          ' (<span class="countdown" data-past="' + esc(T("已进入", "inside")) + '" data-until="' + esc(c.reaches_populated_area_at) + '"></span>)' : "") + "</div>" +
         (rows ? '<table class="grid compact"><thead><tr><th>' + T("作业点", "Site") + "</th><th>" + T("窗口", "Window") + "</th><th>" +
           T("方位/仰角", "Az/El") + "</th><th>" + T("弹药", "Ammunition") + "</th><th>" + T("限高", "Ceiling") + "</th><th>" +
-          T("依据", "Reasons") + "</th><th></th></tr></thead><tbody>" + rows + "</tbody></table>" : '<p class="muted">' + T("无可用作业点", "No site can engage") + "</p>") +
-        (cands ? '<p class="small muted">' + T("其他候选: ", "Other candidates: ") + cands + "</p>" : "") +
+          T("依据", "Reasons") + "</th><th></th></tr></thead><tbody>" + rows + "</tbody></table>" : '<p class="muted small">' + T("未分配作业点（候选作业点已优先用于威胁更大的单体）", "No site assigned (candidates went to more threatening cells)") + "</p>") +
+        (cands ? '<p class="small muted">' + T("其他候选（点击填入手动提议）: ", "Other candidates (click to fill the manual proposal): ") + cands + "</p>" : "") +
         (excl ? '<details class="small"><summary>' + T("排除的作业点 ", "Excluded sites ") + c.excluded.length + "</summary><ul>" + excl + "</ul></details>" : "") +
         "</div>";
     }).join("");
   }
   document.getElementById("recs").addEventListener("click", async function (ev) {
+    const cand = ev.target.closest("button.cand");
+    if (cand) {
+      const sel = document.getElementById("pf-site");
+      sel.value = cand.dataset.site; sel.dispatchEvent(new Event("change"));
+      form.cell_id.value = cand.dataset.cell;
+      form.minutes.value = Math.max(5, Math.ceil((Date.parse(cand.dataset.end) - Date.now()) / 60000));
+      document.getElementById("propose-panel").scrollIntoView({ behavior: "smooth" });
+      form.azimuth_deg.focus();
+      return;
+    }
     const btn = ev.target.closest("button.propose");
     if (!btn) return;
     const r = (recs.recommendations || []).filter(x => x.cell_id === btn.dataset.cell)[Number(btn.dataset.i)];
@@ -149,11 +162,17 @@
     sel.innerHTML = sites.map(s => '<option value="' + esc(s.code) + '">' + esc(s.code + " " + s.name) + "</option>").join("");
     sel.dispatchEvent(new Event("change"));
   }
+  /** Ammunition types of the site with their stock (keeps the chosen type). */
+  function fillAmmo(code) {
+    const s = sites.find(x => x.code === code), sel = document.getElementById("pf-ammo"), keep = sel.value;
+    if (!s) return;
+    sel.innerHTML = Object.keys(s.ammunition || {}).map(t => '<option value="' + esc(t) + '">' + esc(H.ammoLabel(t) + " (" + s.ammunition[t] + ")") + "</option>").join("");
+    if (keep && s.ammunition[keep] != null) sel.value = keep;
+  }
   document.getElementById("pf-site").addEventListener("change", function () {
     const s = sites.find(x => x.code === this.value);
     if (!s) return;
-    const types = Object.keys(s.ammunition || {});
-    document.getElementById("pf-ammo").innerHTML = types.map(t => '<option value="' + esc(t) + '">' + esc(H.ammoLabel(t) + " (" + s.ammunition[t] + ")") + "</option>").join("");
+    fillAmmo(s.code);
     const ceiling = Math.max(...s.equipment.map(e => (e.ceiling_km || 0) * 1000));
     if (ceiling > 0) document.getElementById("pf-ceiling").value = Math.round(ceiling);
     const sec = s.equipment[0] && s.equipment[0].sectors && s.equipment[0].sectors[0];
@@ -168,12 +187,13 @@
       quantity: { [form.ammo_type.value]: Number(form.count.value) }, max_altitude_m: Number(form.max_altitude_m.value) };
     // The key covers what was typed: a double submit of the same form is one proposal.
     const op = await H.act(document.getElementById("pf-submit"), "POST", "/api/operations", body,
-      "manual:" + JSON.stringify([body.cell_id, body.site_code, minutes, body.azimuth_deg, body.elevation_deg, body.quantity, Math.floor(now / 60000)]),
+      "manual:" + JSON.stringify([body.cell_id, body.site_code, minutes, body.azimuth_deg, body.elevation_deg, body.quantity, body.max_altitude_m]),
       T("已提议作业 ", "Proposed ") + body.site_code);
     if (op) { H.upsert(op); renderOps(); }
   });
 
   // --- alerts ----------------------------------------------------------------------------------
+  document.getElementById("alerts").innerHTML = '<li class="muted">' + T("暂无告警", "No alerts") + "</li>";
   function addAlert(text, kind, at) {
     alerts.unshift({ text, kind, at: at || new Date().toISOString() });
     alerts.length = Math.min(alerts.length, 50);
@@ -204,13 +224,20 @@
     if (data.action === "deny") addAlert(op.site_code + " " + T("空域申请被拒绝: ", "clearance denied: ") + (H.lastEntry(op).detail || ""), "bad", op.history[op.history.length - 1].at);
     else if (data.action === "revoke") addAlert(op.site_code + " " + T("空域许可被撤销", "clearance revoked"), "bad");
     else if (op.state === "cleared" && (!before || before.state !== "cleared")) addAlert(op.site_code + " " + T("双方空域已批复，可下达指令", "cleared by both authorities: ready to order"), "ok");
-    else if (data.action === "report") addAlert(op.site_code + " " + T("作业报告已上报", "firing report filed"), "ok");
+    else if (data.action === "report") {
+      addAlert(op.site_code + " " + T("作业报告已上报", "firing report filed"), "ok");
+      H.api("GET", "/api/sites").then(function (r) {
+        if (!r.ok) return;
+        sites = r.data.sites;
+        fillAmmo(document.getElementById("pf-site").value);
+      });
+    }
     if (!arrivals[op.cell_id]) loadArrivals().then(renderOps);
     renderOps(); renderRecs();
   });
   H.on("operation.cease_fire", d => addAlert(d.site_code + " " + T("停火: ", "cease-fire: ") + (d.reason || ""), "bad"));
   H.on("alert", function (d) { addAlert((d.operation_id ? d.operation_id.slice(-8) + " " : "") + d.message, "warn"); H.beep(2); });
-  H.on("warning.issue", d => addAlert(T("冰雹预警已发布: ", "hail warning issued: ") + d.counties.join(", ") + " (" + d.cell_id + ")", "warn"));
+  H.on("warning.issue", d => addAlert(T("冰雹预警已发布: ", "hail warning issued: ") + d.counties.map(H.countyName).join(H.zh ? "、" : ", ") + " (" + d.cell_id + ")", "warn"));
   H.on("cell.review", function (d, env) {
     addAlert(T("预报员 ", "forecaster ") + d.by + (d.review === "confirmed" ? T(" 确认单体 ", " confirmed cell ") : T(" 排除单体 ", " dismissed cell ")) +
       d.cell_id + (d.reason ? " · " + d.reason : ""), d.review === "confirmed" ? "warn" : "", env.at);

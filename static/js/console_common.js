@@ -48,6 +48,9 @@
   const AMMO = { "37mm_shell": ["37mm 炮弹", "37 mm shells"], rocket: ["火箭弹", "rockets"] };
   function ammoLabel(k) { const l = AMMO[k] || (k.startsWith("rocket") ? ["火箭弹 " + k, k] : null); return l ? T(l[0], l[1]) : k; }
   function qty(q) { return Object.keys(q || {}).map(k => ammoLabel(k) + " ×" + q[k]).join(", ") || "—"; }
+  const countyNames = {};
+  (boot.counties || []).forEach(c => { countyNames[c.key] = zh ? c.name_zh : c.name_en; });
+  function countyName(key) { return countyNames[key] || key; }
   function compass(deg) {
     if (deg == null) return "";
     const zhN = ["北", "东北", "东", "东南", "南", "西南", "西", "西北"], enN = ["N", "NE", "E", "SE", "S", "SW", "W", "NW"];
@@ -66,8 +69,8 @@
     return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
   }
   // One key per intended action (scope = object + action + the state it was taken from):
-  // a double click, or a retry after a lost response, sends the same key and the server
-  // applies it once.
+  // a double click, or a retry after a lost response or an error, sends the same key and
+  // the server applies it once; the key is dropped once the server confirmed it.
   const keys = new Map();
   function keyFor(scope) { if (!keys.has(scope)) keys.set(scope, uuid()); return keys.get(scope); }
   async function api(method, path, body, key) {
@@ -98,9 +101,11 @@
   /** Run one user action from a button: disabled while in flight, one idempotency key. */
   async function act(button, method, path, body, scope, okText) {
     if (button) { if (button.disabled) return null; button.disabled = true; button.classList.add("busy"); }
-    const res = await api(method, path, body, keyFor(scope || method + " " + path));
+    scope = scope || method + " " + path;
+    const res = await api(method, path, body, keyFor(scope));
     if (button) { button.disabled = false; button.classList.remove("busy"); }
     if (!res.ok) { toast(errorText(res), "error"); return null; }
+    keys.delete(scope); // applied: the next intent (e.g. proposing again later) gets a new key
     if (okText) toast(okText, "ok");
     return res.data;
   }
@@ -221,6 +226,7 @@
   function approvalCell(op, authority) {
     const c = op.approval_clock && op.approval_clock[authority];
     if (!c) return '<span class="muted">—</span>';
+    if (c.state === "pending" && CLOSED.has(op.state)) return '<span class="muted">' + esc(T("未决", "undecided")) + "</span>";
     const lbl = { pending: T("待批", "pending"), granted: T("已批", "granted"), denied: T("拒绝", "denied"),
       revoked: T("撤销", "revoked") }[c.state] || c.state;
     return '<span class="clock clock-' + esc(c.state) + '" data-clock="' + esc(op.id) + ":" + authority + '">' +
@@ -236,6 +242,8 @@
       }
     });
     document.querySelectorAll("[data-until]").forEach(function (el) {
+      const opens = el.dataset.opens ? (new Date(el.dataset.opens).getTime() - Date.now()) / 1000 : -1;
+      if (opens > 0) { el.textContent = T("开始于 ", "opens in ") + dur(opens); el.classList.remove("urgent"); return; }
       const s = (new Date(el.dataset.until).getTime() - Date.now()) / 1000;
       el.textContent = s >= 0 ? dur(s) : (el.dataset.past || T("已过", "passed"));
       el.classList.toggle("urgent", s >= 0 && s < 300);
@@ -262,7 +270,7 @@
     });
   }
 
-  window.HO = { askReason,  boot, zh, T, bjt, bjtDateTime, bjtToIso, bjtNowHms, dur, fmt, esc, stateLabel, stateBadge,
+  window.HO = { askReason, countyName,  boot, zh, T, bjt, bjtDateTime, bjtToIso, bjtNowHms, dur, fmt, esc, stateLabel, stateBadge,
     CLOSED, ammoLabel, qty, compass, api, act, keyFor, uuid, errorText, toast, beep, alarm, clearAlarm,
     connect, currentSeq, on, ops, upsert, lastEntry, approvalCell, approvalSeconds };
 })();

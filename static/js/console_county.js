@@ -24,12 +24,14 @@
   function reportForm(op) {
     const kept = openForms.get(op.id) || {};
     const started = H.lastEntry(op, "start_firing");
+    const startIso = started ? started.at : new Date().toISOString();
     const types = Array.from(new Set(Object.keys(op.quantity || {}).concat(Object.keys((sites.find(s => s.code === op.site_code) || {}).ammunition || {}))));
     return '<form class="report-form" data-op="' + esc(op.id) + '">' +
       "<h4>" + T("作业即时报告", "Immediate firing report") + "</h4>" +
       '<div class="form-grid">' +
-      "<label>" + T("开始（北京时间）", "Start (BJT)") + ' <input type="time" step="1" name="start" required value="' + esc(kept.start || H.bjt(started ? started.at : new Date().toISOString())) + '"></label>' +
-      "<label>" + T("结束（北京时间）", "End (BJT)") + ' <input type="time" step="1" name="end" required value="' + esc(kept.end || H.bjtNowHms()) + '"></label>' +
+      "<label>" + T("开始（北京时间）", "Start (BJT)") + ' <input type="text" inputmode="numeric" pattern="[0-2][0-9]:[0-5][0-9](:[0-5][0-9])?" placeholder="HH:MM:SS" name="start" required value="' +
+        esc(kept.start || H.bjt(startIso)) + '" data-exact="' + esc(startIso) + '"></label>' +
+      "<label>" + T("结束（北京时间）", "End (BJT)") + ' <input type="text" inputmode="numeric" pattern="[0-2][0-9]:[0-5][0-9](:[0-5][0-9])?" placeholder="HH:MM:SS" name="end" required value="' + esc(kept.end || H.bjtNowHms()) + '"></label>' +
       types.map(t => "<label>" + esc(H.ammoLabel(t)) + ' <input type="number" min="0" inputmode="numeric" name="rounds:' + esc(t) + '" value="' +
         esc(kept["rounds:" + t] != null ? kept["rounds:" + t] : (op.quantity[t] || 0)) + '"></label>').join("") +
       "<label>" + T("方位 °", "Azimuth °") + ' <input type="number" step="0.1" name="azimuth_deg" inputmode="decimal" value="' + esc(kept.azimuth_deg || op.azimuth_deg) + '"></label>' +
@@ -55,7 +57,7 @@
       (op.cease_fire ? '<p class="cease">' + T("停火！许可已终止，立即停止射击", "CEASE FIRE! Permission has ended: stop firing now") + "</p>" : "") +
       '<dl class="kv big-kv">' +
       "<dt>" + T("窗口", "Window") + "</dt><dd>" + H.bjt(win[0]).slice(0, 5) + "–" + H.bjt(win[1]).slice(0, 5) +
-        (H.CLOSED.has(op.state) ? "" : ' <span class="countdown" data-until="' + esc(win[1]) + '"></span>') + "</dd>" +
+        (H.CLOSED.has(op.state) ? "" : ' · ' + T("剩余 ", "ends in ") + '<span class="countdown" data-until="' + esc(win[1]) + '"></span>') + "</dd>" +
       "<dt>" + T("方位/仰角", "Az / El") + "</dt><dd><b>" + H.fmt(op.azimuth_deg) + "° / " + H.fmt(op.elevation_deg) + "°</b></dd>" +
       "<dt>" + T("弹药", "Rounds") + "</dt><dd><b>" + esc(H.qty(op.quantity)) + "</b></dd>" +
       "<dt>" + T("限高", "Ceiling") + "</dt><dd>" + H.fmt(op.cleared ? op.cleared.ceiling_m : op.max_altitude_m) + " m</dd>" +
@@ -110,7 +112,11 @@
     const f = ev.target, op = H.ops.get(f.dataset.op);
     const rounds = {};
     Array.from(f.elements).forEach(el => { if (el.name && el.name.startsWith("rounds:") && Number(el.value) > 0) rounds[el.name.slice(7)] = Number(el.value); });
-    const started = H.bjtToIso(f.start.value, true), ended = H.bjtToIso(f.end.value, true);
+    // The form shows whole seconds; an untouched start keeps the recorded start-firing time
+    // (truncating it could put it before the order and be recorded as a violation).
+    const started = f.start.value === H.bjt(f.start.dataset.exact) ? f.start.dataset.exact : H.bjtToIso(f.start.value, true);
+    let ended = H.bjtToIso(f.end.value, true);
+    if (new Date(ended) < new Date(started)) ended = new Date(Math.max(Date.parse(started), Date.now())).toISOString();
     const az = Number(f.azimuth_deg.value), el = Number(f.elevation_deg.value);
     const body = { started_at: started, ended_at: ended, rounds, observation: f.observation.value, remarks: f.remarks.value,
       bursts: Object.keys(rounds).map(t => ({ at: started, azimuth_deg: az, elevation_deg: el, ammo_type: t, rounds: rounds[t] })) };
@@ -132,7 +138,7 @@
     H.alarm(T("停火！", "CEASE FIRE! ") + d.site_code + " " + (d.reason || ""), { pulses: 6, loud: true });
   });
   H.on("site.status", loadSites);
-  H.on("warning.issue", d => H.toast(T("冰雹预警: ", "Hail warning: ") + d.cell_id, "warn"));
+  H.on("warning.issue", d => H.toast(T("冰雹预警: ", "Hail warning: ") + d.counties.map(H.countyName).join(H.zh ? "、" : ", "), "warn"));
 
   (async function start() {
     const seq = await H.currentSeq();

@@ -44,7 +44,7 @@
     if (d.action === "report") bulletin(d.operation.site_code + " " + T("完成作业", "operation completed"), env.at);
     if (d.action === "order") bulletin(d.operation.site_code + " " + T("已下达作业指令", "ordered to fire"), env.at);
   });
-  H.on("warning.issue", (d, env) => bulletin(T("冰雹预警: ", "Hail warning: ") + d.counties.join(", "), env.at));
+  H.on("warning.issue", (d, env) => bulletin(T("冰雹预警: ", "Hail warning: ") + d.counties.map(H.countyName).join(H.zh ? "、" : ", "), env.at));
 
   (async function start() {
     const seq = await H.currentSeq();

@@ -53,6 +53,7 @@
 
   // Layers fed by live events.
   const cellsLayer = L.layerGroup().addTo(map);
+  const liveControl = L.control.layers(null, null, { collapsed: true, position: "topleft" }).addTo(map);
   const tracksLayer = L.layerGroup().addTo(map);
   const conesLayer = L.layerGroup().addTo(map);
   const overlays = {};
@@ -121,9 +122,12 @@
     for (const key of ["reflectivity", "mesh"]) {
       const prod = data.products && data.products[key];
       if (!prod) continue;
-      if (overlays[key]) map.removeLayer(overlays[key]);
+      const shown = overlays[key] ? map.hasLayer(overlays[key]) : key === "reflectivity";
+      if (overlays[key]) { map.removeLayer(overlays[key]); liveControl.removeLayer(overlays[key]); }
       overlays[key] = L.imageOverlay(prod.url, prod.bounds, { opacity: key === "mesh" ? 0.8 : 0.6 });
-      if (key === "reflectivity") overlays[key].addTo(map);
+      liveControl.addOverlay(overlays[key], key === "mesh" ? T("MESH 最大冰雹尺寸", "MESH (max hail size)")
+        : T("组合反射率", "Composite reflectivity"));
+      if (shown) overlays[key].addTo(map);
     }
   }
   function siteStatus(data) {
@@ -133,6 +137,10 @@
   }
   // Operations: clearance sectors coloured by state, with the site, state and clocks.
   const opsLayer = L.layerGroup().addTo(map);
+  liveControl.addOverlay(cellsLayer, T("冰雹单体", "Hail cells"));
+  liveControl.addOverlay(tracksLayer, T("路径", "Tracks"));
+  liveControl.addOverlay(conesLayer, T("临近预报锥", "Nowcast cones"));
+  liveControl.addOverlay(opsLayer, T("作业与空域扇区", "Operations and clearance sectors"));
   const opLayers = {};
   const OP_COLOURS = { clearance_requested: "#f1c40f", cleared: "#2ecc71", ordered: "#e67e22",
     acknowledged: "#e67e22", firing: "#e74c3c", completed: "#95a5a6", denied: "#7f8c8d",

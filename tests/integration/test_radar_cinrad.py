@@ -16,7 +16,6 @@ Conversion notes (what the formats cannot carry exactly):
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import struct
 import subprocess
@@ -237,6 +236,16 @@ def test_wsr98d_reflectivity_only_read(wsr98d_path: Path) -> None:
     radar = read_volume(wsr98d_path, fields=REFLECTIVITY_CANDIDATES)
     assert "velocity" not in radar.fields
     assert reflectivity_field(radar) == "reflectivity"
+
+
+def test_compressed_wsr98d_reads(wsr98d_path: Path, tmp_path: Path) -> None:
+    import gzip
+
+    packed = tmp_path / "canberra_060630.vol.gz"
+    packed.write_bytes(gzip.compress(wsr98d_path.read_bytes(), compresslevel=1))
+    assert sniff_format(packed) == "cinrad"
+    radar = read_volume(packed, fields=REFLECTIVITY_CANDIDATES)
+    assert radar.nsweeps == 14 and float(radar.fields["reflectivity"]["data"].max()) == 71.5
 
 
 def test_wsr98d_read_is_lossless_but_for_the_range_convention(

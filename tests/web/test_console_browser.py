@@ -6,20 +6,86 @@ action within 2 seconds.  Screenshots are kept in test-artifacts/console_*.png."
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
+import urllib.request
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from command.timefmt import BEIJING
-
-from tests.web.test_browser import ARTIFACTS, PASSWORD, browser, server  # noqa: F401 - fixtures
+from tests.web.test_browser import ARTIFACTS, PASSWORD, _free_port, browser  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PUSH_LIMIT_S = 2.0
 CONSOLES = {"forecaster": "forecaster", "commander": "commander", "atc": "atc",
             "military": "military", "lishi": "county", "member": "member"}
+
+
+EVENT_DIR = __import__("pathlib").Path(__file__).resolve().parents[2] / "radar" / "data" / "events"
+
+
+def _ingest_live_volumes(env: dict[str, str]) -> None:
+    """The two Canberra volumes, relocated over the deployment's radar and re-timed to the
+    last six minutes, recorded as *live* volumes (the demo's drill loop is not used: the
+    consoles show live data)."""
+    from command import create_app
+    from command.deployment import deployment
+    from command.ingest import current_levels, record_volume
+    from radar.config import DetectionConfig
+    from radar.detect import detect_volume
+    from radar.io import REFLECTIVITY_CANDIDATES, read_volume
+    from radar.replay import Relocation, relocate, retime
+
+    app = create_app({"env": "demo", "database_url": env["HAILOPS_DATABASE_URL"],
+                      "instance_path": env["HAILOPS_INSTANCE_PATH"], "scheduler_enabled": False})
+    settings = app.config["HAILOPS"]
+    now = datetime.now(UTC).replace(microsecond=0)
+    files = sorted((EVENT_DIR / "canberra_20181220").glob("*.h5"))
+    assert len(files) >= 2, files
+    with app.app_context(), app.extensions["hailops_db"].session() as session:
+        radar_site = deployment().radar
+        for i, path in enumerate(files):
+            radar = read_volume(path, fields=REFLECTIVITY_CANDIDATES)
+            relocate(radar, Relocation(radar_site.lat, radar_site.lon))
+            retime(radar, now - timedelta(minutes=6 * (len(files) - 1 - i)))
+            result = detect_volume(radar, current_levels(settings, now), DetectionConfig())
+            record_volume(session, result, filename=f"TEST live {path.name}", sha256=f"{i:064d}",
+                          products_dir=settings.products, processing_ms=0.0)
+            session.commit()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("consoles")
+    port = _free_port()
+    env = {**os.environ, "HAILOPS_ENV": "demo", "HAILOPS_INSTANCE_PATH": str(tmp),
+           "HAILOPS_DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}", "PORT": str(port),
+           "PYART_QUIET": "1"}
+    env.pop("HAILOPS_TEST_DATABASE_URL", None)
+    hailops = str(__import__("pathlib").Path(sys.executable).parent / "hailops")
+    subprocess.run([hailops, "db", "upgrade"], env=env, check=True, capture_output=True)
+    subprocess.run([hailops, "seed", "--demo-accounts"], env=env, check=True, capture_output=True)
+    _ingest_live_volumes(env)
+    log = (tmp / "server.log").open("w")
+    proc = subprocess.Popen([hailops, "run"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("server did not start: " + (tmp / "server.log").read_text()[-2000:])
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
 
 
 def _console(browser, base, username):  # noqa: F811 - the imported fixture
@@ -55,7 +121,7 @@ def test_full_operation_across_the_role_consoles(server, browser):  # noqa: F811
     fc, cmd, atc, mil, ls, mem = (pages[n][1] for n in CONSOLES)
 
     # Forecaster: the demo volume's hail cells are listed; confirm the first one.
-    fc.wait_for_selector("#cells-body tr.hail button[data-do=confirmed]", timeout=60000)
+    fc.wait_for_selector("#cells-body tr.hail button[data-do=confirmed]", timeout=10000)
     row = fc.locator("#cells-body tr.hail").first
     cell_id = row.get_attribute("data-record")
     started = time.monotonic()
@@ -64,6 +130,18 @@ def test_full_operation_across_the_role_consoles(server, browser):  # noqa: F811
     cmd.wait_for_function("document.getElementById('alerts').textContent.includes('确认单体')",
                           timeout=PUSH_LIMIT_S * 1000)
     assert time.monotonic() - started < PUSH_LIMIT_S
+
+    # ... and issues a hail warning for Lishi, exported as CAP 1.2.
+    row.locator("button[data-do=warn]").click()
+    fc.check("#warning-counties input[value=lishi]")
+    started = time.monotonic()
+    fc.click("#issue-warning")
+    cmd.wait_for_function("document.getElementById('alerts').textContent.includes('冰雹预警已发布')",
+                          timeout=PUSH_LIMIT_S * 1000)
+    assert time.monotonic() - started < PUSH_LIMIT_S
+    cap_url = fc.get_attribute("#warnings-issued a", "href")
+    cap = fc.request.get(cap_url if cap_url.startswith("http") else server + cap_url)
+    assert cap.ok and b"urn:oasis:names:tc:emergency:cap:1.2" in cap.body() and b"<polygon>" in cap.body()
     _shot(fc, "forecaster")
 
     # Commander: a proposal for Lishi site LS-01 (sector 300°–60°, 37 mm), then authorize.
@@ -88,6 +166,7 @@ def test_full_operation_across_the_role_consoles(server, browser):  # noqa: F811
         _seen_within(page, f".req-card[data-op='{op_id}']", started, f"request at {name}")
     assert atc.locator("#alarm-banner").is_visible()
     atc.wait_for_function("document.querySelector('#airspace-map path.leaflet-interactive') !== null")
+    assert atc.evaluate("HAILOPS_AIRSPACE_MAP.getZoom()") >= 10  # focused on the sector
     _shot(atc, "atc_pending")
 
     started = time.monotonic()
@@ -144,6 +223,25 @@ def test_full_operation_across_the_role_consoles(server, browser):  # noqa: F811
     _shot(cmd, "commander_completed")
     _shot(atc, "atc_completed")
     _shot(mem, "member")
+
+    assert cmd.evaluate(f"HO.ops.get('{op_id}').violations") == []
+    # A second request, denied by the military with a reason (asked in a dialog).
+    cmd.fill("#pf-cell", f"C-BROWSER-{cell_id}-2")
+    cmd.click("#pf-submit")
+    cmd.wait_for_selector("#ops-body tr[data-state=proposed]", timeout=5000)
+    second = cmd.locator("#ops-body tr[data-state=proposed]").first.get_attribute("id")
+    cmd.click(f"#{second} button[data-action=authorize]")
+    cmd.wait_for_selector(f"#{second}[data-state=authorized]", timeout=5000)
+    cmd.click(f"#{second} button[data-action=request-clearance]")
+    card2 = f".req-card[data-op='{second.removeprefix('op-')}']"
+    mil.wait_for_selector(card2, timeout=PUSH_LIMIT_S * 1000)
+    mil.click(f"{card2} button[data-do=deny]")
+    mil.fill("dialog.reason-dialog textarea", "军事活动 military activity")
+    started = time.monotonic()
+    mil.click("dialog.reason-dialog button[value=ok]")
+    _seen_within(cmd, f"#{second}[data-state=denied]", started, "denial at the commander")
+    cmd.wait_for_function("document.getElementById('alerts').textContent.includes('military activity')")
+    _shot(cmd, "commander_denied")
 
     history = cmd.evaluate(f"HO.ops.get('{op_id}').history.map(h => h.action)")
     assert history == ["propose", "authorize", "request_clearance", "grant", "grant", "order",

@@ -1,0 +1,213 @@
+"""Two ``hailops run`` processes joined through the Redis message queue serve one deployment
+(issue 6, "Scale"): a live event caused through either process reaches the clients of both,
+and room isolation holds across processes — a county operator never receives another
+county's site status, whichever process it is connected to.
+
+Real processes, real sockets: both servers share the test's database and Redis at
+127.0.0.1:6379 (here and in CI); the clients are python-socketio machine clients with tokens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import socketio
+from sqlalchemy import select
+
+HOST = "127.0.0.1"
+REDIS_URL = "redis://127.0.0.1:6379/6"
+ROOT = Path(__file__).resolve().parents[2]
+WAIT_S = 10.0
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+class ServerProcess:
+    """``hailops run`` on a free loopback port; its output goes to a log file."""
+
+    def __init__(self, name: str, env: dict[str, str], log_path: Path) -> None:
+        self.name = name
+        self.port = _free_port()
+        self.url = f"http://{HOST}:{self.port}"
+        self.log_path = log_path
+        script = Path(sys.executable).with_name("hailops")
+        command = [str(script)] if script.exists() else [sys.executable, "-m", "command.cli"]
+        with log_path.open("w") as log:
+            self.proc = subprocess.Popen([*command, "run", "--host", HOST],
+                                         env=env | {"PORT": str(self.port)}, cwd=ROOT,
+                                         stdout=log, stderr=subprocess.STDOUT)
+
+    def wait_listening(self, timeout_s: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"server {self.name} exited:\n{self.log()}"
+            with contextlib.suppress(OSError), socket.create_connection((HOST, self.port), 0.5):
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"server {self.name} not listening after {timeout_s} s:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+
+class LiveClient:
+    """A machine client of ``/live`` that keeps every ``site.status`` envelope it receives."""
+
+    def __init__(self, server: ServerProcess, token: str) -> None:
+        self.server = server
+        self.statuses: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self.sio = socketio.Client(reconnection=False)
+        self.sio.on("site.status", self._on_status, namespace="/live")
+        self.sio.connect(server.url, namespaces=["/live"], auth={"token": token},
+                         transports=["websocket"], wait_timeout=WAIT_S)
+
+    def _on_status(self, env: dict[str, Any]) -> None:
+        with self._lock:
+            self.statuses.append(env)
+
+    def received(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.statuses)
+
+    def wait_for(self, seen: Callable[[dict[str, Any]], bool], timeout_s: float = WAIT_S) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if any(seen(env) for env in self.received()):
+                return True
+            time.sleep(0.02)
+        return False
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.sio.disconnect()
+
+
+def _token(app: Any, username: str) -> str:
+    from command.auth import issue_token
+    from command.extensions import get_db
+    from command.models import User
+
+    with app.app_context(), get_db().session() as s:
+        token = issue_token(s, s.scalar(select(User).where(User.username == username)))
+        s.commit()
+    return token
+
+
+def _last_status_seq(app: Any) -> int:
+    from command.models import LiveEvent
+
+    with app.extensions["hailops_db"].session() as s:
+        seq = s.scalar(select(LiveEvent.seq).where(LiveEvent.event == "site.status")
+                       .order_by(LiveEvent.seq.desc()).limit(1))
+    assert seq is not None
+    return int(seq)
+
+
+@pytest.fixture
+def servers(app: Any, app_config: dict[str, Any], users: Any, seeded: None,
+            tmp_path: Path) -> Iterator[dict[str, ServerProcess]]:
+    """Processes A and B on the test's database, joined through Redis.  No scheduler: this is
+    about the message queue, and a deployment runs at most one."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HAILOPS_")}
+    env.update(HAILOPS_ENV="test", HAILOPS_SECRET_KEY="test-secret",
+               HAILOPS_DATABASE_URL=app_config["database_url"],
+               HAILOPS_INSTANCE_PATH=str(app_config["instance_path"]),
+               HAILOPS_MESSAGE_QUEUE=REDIS_URL, HAILOPS_SCHEDULER_ENABLED="false",
+               PYART_QUIET="1", PYTHONUNBUFFERED="1")
+    started: dict[str, ServerProcess] = {}
+    try:
+        for name in ("A", "B"):
+            started[name] = ServerProcess(name, env, tmp_path / f"server-{name}.log")
+        for server in started.values():
+            server.wait_listening()
+        yield started
+    finally:
+        for server in started.values():
+            server.stop()
+
+
+@pytest.fixture
+def connect(app: Any) -> Iterator[Callable[[ServerProcess, str], LiveClient]]:
+    clients: list[LiveClient] = []
+
+    def _connect(server: ServerProcess, username: str) -> LiveClient:
+        client = LiveClient(server, _token(app, username))
+        clients.append(client)
+        return client
+
+    yield _connect
+    # In parallel: a websocket-client close may wait up to 3 s for the server's close frame.
+    closing = [threading.Thread(target=client.close) for client in clients]
+    for thread in closing:
+        thread.start()
+    for thread in closing:
+        thread.join(timeout=WAIT_S)
+
+
+def _set_readiness(server: ServerProcess, token: str, code: str, readiness: str) -> None:
+    resp = requests.patch(f"{server.url}/api/sites/{code}/readiness", json={"readiness": readiness},
+                          headers={"Authorization": f"Bearer {token}"}, timeout=WAIT_S)
+    assert resp.status_code == 200, resp.text
+
+
+def test_status_change_through_either_process_reaches_clients_on_both(app, servers, connect):
+    """Issue 6: with two processes joined through Redis, clients on either receive every event."""
+    a, b = servers["A"], servers["B"]
+    commander_on_a = connect(a, "commander")
+    forecaster_on_b = connect(b, "forecaster")
+    lishi_on_b = connect(b, "county_operator")  # Lishi: its own county's sites, via county room
+    fenyang_on_a = connect(a, "fenyang")
+    sender = _token(app, "admin")
+
+    caused = {}
+    for via, code, readiness in ((a, "LS-01", "standby"), (b, "LS-02", "offline")):
+        _set_readiness(via, sender, code, readiness)
+        seq = _last_status_seq(app)
+        caused[seq] = via.name
+        expected = {"code": code, "readiness": readiness, "county": "lishi"}
+
+        def seen(env: dict[str, Any], seq: int = seq, expected: dict = expected) -> bool:
+            return env["seq"] == seq and env["data"] == expected
+
+        for who, client in (("commander on A", commander_on_a),
+                            ("forecaster on B", forecaster_on_b),
+                            ("lishi operator on B", lishi_on_b)):
+            assert client.wait_for(seen), (
+                f"{who} did not receive {code} -> {readiness} (seq {seq}) caused through "
+                f"{via.name}; got {client.received()}\nA log:\n{a.log()}\nB log:\n{b.log()}")
+
+    # Each event reached each client once, not once per process.
+    for client in (commander_on_a, forecaster_on_b, lishi_on_b):
+        assert sorted(e["seq"] for e in client.received() if e["seq"] in caused) == sorted(caused)
+
+    # The Fenyang operator (not in room `all`, not in county:lishi) got neither event.  Both were
+    # fanned out by the time the others had them; a short grace covers the last socket write.
+    time.sleep(0.3)
+    fenyang_got = fenyang_on_a.received()
+    assert [e for e in fenyang_got if e["seq"] in caused] == []
+    assert [e for e in fenyang_got if e["data"].get("county") != "fenyang"] == []
