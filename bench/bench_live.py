@@ -59,6 +59,12 @@ N_CLIENTS = 200
 N_EVENTS = 20
 GAP_S = 0.25  # quiet time between two status changes
 RECEIVE_TIMEOUT_S = 5.0  # a receipt later than this counts as missing
+BUDGET_S = 150.0  # whole run, so that `make bench` ends in < 3 min even when receipts go missing
+_deadline = time.monotonic() + BUDGET_S
+
+
+def remaining_s() -> float:
+    return _deadline - time.monotonic()
 CONNECT_BATCH = 20  # connections opened at once (each one commits the token's last use)
 REDIS_URL = "redis://127.0.0.1:6379/5"
 READERS = ("commander", "forecaster", "atc", "military", "member")  # all join room `all`
@@ -270,7 +276,7 @@ async def change_status(http: aiohttp.ClientSession, via: Server, token: str, ke
         if resp.status != 200:
             print(f"  PATCH {code} via {via.name}: HTTP {resp.status} {body[:200]}")
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(fanout.done.wait(), RECEIVE_TIMEOUT_S)
+        await asyncio.wait_for(fanout.done.wait(), max(0.1, min(RECEIVE_TIMEOUT_S, remaining_s())))
     await asyncio.sleep(GAP_S)
     return t0
 
@@ -327,6 +333,9 @@ async def phase_one(server: Server, tokens: dict[str, str], codes: list[str], n_
         await change_status(http, server, tokens[SENDER], (codes[-1], "standby"), fanout, 1)
         sent = {}
         for code in codes[:n_events]:
+            if remaining_s() < 0:
+                print(f"  time budget ({BUDGET_S:.0f} s) spent: stopped after {len(sent)} changes")
+                break
             key = (code, "standby")
             sent[key] = await change_status(http, server, tokens[SENDER], key, fanout, len(ref))
         ref_ms, ref_missing = latencies_ms(ref, sent)
@@ -342,6 +351,9 @@ async def phase_one(server: Server, tokens: dict[str, str], codes: list[str], n_
         fanout.http_ms.clear()
         sent = {}
         for code in codes[:n_events]:
+            if remaining_s() < 0:
+                print(f"  time budget ({BUDGET_S:.0f} s) spent: stopped after {len(sent)} changes")
+                break
             key = (code, "ready")
             sent[key] = await change_status(http, server, tokens[SENDER], key, fanout, len(live))
         many_ms, many_missing = latencies_ms(clients, sent)
@@ -373,6 +385,9 @@ async def phase_two(a: Server, b: Server, tokens: dict[str, str], codes: list[st
                                 expected)
         sent: dict[str, dict[tuple[str, str], float]] = {a.name: {}, b.name: {}}
         for i, code in enumerate(codes[:n_events]):
+            if remaining_s() < 0:
+                print(f"  time budget ({BUDGET_S:.0f} s) spent: stopped after {i} changes")
+                break
             via = a if i % 2 == 0 else b
             key = (code, "standby")
             sent[via.name][key] = await change_status(http, via, tokens[SENDER], key, fanout,
@@ -438,7 +453,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     n_clients, n_events = max(2, args.clients), max(1, args.events)
 
+    global _deadline
     started = time.perf_counter()
+    _deadline = time.monotonic() + BUDGET_S
     workdir = Path(tempfile.mkdtemp(prefix="hailops-bench-live-"))
     try:
         env, tokens = prepare(workdir)
@@ -483,7 +500,8 @@ def main(argv: list[str] | None = None) -> int:
             p2 = asyncio.run(phase_two(a, b, tokens, codes, n_clients // 2, n_events))
         every = True
         for name, p in p2["processes"].items():
-            complete = p["received"] == p["expected"] and p["connected"] == p["clients"]
+            complete = (p["received"] == p["expected"] == p["clients"] * n_events
+                        and p["connected"] == p["clients"])
             every &= complete
             print(f"  clients on {name}: {p['connected']}/{p['clients']} connected, "
                   f"{p['received']}/{p['expected']} receipts, {p['clients_missing']} clients "

@@ -27,14 +27,23 @@ def make_engine(url: str) -> Engine:
         kwargs["pool_pre_ping"] = True
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
-
+        # SQLite has one writer.  A deferred transaction that read before another writer
+        # committed cannot write any more, and two transactions could read the same audit
+        # chain head.  Every transaction therefore begins IMMEDIATE (takes the write lock
+        # first): transactions are serialised, which is what an embedded single-node
+        # database can offer; PostgreSQL is the choice for concurrency.
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # let the "begin" hook below start transactions
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin_immediate(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

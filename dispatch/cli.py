@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from dispatch.recommend import CellPath, RecommendConfig, recommend, recommendations_to_json
+from radar.cliutil import ArgParser, UsageError, run_command
 from radar.detect import geojson_to_cells
 from radar.errors import RadarError
 from radar.levels import levels_from_values, seasonal_default_levels
@@ -39,17 +40,8 @@ from sites.errors import SitesError
 PROG = "hailops dispatch recommend"
 
 
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise _UsageError(message)
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = ArgParser(
         prog=PROG,
         description="Recommend sites, windows, aim and ammunition for the hail cells of a file.",
     )
@@ -62,15 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
-
 def _parse_time(text: str, what: str) -> datetime:
     try:
         when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise _UsageError(f"{what}: not an ISO 8601 time: {text!r}") from None
+        raise UsageError(f"{what}: not an ISO 8601 time: {text!r}") from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return when.astimezone(UTC)
@@ -78,7 +66,7 @@ def _parse_time(text: str, what: str) -> datetime:
 
 def _number(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise _UsageError(f"{what} must be a finite number, got {value!r}")
+        raise UsageError(f"{what} must be a finite number, got {value!r}")
     return float(value)
 
 
@@ -95,7 +83,7 @@ def _paths(fc: Mapping[str, Any], cells: Sequence[HailCell]) -> dict[str, CellPa
         nowcast = props.get("nowcast")
         if nowcast:
             if not isinstance(nowcast, list):
-                raise _UsageError(f"{where}: nowcast must be a list")
+                raise UsageError(f"{where}: nowcast must be a list")
             times, positions = [cell.scan_time], [cell.centroid]
             for step in nowcast:
                 try:
@@ -103,7 +91,7 @@ def _paths(fc: Mapping[str, Any], cells: Sequence[HailCell]) -> dict[str, CellPa
                     lon = _number(step["centroid"][0], f"{where}: nowcast centroid")
                     lat = _number(step["centroid"][1], f"{where}: nowcast centroid")
                 except (KeyError, IndexError, TypeError):
-                    raise _UsageError(
+                    raise UsageError(
                         f"{where}: nowcast steps need lead_min and centroid [lon, lat]"
                     ) from None
                 times.append(cell.scan_time + timedelta(minutes=lead))
@@ -113,7 +101,7 @@ def _paths(fc: Mapping[str, Any], cells: Sequence[HailCell]) -> dict[str, CellPa
             speed = _number(props.get("speed_mps"), f"{where}: speed_mps")
             direction = _number(props.get("direction_deg"), f"{where}: direction_deg")
             if speed < 0:
-                raise _UsageError(f"{where}: speed_mps must be >= 0")
+                raise UsageError(f"{where}: speed_mps must be >= 0")
             paths[cell.id] = CellPath.from_motion(cell, speed, direction)
     return paths
 
@@ -123,20 +111,20 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         fc = json.loads(path.read_text(encoding="utf-8-sig"))
     except OSError as exc:
-        raise _UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except ValueError as exc:
-        raise _UsageError(f"{path}: not valid JSON: {exc}") from None
+        raise UsageError(f"{path}: not valid JSON: {exc}") from None
     if not isinstance(fc, dict):
-        raise _UsageError(f"{path}: not a GeoJSON FeatureCollection")
+        raise UsageError(f"{path}: not a GeoJSON FeatureCollection")
     try:
         cells = geojson_to_cells(fc)
     except ValueError as exc:
-        raise _UsageError(f"{path}: {exc}") from None
+        raise UsageError(f"{path}: {exc}") from None
     props = fc.get("properties") or {}
     scan_time = _parse_time(str(props.get("scan_time")), "scan_time")
     at = _parse_time(args.at, "--at") if args.at else scan_time
     if not (args.window_min > 0 and math.isfinite(args.window_min)):
-        raise _UsageError("--window-min must be a positive number of minutes")
+        raise UsageError("--window-min must be a positive number of minutes")
     try:
         if props.get("h0_m") is not None and props.get("h20_m") is not None:
             levels = levels_from_values(
@@ -147,11 +135,11 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         else:
             levels = seasonal_default_levels(at)
     except RadarError as exc:
-        raise _UsageError(f"{path}: {exc}") from None
+        raise UsageError(f"{path}: {exc}") from None
     try:
         deployment = load_deployment(args.deployment)
     except SitesError as exc:
-        raise _UsageError(f"deployment: {exc}") from None
+        raise UsageError(f"deployment: {exc}") from None
     result = recommend(
         cells,
         deployment.sites,
@@ -167,19 +155,8 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
 
 def recommend_main(argv: Sequence[str] | None = None) -> int:
     """Run ``hailops dispatch recommend`` with ``argv`` (the arguments after ``recommend``)."""
-    try:
-        args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-        document = _run(args)
-    except _UsageError as exc:
-        print(f"{PROG}: error: {_one_line(str(exc))}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # noqa: BLE001 - a command-line tool answers in one line
-        print(
-            f"{PROG}: internal error: {type(exc).__name__}: {_one_line(str(exc))}", file=sys.stderr
-        )
-        return 1
-    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
-    return 0
+    return run_command(PROG, _parser(), argv,
+                       lambda args: json.dumps(_run(args), ensure_ascii=False, indent=2))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

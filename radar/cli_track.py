@@ -16,7 +16,6 @@ internal error, also one line.  Imports no web framework.
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
 import sys
@@ -24,8 +23,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from radar.cli import _metres, _one_line, _Parser, _seasonal_from_env, _UsageError
-from radar.errors import RadarError
+from radar.cliutil import ArgParser, UsageError, add_level_options, resolve_levels, run_command
 
 if TYPE_CHECKING:
     from radar.detect import VolumeResult
@@ -37,32 +35,14 @@ PROG = "hailops radar track"
 SAME_RADAR_KM = 2.0  # volumes whose radar positions differ by more are different radars
 
 
-def _parser() -> _Parser:
-    parser = _Parser(
+def _parser() -> ArgParser:
+    parser = ArgParser(
         prog=PROG,
         description="Track hail cells through radar volumes; print tracks and nowcasts as JSON.",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="radar volumes (any order)")
-    parser.add_argument("--sounding", help="sounding file (CSV, University of Wyoming text, HDF5)")
-    parser.add_argument("--h0", type=_metres, metavar="METRES_ASL", help="0 degC height")
-    parser.add_argument("--h20", type=_metres, metavar="METRES_ASL", help="-20 degC height")
+    add_level_options(parser)
     return parser
-
-
-def _resolve_levels(args: Any) -> TemperatureLevels:
-    """Same rules as ``radar detect``: sounding, or --h0/--h20, or the seasonal default."""
-    from radar.levels import levels_from_sounding, levels_from_values, seasonal_default_levels
-
-    if (args.h0 is None) != (args.h20 is None):
-        raise _UsageError("--h0 and --h20 must be given together")
-    if args.sounding and args.h0 is not None:
-        raise _UsageError("give either --sounding or --h0/--h20, not both")
-    if args.sounding:
-        return levels_from_sounding(args.sounding)
-    if args.h0 is not None:
-        return levels_from_values(args.h0, args.h20, source="cli")
-    h0, h20 = _seasonal_from_env()
-    return seasonal_default_levels(h0_m=h0, h20_m=h20)
 
 
 def _detect_all(paths: Sequence[str], levels: TemperatureLevels) -> list[VolumeResult]:
@@ -71,23 +51,23 @@ def _detect_all(paths: Sequence[str], levels: TemperatureLevels) -> list[VolumeR
     from radar.detect import detect_volume
 
     if len(paths) < 2:
-        raise _UsageError("give at least two volumes to track")
+        raise UsageError("give at least two volumes to track")
     for path in paths:
         if not os.path.isfile(path):
-            raise _UsageError(f"{path}: no such file")
+            raise UsageError(f"{path}: no such file")
     results = sorted((detect_volume(p, levels) for p in paths), key=lambda r: r.scan_time)
     geod = Geod(ellps="WGS84")
     first = results[0]
     for earlier, later in zip(results, results[1:], strict=False):
         if later.scan_time == earlier.scan_time:
-            raise _UsageError(
+            raise UsageError(
                 f"{earlier.source} and {later.source} have the same scan time "
                 f"{_iso(later.scan_time)}"
             )
     for result in results[1:]:
         _, _, dist = geod.inv(first.radar.lon, first.radar.lat, result.radar.lon, result.radar.lat)
         if dist > SAME_RADAR_KM * 1000.0:
-            raise _UsageError(
+            raise UsageError(
                 f"{result.source} is from another radar than {first.source} "
                 f"({dist / 1000.0:.0f} km apart); track one radar at a time"
             )
@@ -200,34 +180,17 @@ def _num(value: float | None, digits: int) -> float | None:
     return round(float(value), digits)
 
 
+def _track(args: Any) -> str:
+    levels = resolve_levels(args)
+    results = _detect_all(args.paths, levels)
+    tracks, nowcasts = run_tracking(results)
+    return json.dumps(tracks_document(results, tracks, nowcasts), ensure_ascii=False,
+                      allow_nan=False)
+
+
 def track_main(argv: Sequence[str] | None = None) -> int:
     """Run ``hailops radar track`` with ``argv`` (the arguments after ``track``)."""
-    try:
-        args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-    except _UsageError as exc:
-        print(f"{PROG}: error: {_one_line(str(exc))}", file=sys.stderr)
-        return 2
-    except SystemExit as exc:  # --help
-        return int(exc.code or 0)
-
-    logging.getLogger("radar").addHandler(logging.NullHandler())
-    try:
-        levels = _resolve_levels(args)
-        results = _detect_all(args.paths, levels)
-        tracks, nowcasts = run_tracking(results)
-        text = json.dumps(
-            tracks_document(results, tracks, nowcasts), ensure_ascii=False, allow_nan=False
-        )
-    except (_UsageError, RadarError) as exc:
-        print(f"{PROG}: error: {_one_line(str(exc))}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # noqa: BLE001 - a command-line tool answers in one line
-        print(
-            f"{PROG}: internal error: {type(exc).__name__}: {_one_line(str(exc))}", file=sys.stderr
-        )
-        return 1
-    sys.stdout.write(text + "\n")
-    return 0
+    return run_command(PROG, _parser(), argv, _track)
 
 
 if __name__ == "__main__":

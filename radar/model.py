@@ -7,7 +7,7 @@ percent, ``_kgm2`` kg m-2, ``_gm3`` g m-3.  Coordinates are WGS84 ``(lon, lat)``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 

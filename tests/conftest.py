@@ -55,8 +55,15 @@ def app(app_config: dict[str, Any]) -> Iterator[Any]:
 def db_session(app: Any) -> Iterator[Any]:
     """A session of the test's database.  No app context stays pushed while the test runs
     (a shared context would share ``g`` between test requests)."""
-    with app.extensions["hailops_db"].session() as session:
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    # Its own plain engine: a test's long-lived reading session must not hold the app's
+    # (SQLite: immediate, i.e. write-locking) transactions.
+    engine = create_engine(app.config["HAILOPS"].sqlalchemy_url)
+    with Session(engine, expire_on_commit=False) as session:
         yield session
+    engine.dispose()
 
 
 @pytest.fixture

@@ -295,3 +295,22 @@ def live_seq() -> Any:
     from command.models import LiveEvent
 
     return jsonify({"seq": get_session().scalar(select(func.max(LiveEvent.seq))) or 0})
+
+
+@bp.get("/api/warnings")
+@login_required_any
+def list_warnings() -> Any:
+    """Hail warnings issued in the last ``?hours=`` (default 24, at most 168), newest first,
+    from the audit log; a county operator sees only those naming its county."""
+    try:
+        hours = min(max(int(request.args.get("hours", 24)), 1), 168)
+    except ValueError:
+        raise Unprocessable("invalid hours", {"hours": "whole number 1..168"}) from None
+    since = datetime.now(UTC) - timedelta(hours=hours)
+    rows = get_session().scalars(select(AuditRecord).where(
+        AuditRecord.action == "warning.issue", AuditRecord.drill_id.is_(None),
+        AuditRecord.at >= since).order_by(AuditRecord.id.desc()).limit(200)).all()
+    out = [r.after for r in rows if isinstance(r.after, dict)]
+    if current_user.role == "county_operator":
+        out = [w for w in out if current_user.county in w.get("counties", [])]
+    return jsonify({"warnings": out})

@@ -159,6 +159,44 @@
     if (done) { H.upsert(done); renderAll(); }
   });
 
+  // --- standing agreements ------------------------------------------------------------------
+  let agreements = [];
+  async function loadAgreements() {
+    const r = await H.api("GET", "/api/standing-agreements");
+    agreements = r.ok ? r.data.agreements : [];
+    renderAgreements();
+  }
+  function renderAgreements() {
+    const box = document.getElementById("agreements");
+    const hours = a => (a.daily_start === a.daily_end ? T("全天", "all day") : String(a.daily_start).slice(0, 5) + "–" + String(a.daily_end).slice(0, 5));
+    box.innerHTML = agreements.length ? '<table class="grid compact"><thead><tr><th>' + T("作业点", "Site") + "</th><th>" + T("批准方", "Authority") + "</th><th>" +
+      T("扇区", "Sectors") + "</th><th>" + T("限高", "Ceiling") + "</th><th>" + T("每日时段（北京时间）", "Daily (BJT)") + "</th><th></th></tr></thead><tbody>" +
+      agreements.map(a => '<tr data-id="' + esc(a.id) + '"><td><b>' + esc(a.site_code) + "</b></td><td>" + esc(a.authority === "atc" ? T("机场空管", "ATC") : T("军方", "Military")) +
+        "</td><td>" + esc(sectorsText(a)) + "</td><td>" + H.fmt(a.ceiling_m) + " m</td><td>" + esc(hours(a)) + "</td><td>" +
+        (a.authority === me ? '<button type="button" class="secondary" data-do="revoke-agreement">' + T("撤销", "Revoke") + "</button>" : "") + "</td></tr>").join("") +
+      "</tbody></table>" : '<p class="muted">' + T("暂无长期协议", "No standing agreements") + "</p>";
+  }
+  document.getElementById("agreements").addEventListener("click", async function (ev) {
+    const btn = ev.target.closest("button[data-do=revoke-agreement]");
+    if (!btn) return;
+    const id = btn.closest("tr").dataset.id;
+    if (await H.act(btn, "DELETE", "/api/standing-agreements/" + encodeURIComponent(id), {}, "agreement-revoke:" + id, T("协议已撤销", "Agreement revoked"))) loadAgreements();
+  });
+  const agForm = document.getElementById("agreement-form");
+  agForm.addEventListener("submit", async function (ev) {
+    ev.preventDefault();
+    const sectors = agForm.sectors.value.split(",").map(s => s.split("-").map(Number));
+    const body = { site_code: agForm.site_code.value, sectors, ceiling_m: Number(agForm.ceiling_m.value),
+      daily_start: agForm.daily_start.value || "00:00", daily_end: agForm.daily_end.value || "00:00" };
+    if (await H.act(document.getElementById("ag-submit"), "POST", "/api/standing-agreements", body, "agreement:" + JSON.stringify(body), T("协议已添加", "Agreement added"))) loadAgreements();
+  });
+  async function loadSites() {
+    const r = await H.api("GET", "/api/sites");
+    const sites = r.ok ? r.data.sites : [];
+    document.getElementById("ag-site").innerHTML = sites.map(s => '<option value="' + esc(s.code) + '">' + esc(s.code + " " + s.name) + "</option>").join("");
+  }
+  H.on("agreement.update", loadAgreements);
+
   // --- live ----------------------------------------------------------------------------------
   H.on("operation.update", function (data) {
     const op = data.operation;
@@ -183,5 +221,7 @@
     if (r.ok) r.data.operations.forEach(H.upsert);
     renderAll();
     H.connect(seq);
+    loadSites();
+    loadAgreements();
   })();
 })();

@@ -121,7 +121,9 @@
     setTimeout(() => el.remove(), kind === "error" ? 8000 : 4000);
   }
   let audio = null;
+  let unlocked = false; // browsers allow audio only after a user gesture on the page
   function audioCtx() {
+    if (!unlocked) return null;
     if (!audio) { const C = window.AudioContext || window.webkitAudioContext; if (!C) return null; audio = new C(); }
     if (audio.state === "suspended") audio.resume();
     return audio;
@@ -129,13 +131,15 @@
   const soundBtn = document.getElementById("sound-toggle");
   function soundReady() { return audio && audio.state === "running"; }
   function refreshSoundButton() { if (soundBtn) soundBtn.hidden = !!soundReady(); }
-  // Browsers allow audio only after a user gesture: the first click anywhere unlocks it.
-  document.addEventListener("click", function () { audioCtx(); setTimeout(refreshSoundButton, 50); }, { capture: true });
+  // The first click anywhere on the page unlocks the sound.
+  document.addEventListener("click", function () {
+    unlocked = true; audioCtx(); if (soundBtn) soundBtn.classList.remove("flashing"); setTimeout(refreshSoundButton, 50);
+  }, { capture: true });
   if (soundBtn) { soundBtn.addEventListener("click", function () { audioCtx(); beep(1); }); setTimeout(refreshSoundButton, 300); }
   /** WebAudio alarm: `n` two-tone pulses (no audio files). */
   function beep(n, loud) {
     const ctx = audioCtx();
-    if (!ctx) return;
+    if (!ctx) { if (soundBtn) { soundBtn.hidden = false; soundBtn.classList.add("flashing"); } return; }
     const t0 = ctx.currentTime + 0.02;
     for (let i = 0; i < (n || 3); i++) {
       for (const [f, dt] of [[880, 0], [660, 0.18]]) {
@@ -153,7 +157,7 @@
     const el = document.getElementById("alarm-banner");
     if (el) { el.textContent = text; el.hidden = false; el.classList.add("flashing"); }
     beep((opts && opts.pulses) || 3, opts && opts.loud);
-    if (navigator.vibrate) navigator.vibrate([300, 100, 300]);
+    if (unlocked && navigator.vibrate) navigator.vibrate([300, 100, 300]);
   }
   function clearAlarm() {
     const el = document.getElementById("alarm-banner");

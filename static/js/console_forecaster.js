@@ -137,6 +137,8 @@
   (async function start() {
     const seq = await H.currentSeq();
     await load();
+    const w = await H.api("GET", "/api/warnings");
+    if (w.ok) w.data.warnings.slice().reverse().forEach(addIssued);
     H.connect(seq);
   })();
 })();

@@ -44,12 +44,15 @@
     if (d.action === "report") bulletin(d.operation.site_code + " " + T("完成作业", "operation completed"), env.at);
     if (d.action === "order") bulletin(d.operation.site_code + " " + T("已下达作业指令", "ordered to fire"), env.at);
   });
-  H.on("warning.issue", (d, env) => bulletin(T("冰雹预警: ", "Hail warning: ") + d.counties.map(H.countyName).join(H.zh ? "、" : ", "), env.at));
+  H.on("warning.issue", (d, env) => bulletin(T("冰雹预警: ", "Hail warning: ") + d.counties.map(H.countyName).join(H.zh ? "、" : ", ") + " · " + d.cell_id, env.at));
 
   (async function start() {
     const seq = await H.currentSeq();
     await load();
     document.getElementById("bulletins").innerHTML = '<li class="muted placeholder">' + T("暂无通报", "No bulletins yet") + "</li>";
+    const w = await H.api("GET", "/api/warnings");
+    if (w.ok) w.data.warnings.slice().reverse().forEach(d => bulletin(T("冰雹预警: ", "Hail warning: ") +
+      d.counties.map(H.countyName).join(H.zh ? "、" : ", ") + " · " + d.cell_id, d.sent));
     H.connect(seq);
   })();
 })();

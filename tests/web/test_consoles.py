@@ -155,6 +155,11 @@ def test_issued_warning_is_audited_announced_idempotent_and_reproducible(app, cl
     assert again.status_code == 200 and again.get_json() == first.get_json()
     events = [r for r in watcher.get_received("/live") if r["name"] == "warning.issue"]
     assert len(events) == 1
+    assert [w["identifier"] for w in client.get("/api/warnings").get_json()["warnings"]] == [
+        first.get_json()["identifier"]]
+    login(client, users["fenyang"])  # another county does not see it
+    assert client.get("/api/warnings").get_json()["warnings"] == []
+    login(client, users["forecaster"])
     cap = client.get(first.get_json()["cap_url"])
     assert ET.fromstring(cap.data).findtext(CAP + "identifier") == first.get_json()["identifier"]
     login(client, users["commander"])

@@ -98,7 +98,9 @@ class DispatchMachine(RuleBasedStateMachine):
         replay=st.integers(0, 9),
     )
     def act(self, data: st.DataObject, which: int, minutes: int, replay: int) -> None:
-        self.now += timedelta(minutes=minutes)
+        # A real clock moves between two decisions: the core orders events by their time, so
+        # a revocation stamped the same instant as a shot cannot say which came first.
+        self.now += timedelta(minutes=minutes, seconds=1)
         index = which % len(self.ops)
         op = self.ops[index]
         # Mostly a legal action by a rightful actor, so that the walk gets deep; sometimes
