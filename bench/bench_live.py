@@ -439,7 +439,7 @@ def site_codes(env: dict[str, str]) -> list[str]:
 def print_problems(servers: list[Server]) -> None:
     for server in servers:
         problems = server.problems()
-        print(f"  server {server.name} log ({server.log_path}): {len(problems)} error lines")
+        print(f"  server {server.name} log: {len(problems)} error lines (--keep keeps the logs)")
         for line in problems[:8]:
             print(f"    {line[:200]}")
 

@@ -115,6 +115,30 @@ def document() -> dict[str, Any]:
                      "responses": {"201": {"description": "created"}, **_responses()}}},
         "/api/standing-agreements/{id}": {"delete": {"summary": "Withdraw an agreement",
                                                      "responses": _responses(extra=(403, 404))}},
+        "/api/cells/latest": {"get": {"summary": "Cells of the latest live volume with record ids, "
+                                                 "review state, track motion and arrivals",
+                                      "responses": _responses()}},
+        "/api/cells/arrivals": {"get": {"summary": "Predicted arrival of cells (?cells=a,b) in counties and sites",
+                                        "responses": _responses()}},
+        "/api/cells/{id}/cap.xml": {"get": {"summary": "A hail warning as CAP 1.2 XML (?counties=a,b)",
+                                            "responses": _responses(extra=(404, 422))}},
+        "/api/cells/{id}/warning": {"post": {"summary": "Issue a hail warning for counties (forecaster)",
+                                             "responses": _responses(extra=(403, 404, 422))}},
+        "/api/warnings": {"get": {"summary": "Warnings issued (?hours=24)", "responses": _responses()}},
+        "/api/airspace": {"get": {"summary": "Airport and no-fire areas (GeoJSON)", "responses": _responses()}},
+        "/api/member/overview": {"get": {"summary": "Read-only overview for member units",
+                                         "responses": _responses()}},
+        "/api/live/seq": {"get": {"summary": "Last live event sequence number", "responses": _responses()}},
+        "/api/drills": {
+            "get": {"summary": "Drills (latest first)", "responses": _responses()},
+            "post": {"summary": "Start a drill (admin): event, speed, relocate_to, auto_approve, script",
+                     "responses": {"201": {"description": "started"}, **_responses()}}},
+        "/api/drills/{id}/{action}": {"post": {"summary": "pause | resume | stop (admin)",
+                                               "responses": _responses(extra=(403, 404, 409))}},
+        "/api/drills/{id}/state": {"get": {"summary": "A drill's latest volume and operations",
+                                           "responses": _responses(extra=(404,))}},
+        "/api/drills/{id}/report": {"get": {"summary": "Drill report (?format=json|html|pdf; id may be latest)",
+                                            "responses": _responses(extra=(404,))}},
     }
     for action in ACTIONS:
         paths[f"/api/operations/{{id}}/{action}"] = {"post": {

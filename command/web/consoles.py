@@ -20,6 +20,7 @@ from command.errors import NotFound, Unprocessable
 from command.extensions import get_session
 from command.models import AuditRecord, CellRecord, IdempotencyKey, MemberUnit, RadarVolume
 from command.push import ROOM_ALL, announce, room_county
+from command.web.scope import drill_id_filter, requested_drill
 
 bp = Blueprint("consoles", __name__)
 
@@ -29,8 +30,26 @@ CONSOLE_OF_ROLE = {"forecaster": "forecaster", "commander": "commander", "atc": 
 WARNING_VALID_FOR = timedelta(hours=1)
 
 
+def _drill_boot() -> dict[str, Any] | None:
+    """``?drill=<id>``: the console plays its role in that drill, on the drill clock."""
+    drill = requested_drill()
+    if drill is None:
+        return None
+    from command.drill import drill_now
+
+    return {"id": drill.id, "event": drill.event, "state": drill.state, "speed": drill.speed,
+            "drill_time": drill_now(drill).isoformat()}
+
+
+def _running_drills() -> list[dict[str, Any]]:
+    from command.models import DrillRecord
+
+    return [{"id": d.id, "event": d.event} for d in get_session().scalars(
+        select(DrillRecord).where(DrillRecord.state.in_(["running", "paused"])))]
+
+
 def _boot(console: str, **extra: Any) -> dict[str, Any]:
-    return {"console": console, "locale": "zh" if str(get_locale()) == "zh" else "en",
+    return {"console": console, "drill": _drill_boot(), "runningDrills": _running_drills(), "locale": "zh" if str(get_locale()) == "zh" else "en",
             "user": {"username": current_user.username, "role": current_user.role,
                      "county": current_user.county},
             "sampleRegistry": deployment().sample_registry,
@@ -91,8 +110,9 @@ def member() -> Any:
 
 # --- read endpoints for the consoles -------------------------------------------------------
 def _latest_volume() -> RadarVolume | None:
+    drill = requested_drill()
     return get_session().scalar(select(RadarVolume).where(
-        RadarVolume.status == "processed", RadarVolume.drill_id.is_(None))
+        RadarVolume.status == "processed", drill_id_filter(RadarVolume.drill_id, drill))
         .order_by(RadarVolume.id.desc()).limit(1))
 
 
@@ -119,7 +139,8 @@ def latest_cells() -> Any:
     earlier: dict[str, CellRecord] = {}
     if track_ids:
         for rec in session.scalars(select(CellRecord).where(
-                CellRecord.track_id.in_(track_ids), CellRecord.drill_id.is_(None),
+                CellRecord.track_id.in_(track_ids), CellRecord.drill_id == vol.drill_id
+                if vol.drill_id else CellRecord.drill_id.is_(None),
                 CellRecord.review != "new", CellRecord.volume_id != vol.id)
                 .order_by(CellRecord.id)):
             earlier[rec.track_id or ""] = rec  # the last one wins
@@ -151,8 +172,8 @@ def cell_arrivals() -> Any:
     tracks = {t["id"]: t for t in (vol.tracks or [])} if vol is not None else {}
     out: dict[str, Any] = {}
     for cell_id in wanted:
-        rec = session.scalar(select(CellRecord).where(CellRecord.cell_id == cell_id,
-                                                      CellRecord.drill_id.is_(None))
+        rec = session.scalar(select(CellRecord).where(
+            CellRecord.cell_id == cell_id, drill_id_filter(CellRecord.drill_id, requested_drill()))
                              .order_by(CellRecord.id.desc()).limit(1))
         track = tracks.get(rec.track_id) if rec is not None and rec.track_id else None
         out[cell_id] = None if track is None else {

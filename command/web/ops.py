@@ -17,6 +17,7 @@ from command.errors import NotFound, Unprocessable
 from command.extensions import get_session
 from command.models import OperationRecord, RadarVolume, SiteRecord, StandingAgreementRecord
 from command.push import ROOM_ALL, announce
+from command.web.scope import drill_id_filter, requested_drill, running_drill_now
 from dispatch.clearance import Authority, StandingAgreement
 from dispatch.errors import ValidationFailed
 from sites.model import Contact, Sector
@@ -50,7 +51,7 @@ def _visible(rec: OperationRecord) -> bool:
 @login_required_any
 def list_operations() -> Any:
     session = get_session()
-    q = select(OperationRecord).where(OperationRecord.drill_id.is_(None)) \
+    q = select(OperationRecord).where(drill_id_filter(OperationRecord.drill_id, requested_drill())) \
         .order_by(OperationRecord.created_at.desc()).limit(500)
     if request.args.get("state"):
         q = q.where(OperationRecord.state == request.args["state"])
@@ -79,8 +80,12 @@ def get_operation(op_id: str) -> Any:
 @roles_required("commander", "forecaster")
 def create_operation() -> Any:
     session = get_session()
-    op = operations.propose(session, operations.actor_of(current_user), _body(), _now(),
-                            idempotency_key=request.headers.get("Idempotency-Key"))
+    body = _body()
+    drill = requested_drill(body)
+    now = _now() if drill is None else running_drill_now(drill)
+    op = operations.propose(session, operations.actor_of(current_user), body, now,
+                            idempotency_key=request.headers.get("Idempotency-Key"),
+                            drill_id=None if drill is None else drill.id)
     session.commit()
     return jsonify(operations.to_json(op)), 201
 
@@ -98,14 +103,12 @@ def operation_action(op_id: str, action: str) -> Any:
     now = _now()
     if rec.drill_id is not None:
         # Drill operations run on the drill clock (the event's own time).
-        from command.drill import drill_now
         from command.models import DrillRecord
 
         drill = session.get(DrillRecord, rec.drill_id)
-        if drill is None or drill.state not in ("running", "paused"):
-            raise Unprocessable("the drill of this operation is not running",
-                                {"drill_id": rec.drill_id})
-        now = drill_now(drill)
+        if drill is None:
+            raise NotFound(f"no drill {rec.drill_id}")
+        now = running_drill_now(drill)
     try:
         op = operations.transition(session, op_id, action, operations.actor_of(current_user),
                                    _body(), now,
@@ -141,12 +144,14 @@ def recommendations() -> Any:
     from dispatch.recommend import recommendations_to_json
 
     session = get_session()
+    drill = requested_drill()
     vol = session.scalar(select(RadarVolume).where(RadarVolume.status == "processed",
-                                                   RadarVolume.drill_id.is_(None))
+                                                   drill_id_filter(RadarVolume.drill_id, drill))
                          .order_by(RadarVolume.id.desc()).limit(1))
     if vol is None:
         return jsonify({"volume_id": None, "recommendations": [], "cells": []})
-    out = recommendations_to_json(recommend_for_volume(session, vol))
+    out = recommendations_to_json(recommend_for_volume(
+        session, vol, None if drill is None else drill.overrides))
     out["volume_id"] = vol.id
     return jsonify(out)
 

@@ -74,6 +74,11 @@
   const keys = new Map();
   function keyFor(scope) { if (!keys.has(scope)) keys.set(scope, uuid()); return keys.get(scope); }
   async function api(method, path, body, key) {
+    if (boot.drill && path.startsWith("/api/")) {
+      // Drill mode: reads ask for the drill's world, a proposal is made inside the drill.
+      if (method === "GET") path += (path.includes("?") ? "&" : "?") + "drill=" + encodeURIComponent(boot.drill.id);
+      else if (path === "/api/operations") body = Object.assign({}, body, { drill_id: boot.drill.id });
+    }
     const headers = { Accept: "application/json" };
     if (method !== "GET") { headers["Content-Type"] = "application/json"; headers["X-CSRFToken"] = csrf(); }
     if (key) headers["Idempotency-Key"] = key;
@@ -187,7 +192,15 @@
     lastSeq = Math.max(lastSeq, since || 0);
     if (typeof io === "undefined") { setStatus(T("实时组件缺失", "live client missing"), false); return null; }
     socket = io("/live", { auth: cb => cb({ since: lastSeq }), transports: ["websocket", "polling"] });
-    socket.on("connect", () => setStatus(T("实时连接正常", "live"), true));
+    socket.on("connect", function () {
+      setStatus(T("实时连接正常", "live"), true);
+      if (boot.drill) {
+        // Join the drill's rooms, then replay what the drill said meanwhile.
+        socket.emit("join_drill", { drill_id: boot.drill.id }, function () {
+          socket.emit("catchup", { since: lastSeq });
+        });
+      }
+    });
     socket.on("disconnect", () => setStatus(T("连接中断，重连中…", "disconnected, reconnecting…"), false));
     socket.on("connect_error", err => setStatus(T("连接失败: ", "connection failed: ") + err.message, false));
     socket.onAny(function (name, env) {
