@@ -81,6 +81,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     socketio.init_app(
         app,
         message_queue=settings.message_queue,
+        channel=settings.message_queue_channel,
         cors_allowed_origins=[],
         async_mode="threading",
         logger=False,

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
-from command.drill import create_drill, resolve_event, start_in_background
+from command.drill import create_drill, resolve_event, set_state, start_in_background
 from command.models import DrillRecord
 
 log = logging.getLogger(__name__)
@@ -39,15 +39,20 @@ def ensure_demo_drill(app: Flask) -> str | None:
     """Start the next demo drill when none is running; returns its id if one was started."""
     db = app.extensions["hailops_db"]
     with app.app_context(), db.session() as session:
-        running = session.scalar(select(DrillRecord).where(
-            DrillRecord.started_by == DEMO_USER, DrillRecord.state.in_(["running", "paused"])))
-        if running is not None:
-            return None
+        owned: set[str] = app.extensions.setdefault("hailops_demo_drills", set())
+        for running in session.scalars(select(DrillRecord).where(
+                DrillRecord.started_by == DEMO_USER, DrillRecord.state.in_(["running", "paused"]))):
+            if running.id in owned:
+                return None
+            # Left running by a process that is gone (e.g. a killed `make run`): end it.
+            set_state(session, running, "stopped", actor="system")
+        session.commit()
         event = resolve_event(session, DEMO_EVENT)
         drill = create_drill(session, event, speed=DEMO_SPEED, started_by=DEMO_USER,
                              auto_approve=True)
         session.commit()
         drill_id = drill.id
+    app.extensions["hailops_demo_drills"].add(drill_id)
     start_in_background(app, drill_id, present_roles=lambda: present_roles(app, drill_id))
     log.info("demo drill %s started (%s, %sx)", drill_id, DEMO_EVENT, DEMO_SPEED)
     return drill_id

@@ -57,8 +57,8 @@ def _emit_pending(session: Session) -> None:
 
     pending = session.info.pop("hailops_pending_events", [])
     for ev in pending:
-        for room in ev.rooms:
-            socketio.emit(ev.event, envelope(ev), namespace=NAMESPACE, to=room)
+        # One emit to all the event's rooms: a member of several rooms gets it once.
+        socketio.emit(ev.event, envelope(ev), namespace=NAMESPACE, to=list(ev.rooms))
 
 
 def _drop_pending(session: Session) -> None:

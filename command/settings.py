@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     instance_path: Path = PROJECT_ROOT / "instance"
     # Socket.IO message queue (e.g. redis://127.0.0.1:6379/0) to scale across processes.
     message_queue: str | None = None
+    # Redis pub/sub ignores the database index: each deployment sharing a Redis server needs
+    # its own channel, or it would deliver another deployment's events.
+    message_queue_channel: str = "hailops"
     # Radar feed: new volumes are dropped here; bad files are moved to quarantine.
     incoming_dir: Path | None = None
     quarantine_dir: Path | None = None

@@ -3,6 +3,17 @@
  * `hailops:<event>` with the envelope, as on the map), WebAudio alarms and toasts. */
 (function () {
   "use strict";
+
+  // Events of several server processes can arrive slightly out of order: remember which
+  // sequence numbers were seen (bounded), not only the highest, and on reconnect ask for a
+  // little before the highest so a late one is not lost.
+  const seenSeq = new Set(); const seenOrder = [];
+  function fresh(seq) {
+    if (seenSeq.has(seq)) return false;
+    seenSeq.add(seq); seenOrder.push(seq);
+    if (seenOrder.length > 5000) seenSeq.delete(seenOrder.shift());
+    return true;
+  }
   const boot = window.HAILOPS_CONSOLE;
   const zh = boot.locale === "zh";
   const T = (zhText, enText) => (zh ? zhText : enText);
@@ -191,7 +202,7 @@
   function connect(since) {
     lastSeq = Math.max(lastSeq, since || 0);
     if (typeof io === "undefined") { setStatus(T("实时组件缺失", "live client missing"), false); return null; }
-    socket = io("/live", { auth: cb => cb({ since: lastSeq }), transports: ["websocket", "polling"] });
+    socket = io("/live", { auth: cb => cb({ since: Math.max(0, lastSeq - 50) }), transports: ["websocket", "polling"] });
     socket.on("connect", function () {
       setStatus(T("实时连接正常", "live"), true);
       if (boot.drill) {
@@ -205,8 +216,8 @@
     socket.on("connect_error", err => setStatus(T("连接失败: ", "connection failed: ") + err.message, false));
     socket.onAny(function (name, env) {
       if (!env || typeof env.seq !== "number") return;
-      if (env.seq <= lastSeq) return; // already seen (several rooms, or catch-up overlap)
-      lastSeq = env.seq;
+      if (!fresh(env.seq)) return; // already seen (several rooms, or catch-up overlap)
+      lastSeq = Math.max(lastSeq, env.seq);
       document.dispatchEvent(new CustomEvent("hailops:" + name, { detail: env }));
     });
     window.HAILOPS_SOCKET = socket;

@@ -3,6 +3,17 @@
  * missed (auth.since), so nothing is lost on a flaky link. */
 (function () {
   "use strict";
+
+  // Events of several server processes can arrive slightly out of order: remember which
+  // sequence numbers were seen (bounded), not only the highest, and on reconnect ask for a
+  // little before the highest so a late one is not lost.
+  const seenSeq = new Set(); const seenOrder = [];
+  function fresh(seq) {
+    if (seenSeq.has(seq)) return false;
+    seenSeq.add(seq); seenOrder.push(seq);
+    if (seenOrder.length > 5000) seenSeq.delete(seenOrder.shift());
+    return true;
+  }
   const boot = window.HAILOPS;
   const map = window[boot.map];
   const zh = boot.locale === "zh";
@@ -193,7 +204,7 @@
 
   if (typeof io === "undefined") { setStatus(T("实时组件缺失", "live client missing"), false); return; }
   const socket = io("/live", {
-    auth: function (cb) { cb({ since: lastSeq }); },
+    auth: function (cb) { cb({ since: Math.max(0, lastSeq - 50) }); },
     transports: ["websocket", "polling"],
   });
   socket.on("connect", function () { setStatus(T("实时连接正常", "live") + " · #" + lastSeq, true); });
@@ -201,8 +212,8 @@
   socket.on("connect_error", function (err) { setStatus(T("连接失败: ", "connection failed: ") + err.message, false); });
   socket.onAny(function (name, env) {
     if (!env || typeof env.seq !== "number") return;
-    if (env.seq <= lastSeq) return; // already seen (catch-up overlap)
-    lastSeq = env.seq;
+    if (!fresh(env.seq)) return; // already seen (catch-up overlap, several rooms)
+    lastSeq = Math.max(lastSeq, env.seq);
     sessionStorage.setItem("hailops.lastSeq", String(lastSeq));
     setStatus(T("实时连接正常", "live") + " · #" + lastSeq, true);
     const h = handlers[name];

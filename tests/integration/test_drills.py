@@ -217,9 +217,15 @@ def test_demo_starts_one_drill_at_a_time(app, users, seeded):
     with app.extensions["hailops_db"].session() as s:
         drill = s.get(DrillRecord, first)
         assert drill.started_by == DEMO_USER and drill.auto_approve and drill.relocated
+    # A restarted process does not own the old demo drill: it ends it and starts a new one.
+    app.extensions["hailops_demo_drills"].clear()
+    second = ensure_demo_drill(app)
+    assert second not in (None, first)
+    with app.extensions["hailops_db"].session() as s:
         from command.drill import set_state
 
-        set_state(s, drill, "stopped")
+        assert s.get(DrillRecord, first).state == "stopped"
+        set_state(s, s.get(DrillRecord, second), "stopped")
         s.commit()
     for thread in app.extensions.get("hailops_drill_threads", []):
         thread.join(timeout=10)

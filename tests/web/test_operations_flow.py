@@ -121,7 +121,7 @@ def test_full_operation_flow(app, api, db_session):
     assert stock["37mm_shell"] == 160
 
     actions = db_session.scalars(select(AuditRecord.action).where(
-        AuditRecord.object_id == oid)).all()
+        AuditRecord.object_id == oid).order_by(AuditRecord.id)).all()
     assert actions == ["operation.propose", "operation.authorize", "operation.request-clearance",
                        "operation.grant", "operation.grant", "operation.order",
                        "operation.acknowledge", "operation.start-firing", "operation.report"]
