@@ -249,12 +249,34 @@ def drill_list() -> None:
 @click.option("--auto-approve", is_flag=True, help="automatic players for the absent roles")
 @click.option("--script", "script_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="JSON list of injects")
+@click.option("--delay", "delays", multiple=True, metavar="NAME=SECONDS",
+              help="automatic player delay in drill seconds, e.g. atc_s=300 (repeatable)")
 def drill_run(event: str, speed: float, relocate_to: str | None, no_relocate: bool,
-              auto_approve: bool, script_path: Path | None) -> None:
+              auto_approve: bool, script_path: Path | None, delays: tuple[str, ...]) -> None:
     """Run a drill of EVENT (a name or a directory); returns when the drill ends."""
-    from command.drill import DrillError, DrillRunner, create_drill, parse_script, resolve_event
+    import dataclasses
+
+    from command.drill import (
+        AutoDelays,
+        DrillError,
+        DrillRunner,
+        create_drill,
+        parse_script,
+        resolve_event,
+    )
     from command.extensions import get_db
 
+    known = {f.name for f in dataclasses.fields(AutoDelays)}
+    chosen: dict[str, float] = {}
+    for item in delays:
+        name, _, value = item.partition("=")
+        try:
+            if name not in known:
+                raise ValueError
+            chosen[name] = float(value)
+        except ValueError:
+            raise click.ClickException(f"--delay {item!r}: one of {', '.join(sorted(known))}"
+                                       " = seconds") from None
     target = None
     if relocate_to:
         try:
@@ -278,7 +300,7 @@ def drill_run(event: str, speed: float, relocate_to: str | None, no_relocate: bo
             click.echo(f"note: {note}")
     click.echo(f"drill {drill_id} running: event {event}, {speed}x")
     with app.app_context():
-        outcome = DrillRunner(app, drill_id).run()
+        outcome = DrillRunner(app, drill_id, delays=AutoDelays(**chosen)).run()
     click.echo(f"drill {drill_id} {outcome}")
 
 

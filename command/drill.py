@@ -182,6 +182,7 @@ class DrillRunner:
         self.tail, self.poll_s, self.tick = tail, poll_s, tick
         self.present_roles = present_roles or (lambda: set())
         self.recommendations: list[tuple[datetime, Any]] = []
+        self.warned: set[tuple[str | None, str]] = set()
         self.end = datetime.max.replace(tzinfo=UTC)
         self.queue: list[_Task] = []
         self.counter = itertools.count()
@@ -331,6 +332,7 @@ class DrillRunner:
                     audit.append(session, actor="auto:forecaster", role="forecaster",
                                  action="cell.confirmed", object_type="cell", object_id=cell.cell_id,
                                  drill_id=self.drill_id, at=now, after={"review": "confirmed"})
+                    self._warn(session, cell, now)
         if self._absent("commander"):
             waiting = []
             for made, rec in self.recommendations:
@@ -361,6 +363,20 @@ class DrillRunner:
                     except DispatchError as exc:
                         self.log(session, now, "step_refused", operation=op.id, action=action,
                                  error=str(exc))
+
+    def _warn(self, session: Session, cell: CellRecord, now: datetime) -> None:
+        """The automatic forecaster warns the counties a confirmed hail cell is predicted to
+        enter (once per track and county)."""
+        from command.warnings import build_for_cell, record_warning
+
+        track = next((t for t in (cell.volume.tracks or []) if t.get("id") == cell.track_id), None)
+        counties = sorted((track or {}).get("arrivals", {}).get("counties", {}))
+        new = [c for c in counties if (cell.track_id, c) not in self.warned]
+        if not new:
+            return
+        self.warned.update((cell.track_id, c) for c in new)
+        record_warning(session, cell, build_for_cell(cell, new, now.replace(microsecond=0)),
+                       new, now, "auto:forecaster", "forecaster")
 
     def _due(self, op: lc.Operation, now: datetime) -> list[tuple[str, str, dict[str, Any]]]:
         """The automatic steps due now for ``op`` (role, action, body)."""

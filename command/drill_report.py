@@ -138,8 +138,7 @@ def build_report(session: Session, drill_id: str, targets: Targets = Targets()) 
         "violations": violations,
         "steps": step_scores, "per_county": per_county, "per_role": per_role,
         "missed_cells": missed,
-        "warnings": {"available": False, "reason": "no hail warnings were issued in this drill; "
-                     "POD, FAR, CSI and lead time need warnings to score"},
+        "warnings": warning_scores(session, drill_id),
         "injects": [i for i in timeline if i["kind"] == "inject"],
     }
     return {
@@ -149,6 +148,53 @@ def build_report(session: Session, drill_id: str, targets: Targets = Targets()) 
         "operations": ops_json,
         "scores": scores,
         "after_action": after_action(scores),
+    }
+
+
+def warning_scores(session: Session, drill_id: str) -> dict[str, Any]:
+    """Hail warnings against the event's hail cells, county by county.
+
+    Observed: a county where a hail cell's outline lay in some volume of the drill (first
+    such scan time).  Warned: a county named in a warning issued in the drill (first issue
+    time).  Hit = warned and observed, miss = observed only, false alarm = warned only;
+    POD = H/(H+M), FAR = F/(H+F), CSI = H/(H+M+F); lead time = observed - warned per hit.
+    """
+    from shapely.geometry import shape
+
+    from command.deployment import deployment
+    from command.models import AuditRecord, CellRecord
+
+    counties = deployment().county_polygons()
+    observed: dict[str, datetime] = {}
+    for cell in session.scalars(select(CellRecord).where(CellRecord.drill_id == drill_id,
+                                                         CellRecord.hail.is_(True))):
+        outline = shape(cell.feature["geometry"])
+        for key, geom in counties.items():
+            if outline.intersects(geom) and (key not in observed or cell.scan_time < observed[key]):
+                observed[key] = cell.scan_time
+    warned: dict[str, datetime] = {}
+    for rec in session.scalars(select(AuditRecord).where(AuditRecord.drill_id == drill_id,
+                                                         AuditRecord.action == "warning.issue")):
+        for key in rec.after.get("counties", []):
+            if key not in warned or rec.at < warned[key]:
+                warned[key] = rec.at
+    hits = sorted(set(observed) & set(warned))
+    misses = sorted(set(observed) - set(warned))
+    false_alarms = sorted(set(warned) - set(observed))
+    h, m, f = len(hits), len(misses), len(false_alarms)
+    leads = {k: (observed[k] - warned[k]).total_seconds() for k in hits}
+    return {
+        "available": bool(observed or warned),
+        "warned_counties": {k: v.isoformat() for k, v in sorted(warned.items())},
+        "observed_counties": {k: v.isoformat() for k, v in sorted(observed.items())},
+        "hits": hits, "misses": misses, "false_alarms": false_alarms,
+        "pod": h / (h + m) if h + m else None,
+        "far": f / (h + f) if h + f else None,
+        "csi": h / (h + m + f) if h + m + f else None,
+        "lead_time_s": leads,
+        "mean_lead_time_s": statistics.fmean(leads.values()) if leads else None,
+        "note": "verified by county against the hail cells of the drill's own volumes; the "
+                "built-in event has two volumes, so lead times can be negative or zero",
     }
 
 
@@ -259,6 +305,16 @@ def _png(fig: Any) -> bytes:
     return buf.getvalue()
 
 
+def _warning_line(w: dict[str, Any]) -> str:
+    if not w.get("available"):
+        return "no warnings issued and no hail observed over the counties"
+    fmt = lambda v: "—" if v is None else f"{v:.2f}"  # noqa: E731
+    lead = w.get("mean_lead_time_s")
+    return (f"POD {fmt(w['pod'])}, FAR {fmt(w['far'])}, CSI {fmt(w['csi'])}, mean lead time "
+            f"{'—' if lead is None else f'{lead / 60:.1f} min'}; hits {', '.join(w['hits']) or '—'}; "
+            f"misses {', '.join(w['misses']) or '—'}; false alarms {', '.join(w['false_alarms']) or '—'}")
+
+
 def _fmt0(value: float | None) -> str:
     return "" if value is None else f"{value:.0f}"
 
@@ -290,7 +346,7 @@ table{{border-collapse:collapse;font-size:13px}}td,th{{border:1px solid #ccc;pad
 <h2>Scores</h2><p>{s['operations']} operations, {s['completed']} completed, {s['denied']} denied,
 {s['violations']} violations, {len(s['missed_cells'])} missed hail tracks.</p>
 <table><tr><th>step</th><th>n</th><th>mean s</th><th>target s</th><th>met</th><th>owner</th></tr>{steps}</table>
-<p>Warnings: {esc(s['warnings']['reason'])}</p>
+<p>Warnings: {esc(_warning_line(s['warnings']))}</p>
 <h2>Timeline</h2>{img('timeline')}<h2>Map</h2>{img('map')}
 <h2>Operations</h2><table><tr><th>id</th><th>site</th><th>county</th><th>final</th><th>durations</th><th>violations</th></tr>{rows}</table>
 <h2>After action</h2><h3>What went well</h3><ul>{lis(aa['went_well'])}</ul>
@@ -314,7 +370,8 @@ def render_pdf(report: dict[str, Any], session: Session) -> bytes:
                  f"Event {d['event']}, speed {d['speed']}x, relocated {d['relocated']}, "
                  f"auto-approve {d['auto_approve']}", "",
                  f"Operations {s['operations']}, completed {s['completed']}, denied {s['denied']}, "
-                 f"violations {s['violations']}, missed hail tracks {len(s['missed_cells'])}", ""]
+                 f"violations {s['violations']}, missed hail tracks {len(s['missed_cells'])}",
+                 "Warnings: " + _warning_line(s["warnings"]), ""]
         for k, v in s["steps"].items():
             mean = "-" if v["mean"] is None else f"{v['mean']:.0f} s"
             lines.append(f"{k}: n={v['n']} mean={mean} target={v['target']:.0f} s ({v['owner']})")

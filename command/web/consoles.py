@@ -12,22 +12,20 @@ from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import select
 
-from command import audit
 from command.auth import login_required_any, roles_required
-from command.cap import WarningArea, build_warning, to_cap_xml
+from command.cap import to_cap_xml
 from command.deployment import deployment
 from command.errors import NotFound, Unprocessable
 from command.extensions import get_session
 from command.models import AuditRecord, CellRecord, IdempotencyKey, MemberUnit, RadarVolume
-from command.push import ROOM_ALL, announce, room_county
-from command.web.scope import drill_id_filter, requested_drill
+from command.warnings import WarningInputError, build_for_cell, record_warning
+from command.web.scope import drill_id_filter, requested_drill, running_drill_now
 
 bp = Blueprint("consoles", __name__)
 
 #: Console page of each role (admin may open all of them).
 CONSOLE_OF_ROLE = {"forecaster": "forecaster", "commander": "commander", "atc": "atc",
                    "military": "military", "county_operator": "county", "member": "member"}
-WARNING_VALID_FOR = timedelta(hours=1)
 
 
 def _drill_boot() -> dict[str, Any] | None:
@@ -225,21 +223,14 @@ def member_overview() -> Any:
 def _warning_for(record_id: int, county_keys: list[str], sent: datetime) -> Any:
     session = get_session()
     cell = session.get(CellRecord, record_id)
-    if cell is None or cell.drill_id is not None:
+    drill = requested_drill()
+    # A drill's cell is only reachable from inside that drill (``?drill=<id>``).
+    if cell is None or cell.drill_id != (None if drill is None else drill.id):
         raise NotFound(f"no cell {record_id}")
-    dep = deployment()
-    known = {c.key: c for c in dep.counties}
-    unknown = [k for k in county_keys if k not in known]
-    if not county_keys or unknown:
-        raise Unprocessable("invalid counties", {"counties": "one or more county keys required"
-                                                 + (f"; unknown: {', '.join(unknown)}" if unknown else "")})
-    nowcast = next((t.get("nowcast") for t in (cell.volume.tracks or [])
-                    if t.get("id") == cell.track_id and cell.track_id), None)
-    areas = [WarningArea(k, known[k].name_zh, known[k].name_en, known[k].adcode, known[k].geometry)
-             for k in county_keys]
-    return cell, build_warning(record_id=record_id, cell_feature=cell.feature, nowcast=nowcast,
-                               areas=areas, sent=sent, sender="hailops@luliang",
-                               valid_for=WARNING_VALID_FOR)
+    try:
+        return cell, build_for_cell(cell, county_keys, sent)
+    except WarningInputError as exc:
+        raise Unprocessable("invalid counties", {"counties": str(exc)}) from None
 
 
 def _counties_arg(value: Any) -> list[str]:
@@ -286,22 +277,14 @@ def issue_warning(record_id: int) -> Any:
                 AuditRecord.object_id == seen.object_id).limit(1))
             if row is not None:
                 return jsonify(row.after), 200
-    now = datetime.now(UTC).replace(microsecond=0)
+    drill = requested_drill()
+    now = (datetime.now(UTC) if drill is None else running_drill_now(drill)).replace(microsecond=0)
     cell, warning = _warning_for(record_id, counties, now)
-    payload = {
-        "identifier": warning.identifier, "record_id": record_id, "cell_id": cell.cell_id,
-        "counties": counties, "sent": now.isoformat(), "expires": warning.expires.isoformat(),
-        "by": current_user.username, "mesh_mm": warning.mesh_mm,
-        "cap_url": url_for("consoles.cap_xml", record_id=record_id, counties=",".join(counties),
-                           sent=now.isoformat()),
-    }
-    audit.append(session, actor=current_user.username, role=current_user.role,
-                 action="warning.issue", object_type="warning", object_id=warning.identifier,
-                 after=payload)
+    payload = record_warning(session, cell, warning, counties, now, current_user.username,
+                             current_user.role)
     if key:
         session.add(IdempotencyKey(key=key, action="warning", object_id=warning.identifier,
                                    actor=current_user.username, at=now))
-    announce(session, "warning.issue", payload, [ROOM_ALL] + [room_county(k) for k in counties])
     session.commit()
     return jsonify(payload), 201
 

@@ -88,8 +88,21 @@ def test_builtin_drill_with_auto_approval(app, users, seeded, db_session, client
         if "ordered" in op["states"]:
             assert op["clearance"]["atc"]["decision"] == "granted"
             assert op["clearance"]["military"]["decision"] == "granted"
+    # Warnings were issued by the automatic forecaster and are scored county by county.
+    w = report["scores"]["warnings"]
+    issued = db_session.scalars(select(AuditRecord).where(
+        AuditRecord.drill_id == drill_id, AuditRecord.action == "warning.issue")).all()
+    assert issued and w["available"]
+    assert set(w["warned_counties"]) == {c for a in issued for c in a.after["counties"]}
+    h, m, f = len(w["hits"]), len(w["misses"]), len(w["false_alarms"])
+    assert h + m == len(w["observed_counties"]) and h + f == len(w["warned_counties"])
+    if h + m:
+        assert w["pod"] == pytest.approx(h / (h + m))
+    if h + m + f:
+        assert w["csi"] == pytest.approx(h / (h + m + f))
     assert audit.verify(db_session).ok
     html = render_html(report, db_session)
+    assert "POD" in html
     assert "data:image/png;base64," in html and "DRILL" in html
     assert render_pdf(report, db_session).startswith(b"%PDF")
 
@@ -168,7 +181,10 @@ def test_cli_import_run_and_report(app_config, app, users, seeded, tmp_path):
     assert r.exit_code == 0, r.output
     assert "4 volumes" in r.output and "realistic drill needs" in r.output
     r = runner.invoke(main, ["drill", "run", "canberra_20181220", "--speed", "600",
-                             "--auto-approve"], env=env)
+                             "--auto-approve", "--delay", "nonsense_s=3"], env=env)
+    assert r.exit_code != 0 and "atc_s" in r.output
+    r = runner.invoke(main, ["drill", "run", "canberra_20181220", "--speed", "600",
+                             "--auto-approve", "--delay", "atc_s=30"], env=env)
     assert r.exit_code == 0, r.output
     assert "completed" in r.output
     r = runner.invoke(main, ["drill", "report", "latest"], env=env)
