@@ -10,7 +10,7 @@ import enum
 from dataclasses import dataclass, field
 
 
-class Readiness(str, enum.Enum):
+class Readiness(enum.StrEnum):
     READY = "ready"
     STANDBY = "standby"
     OFFLINE = "offline"
@@ -18,7 +18,7 @@ class Readiness(str, enum.Enum):
     OUT_OF_AMMUNITION = "out_of_ammunition"
 
 
-class EquipmentKind(str, enum.Enum):
+class EquipmentKind(enum.StrEnum):
     GUN_37MM = "gun_37mm"
     ROCKET = "rocket"
 

@@ -253,7 +253,12 @@ def test_monthly_schedule_announces_once_then_starts(app_config, users, seeded):
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from command import create_app
-    from command.drill import announce_if_due, next_scheduled, register_schedule, start_scheduled_drill
+    from command.drill import (
+        announce_if_due,
+        next_scheduled,
+        register_schedule,
+        start_scheduled_drill,
+    )
     from command.models import LiveEvent
 
     app = create_app(app_config | {"drill_cron": "0 9 15 * *", "drill_speed": 600.0})
