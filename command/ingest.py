@@ -23,7 +23,8 @@ from command.push import ROOM_ALL, announce, scoped
 from command.settings import Settings
 from radar.config import DetectionConfig
 from radar.detect import VolumeResult, detect_volume, volume_to_geojson
-from radar.errors import RadarError
+from command.isolation import RUNNER, IsolatedCallFailed
+from radar.errors import RadarError, RadarReadError
 from radar.levels import levels_from_sounding, seasonal_default_levels
 from radar.model import TemperatureLevels
 from radar.nowcast import arrival_times, nowcast_tracks
@@ -233,7 +234,14 @@ def process_file(session: Session, path: Path, settings: Settings,
         return IngestOutcome(seen.id, "duplicate", f"{path.name}: already processed as volume {seen.id}")
     started = time.perf_counter()
     try:
-        result = detect_volume(path, current_levels(settings), config or DetectionConfig())
+        levels, cfg = current_levels(settings), config or DetectionConfig()
+        if settings.radar_isolate:
+            try:
+                result = RUNNER.call(settings.radar_timeout_s, detect_volume, str(path), levels, cfg)
+            except IsolatedCallFailed as exc:
+                raise RadarReadError(str(path), str(exc)) from None
+        else:
+            result = detect_volume(path, levels, cfg)
     except RadarError as exc:
         vol = quarantine(session, path, settings, str(exc), sha)
         log.warning("quarantined %s: %s", path.name, exc)

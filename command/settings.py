@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     quarantine_dir: Path | None = None
     products_dir: Path | None = None
     radar_poll_seconds: int = Field(default=30, ge=1, le=3600)
+    # Each volume is read in a child process, stopped after this many seconds.
+    radar_isolate: bool = True
+    radar_timeout_s: float = Field(default=120.0, gt=0)
     scheduler_enabled: bool = True
     # Seasonal fallback temperature levels (m ASL) when no sounding is configured.
     seasonal_h0_m: float = Field(default=4300.0, gt=0)
