@@ -4,16 +4,7 @@
 (function () {
   "use strict";
 
-  // Events of several server processes can arrive slightly out of order: remember which
-  // sequence numbers were seen (bounded), not only the highest, and on reconnect ask for a
-  // little before the highest so a late one is not lost.
-  const seenSeq = new Set(); const seenOrder = [];
-  function fresh(seq) {
-    if (seenSeq.has(seq)) return false;
-    seenSeq.add(seq); seenOrder.push(seq);
-    if (seenOrder.length > 5000) seenSeq.delete(seenOrder.shift());
-    return true;
-  }
+  const fresh = window.HailopsSeq.fresh;
   const boot = window.HAILOPS;
   const map = window[boot.map];
   const zh = boot.locale === "zh";
@@ -204,7 +195,7 @@
 
   if (typeof io === "undefined") { setStatus(T("实时组件缺失", "live client missing"), false); return; }
   const socket = io("/live", {
-    auth: function (cb) { cb({ since: Math.max(0, lastSeq - 50) }); },
+    auth: function (cb) { cb({ since: window.HailopsSeq.resumeFrom(lastSeq) }); },
     transports: ["websocket", "polling"],
   });
   socket.on("connect", function () { setStatus(T("实时连接正常", "live") + " · #" + lastSeq, true); });

@@ -4,15 +4,12 @@ Screenshots are kept in test-artifacts/."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.web.live_server import running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -24,40 +21,10 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PASSWORD = "hailops-demo"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("server")
-    port = _free_port()
-    env = {**os.environ, "HAILOPS_ENV": "demo", "HAILOPS_INSTANCE_PATH": str(tmp),
-           "HAILOPS_DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}", "PORT": str(port),
-           "PYART_QUIET": "1"}
-    env.pop("HAILOPS_TEST_DATABASE_URL", None)
-    bin_dir = Path(sys.executable).parent
-    subprocess.run([str(bin_dir / "hailops"), "db", "upgrade"], env=env, check=True,
-                   capture_output=True)
-    log = (tmp / "server.log").open("w")
-    proc = subprocess.Popen([str(bin_dir / "hailops"), "run", "--demo"], env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("server did not start: " + (tmp / "server.log").read_text()[-2000:])
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    with running_server(tmp_path_factory.mktemp("server"), ["--demo"]) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

@@ -6,17 +6,15 @@ action within 2 seconds.  Screenshots are kept in test-artifacts/console_*.png."
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from command.timefmt import BEIJING
-from tests.web.test_browser import ARTIFACTS, PASSWORD, _free_port, browser  # noqa: F401 - fixture
+from tests.web.live_server import HAILOPS, running_server
+from tests.web.test_browser import ARTIFACTS, PASSWORD, browser  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -60,32 +58,13 @@ def _ingest_live_volumes(env: dict[str, str]) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("consoles")
-    port = _free_port()
-    env = {**os.environ, "HAILOPS_ENV": "demo", "HAILOPS_INSTANCE_PATH": str(tmp),
-           "HAILOPS_DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}", "PORT": str(port),
-           "PYART_QUIET": "1"}
-    env.pop("HAILOPS_TEST_DATABASE_URL", None)
-    hailops = str(__import__("pathlib").Path(sys.executable).parent / "hailops")
-    subprocess.run([hailops, "db", "upgrade"], env=env, check=True, capture_output=True)
-    subprocess.run([hailops, "seed", "--demo-accounts"], env=env, check=True, capture_output=True)
-    _ingest_live_volumes(env)
-    log = (tmp / "server.log").open("w")
-    proc = subprocess.Popen([hailops, "run"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("server did not start: " + (tmp / "server.log").read_text()[-2000:])
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    def prepare(env):
+        subprocess.run([HAILOPS, "seed", "--demo-accounts"], env=env, check=True,
+                       capture_output=True)
+        _ingest_live_volumes(env)
+
+    with running_server(tmp_path_factory.mktemp("consoles"), [], prepare) as base:
+        yield base
 
 
 def _console(browser, base, username):  # noqa: F811 - the imported fixture
