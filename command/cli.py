@@ -357,16 +357,40 @@ def seed(demo_accounts: bool) -> None:
         session.commit()
 
 
+@main.command("scheduler")
+@click.option("--demo/--no-demo", default=False)
+def scheduler_cmd(demo: bool) -> None:
+    """Run only the scheduled jobs (radar feed, deadlines, drills): the one scheduler of a
+    deployment whose web workers run with HAILOPS_SCHEDULER_ENABLED=false."""
+    import time
+
+    from command.scheduler import start_scheduler
+
+    app = _app()
+    scheduler = start_scheduler(app, demo=demo)
+    click.echo("scheduler running (Ctrl-C to stop)")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        scheduler.shutdown(wait=False)
+
+
 @main.command("run")
 @click.option("--demo/--no-demo", default=False, help="demo accounts and a replayed event")
 @click.option("--host", default="127.0.0.1")
 def run(demo: bool, host: str) -> None:
     """Serve the command center (web + Socket.IO + scheduler in this one process)."""
+    import logging
+
     from command.extensions import get_db, socketio
     from command.scheduler import start_scheduler
     from command.seed import seed_demo_accounts, seed_deployment
     from command.settings import server_port
 
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     app = _app()
     settings = app.config["HAILOPS"]
     if demo and settings.env == "production":

@@ -82,3 +82,10 @@ def test_production_refuses_to_start_without_secret(app_config):
     r = CliRunner().invoke(main, ["users", "list"], env=env)
     assert r.exit_code != 0
     assert "HAILOPS_SECRET_KEY must be set in production" in r.output
+
+
+def test_scheduler_command_is_listed():
+    r = CliRunner().invoke(main, ["--help"])
+    assert r.exit_code == 0
+    for command in ("radar", "dispatch", "db", "users", "audit", "drill", "scheduler", "run"):
+        assert command in r.output
