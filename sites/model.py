@@ -39,7 +39,7 @@ class Equipment:
     kind: EquipmentKind
     model: str
     range_km: float
-    ceiling_km: float
+    ceiling_km: float  # highest burst height above the site (dispatch adds the site elevation)
     sectors: tuple[Sector, ...]
     min_elevation_deg: float = 45.0
     max_elevation_deg: float = 85.0
