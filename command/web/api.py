@@ -234,15 +234,19 @@ def live_state() -> Any:
 @bp.get("/volumes")
 @login_required_any
 def list_volumes() -> Any:
-    """Live volumes of the last two hours (for the map's time slider)."""
+    """Volumes of the last two hours (for the map's time slider); ``?drill=ID``: the
+    drill's volumes, two hours back from its clock."""
     from datetime import UTC, datetime, timedelta
 
+    from command.drill import drill_now
     from command.models import RadarVolume
+    from command.web.scope import drill_id_filter, requested_drill
 
-    since = datetime.now(UTC) - timedelta(hours=2)
+    drill = requested_drill()
+    since = (datetime.now(UTC) if drill is None else drill_now(drill)) - timedelta(hours=2)
     rows = get_session().scalars(select(RadarVolume).where(
-        RadarVolume.status == "processed", RadarVolume.drill_id.is_(None),
-        RadarVolume.scan_time >= since).order_by(RadarVolume.scan_time)).all()
+        RadarVolume.status == "processed", drill_id_filter(RadarVolume.drill_id, drill),
+        RadarVolume.scan_time >= since).order_by(RadarVolume.scan_time, RadarVolume.id)).all()
     return jsonify({"volumes": [{"id": v.id, "scan_time": v.scan_time.isoformat(),
                                  "cells": len(v.cells)} for v in rows]})
 
@@ -253,8 +257,11 @@ def get_volume(volume_id: int) -> Any:
     from command.ingest import volume_payload
     from command.models import RadarVolume
 
+    from command.web.scope import requested_drill
+
+    drill = requested_drill()
     vol = get_session().get(RadarVolume, volume_id)
-    if vol is None or vol.drill_id is not None:
+    if vol is None or vol.drill_id != (None if drill is None else drill.id):
         raise NotFound(f"no volume {volume_id}")
     return jsonify(volume_payload(vol))
 

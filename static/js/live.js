@@ -178,6 +178,7 @@
     fetch("/api/drills/" + drill.id + "/state", { credentials: "same-origin" }).then(r => r.ok ? r.json() : null).then(function (st) {
       if (!st) return;
       if (st.volume) showVolume(st.volume);
+      refreshVolumes();
       (st.operations || []).forEach(showOperation);
     });
   }
@@ -228,7 +229,8 @@
   let volumes = [];
   let following = true;
   function refreshVolumes() {
-    return fetch("/api/volumes", { credentials: "same-origin" }).then(r => r.ok ? r.json() : { volumes: [] }).then(function (j) {
+    const scope = joinedDrill ? "?drill=" + encodeURIComponent(joinedDrill) : "";
+    return fetch("/api/volumes" + scope, { credentials: "same-origin" }).then(r => r.ok ? r.json() : { volumes: [] }).then(function (j) {
       volumes = j.volumes || [];
       const input = document.getElementById("vol-slider");
       input.max = String(Math.max(0, volumes.length - 1));
@@ -244,7 +246,7 @@
     const v = volumes[i];
     if (!v) return;
     if (!following) label.textContent = bjt(v.scan_time);
-    fetch("/api/volumes/" + v.id, { credentials: "same-origin" }).then(r => r.json()).then(showVolume);
+    fetch("/api/volumes/" + v.id + (joinedDrill ? "?drill=" + encodeURIComponent(joinedDrill) : ""), { credentials: "same-origin" }).then(r => r.json()).then(showVolume);
   });
   document.addEventListener("hailops:volume.new", function () { refreshVolumes(); });
   window.HAILOPS_SOCKET = socket;

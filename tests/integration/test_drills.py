@@ -65,6 +65,11 @@ def test_builtin_drill_with_auto_approval(app, users, seeded, db_session, client
     assert client.get("/api/operations").get_json()["operations"] == []
     assert client.get("/api/live/state").get_json()["volume"] is None
     assert client.get("/api/volumes").get_json()["volumes"] == []
+    drill_vols = client.get(f"/api/volumes?drill={drill_id}").get_json()["volumes"]
+    assert len(drill_vols) == 2  # the time slider of a drill steps through its own volumes
+    assert client.get(f"/api/volumes/{drill_vols[0]['id']}").status_code == 404
+    assert client.get(f"/api/volumes/{drill_vols[0]['id']}?drill={drill_id}").get_json()[
+        "drill_id"] == drill_id
     assert client.get("/healthz").get_json()["radar_feed"]["latest_volume"] is None
     assert client.get("/api/sites/LS-01").get_json()["ammunition"]["37mm_shell"] == 200
 
