@@ -314,6 +314,10 @@ class DrillRunner:
             self.at(now + self.tick, "auto players", self._tick)
         if self._drill(session).auto_approve:
             self._play(session, now)
+        # The drill's own deadline watch, on the drill clock (the live watch ignores drills).
+        from command.watch import watch_deadlines
+
+        watch_deadlines(session, now, drill_id=self.drill_id)
 
     def _absent(self, role: str) -> bool:
         return role not in self.present_roles()

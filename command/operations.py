@@ -292,11 +292,15 @@ _ACTIONS: dict[str, Handler] = {
 ACTIONS = tuple(_ACTIONS)
 
 
-def expire_due(session: Session, now: datetime) -> list[lc.Operation]:
-    """Scheduler job body: expire every open operation whose window has ended."""
+def expire_due(session: Session, now: datetime, drill_id: str | None = None) -> list[lc.Operation]:
+    """Expire every open operation of one world (live, or one drill on its own clock) whose
+    window has ended."""
     expired = []
     open_states = [s.value for s in lc.OperationState if s not in lc.TERMINAL_STATES]
-    for rec in session.scalars(select(OperationRecord).where(OperationRecord.state.in_(open_states))):
+    world = OperationRecord.drill_id.is_(None) if drill_id is None else \
+        OperationRecord.drill_id == drill_id
+    for rec in session.scalars(select(OperationRecord).where(
+            OperationRecord.state.in_(open_states), world)):
         op = decode(lc.Operation, rec.data)
         if now >= op.deadline(now):
             after = lc.expire(op, now)

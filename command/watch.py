@@ -57,14 +57,19 @@ def due_alerts(op: lc.Operation, now: datetime, limits: AlertLimits) -> list[tup
     return alerts
 
 
-def watch_deadlines(session: Session, now: datetime, limits: AlertLimits = AlertLimits()) -> int:
-    """One pass: expire, then alert.  Returns the number of new alerts (caller commits)."""
-    expire_due(session, now)
-    seen_row = session.get(ServiceStatus, "alerts") or ServiceStatus(name="alerts", info={})
+def watch_deadlines(session: Session, now: datetime, limits: AlertLimits = AlertLimits(),
+                    drill_id: str | None = None) -> int:
+    """One pass over one world (live operations, or one drill's on the drill clock ``now``):
+    expire, then alert.  Returns the number of new alerts (caller commits)."""
+    expire_due(session, now, drill_id)
+    name = "alerts" if drill_id is None else f"alerts:{drill_id}"
+    seen_row = session.get(ServiceStatus, name) or ServiceStatus(name=name, info={})
     seen: dict[str, Any] = dict(seen_row.info or {})
     new = 0
+    world = OperationRecord.drill_id.is_(None) if drill_id is None else \
+        OperationRecord.drill_id == drill_id
     for rec in session.scalars(select(OperationRecord).where(OperationRecord.state.notin_(
-            ["denied", "cancelled", "expired"]))):
+            ["denied", "cancelled", "expired"]), world)):
         op = decode(lc.Operation, rec.data)
         for kind, message in due_alerts(op, now, limits):
             key = f"{op.id}:{kind}"

@@ -43,3 +43,33 @@ def test_ordered_but_unacknowledged_alerts_the_county(app, api, db_session):  # 
     alert = db_session.scalars(select(LiveEvent).where(LiveEvent.event == "alert")).first()
     assert alert.payload["kind"] == "order_unacknowledged"
     assert "county:lishi" in alert.rooms
+
+
+def test_the_live_watch_leaves_drill_operations_alone(app, api, db_session):  # noqa: F811
+    """Drill operations run on the drill clock (years ago): the live watch must not expire them."""
+    from command.drill import create_drill, resolve_event
+    from command.models import DrillRecord, OperationRecord
+    from command.operations import propose
+    from dispatch.lifecycle import Actor, Role
+
+    event = resolve_event(db_session, "canberra_20181220")
+    drill = create_drill(db_session, event, speed=1, started_by="test")
+    db_session.commit()
+    from command.drill import drill_now
+
+    dnow = drill_now(db_session.get(DrillRecord, drill.id))
+    with app.extensions["hailops_db"].session() as s:
+        op = propose(s, Actor("c", Role.COMMANDER), {
+            "cell_id": "C", "site_code": "LS-01",
+            "window": [dnow.isoformat(), (dnow + timedelta(minutes=30)).isoformat()],
+            "azimuth_deg": 10.0, "elevation_deg": 60.0, "quantity": {"37mm_shell": 1},
+            "max_altitude_m": 6000.0}, dnow, drill_id=drill.id)
+        s.commit()
+    watch_deadlines(db_session, datetime.now(UTC))
+    db_session.commit()
+    db_session.expire_all()
+    assert db_session.get(OperationRecord, op.id).state == "proposed"
+    watch_deadlines(db_session, dnow + timedelta(minutes=31), drill_id=drill.id)
+    db_session.commit()
+    db_session.expire_all()
+    assert db_session.get(OperationRecord, op.id).state == "expired"
