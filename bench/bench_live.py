@@ -35,7 +35,6 @@ import asyncio
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -50,8 +49,8 @@ import numpy as np
 import redis
 import socketio
 
-ROOT = Path(__file__).resolve().parents[1]
-HOST = "127.0.0.1"
+from command.testing import ROOT, HailopsServer, ServerStartError, hailops_command
+
 NAMESPACE = "/live"
 
 TARGET_MS = 250.0
@@ -71,20 +70,7 @@ READERS = ("commander", "forecaster", "atc", "military", "member")  # all join r
 SENDER = "admin"
 
 
-class ServerError(RuntimeError):
-    """A server process did not come up; the message carries the tail of its log."""
-
-
-# --- server processes ------------------------------------------------------------------------
-def hailops_command() -> list[str]:
-    script = Path(sys.executable).with_name("hailops")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "command.cli"]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
+ServerError = ServerStartError  # a process did not come up (the message has its log tail)
 
 
 def deployment_env(workdir: Path) -> dict[str, str]:
@@ -109,40 +95,11 @@ def hailops(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-class Server:
-    """One ``hailops run`` process on a free loopback port, its output in a log file."""
+class Server(HailopsServer):
+    """One ``hailops run`` process of the benchmark, with its resource figures."""
 
     def __init__(self, name: str, env: dict[str, str], log_path: Path, demo: bool) -> None:
-        self.name = name
-        self.port = free_port()
-        self.url = f"http://{HOST}:{self.port}"
-        self.log_path = log_path
-        self._log = log_path.open("w")
-        args = [*hailops_command(), "run", "--host", HOST] + (["--demo"] if demo else [])
-        self.proc = subprocess.Popen(args, env=env | {"PORT": str(self.port)}, cwd=ROOT,
-                                     stdout=self._log, stderr=subprocess.STDOUT)
-
-    def wait_ready(self, timeout_s: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise ServerError(f"server {self.name} exited ({self.proc.returncode}):\n"
-                                  + self.log_tail())
-            with contextlib.suppress(OSError), socket.create_connection((HOST, self.port), 0.5):
-                return
-            time.sleep(0.2)
-        raise ServerError(f"server {self.name} not listening after {timeout_s:.0f} s:\n"
-                          + self.log_tail())
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        self._log.close()
+        super().__init__(name, env, log_path, ("--demo",) if demo else ())
 
     def resources(self) -> str:
         """Threads, resident memory and open descriptors of the server process (Linux)."""
@@ -154,9 +111,6 @@ class Server:
             return "resources unavailable"
         rss_mb = int(fields["VmRSS"].split()[0]) / 1024
         return f"{fields['Threads'].strip()} threads, RSS {rss_mb:.0f} MB, {fds} open fds"
-
-    def log_tail(self, lines: int = 30) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def problems(self) -> list[str]:
         """Log lines that are errors or tracebacks (the dev-server banner is expected)."""

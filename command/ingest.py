@@ -18,12 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from command import audit
+from command.isolation import RUNNER, IsolatedCallFailed
 from command.models import CellRecord, RadarVolume, ServiceStatus
 from command.push import ROOM_ALL, announce, scoped
 from command.settings import Settings
 from radar.config import DetectionConfig
 from radar.detect import VolumeResult, detect_volume, volume_to_geojson
-from command.isolation import RUNNER, IsolatedCallFailed
 from radar.errors import RadarError, RadarReadError
 from radar.levels import levels_from_sounding, seasonal_default_levels
 from radar.model import TemperatureLevels

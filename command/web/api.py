@@ -256,7 +256,6 @@ def list_volumes() -> Any:
 def get_volume(volume_id: int) -> Any:
     from command.ingest import volume_payload
     from command.models import RadarVolume
-
     from command.web.scope import requested_drill
 
     drill = requested_drill()

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,59 +22,16 @@ import requests
 import socketio
 from sqlalchemy import select
 
-HOST = "127.0.0.1"
+from command.testing import HailopsServer
+
 REDIS_URL = "redis://127.0.0.1:6379/6"
-ROOT = Path(__file__).resolve().parents[2]
 WAIT_S = 10.0
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-class ServerProcess:
-    """``hailops run`` on a free loopback port; its output goes to a log file."""
-
-    def __init__(self, name: str, env: dict[str, str], log_path: Path) -> None:
-        self.name = name
-        self.port = _free_port()
-        self.url = f"http://{HOST}:{self.port}"
-        self.log_path = log_path
-        script = Path(sys.executable).with_name("hailops")
-        command = [str(script)] if script.exists() else [sys.executable, "-m", "command.cli"]
-        with log_path.open("w") as log:
-            self.proc = subprocess.Popen([*command, "run", "--host", HOST],
-                                         env=env | {"PORT": str(self.port)}, cwd=ROOT,
-                                         stdout=log, stderr=subprocess.STDOUT)
-
-    def wait_listening(self, timeout_s: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"server {self.name} exited:\n{self.log()}"
-            with contextlib.suppress(OSError), socket.create_connection((HOST, self.port), 0.5):
-                return
-            time.sleep(0.1)
-        raise AssertionError(f"server {self.name} not listening after {timeout_s} s:\n{self.log()}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
 
 
 class LiveClient:
     """A machine client of ``/live`` that keeps every ``site.status`` envelope it receives."""
 
-    def __init__(self, server: ServerProcess, token: str) -> None:
+    def __init__(self, server: HailopsServer, token: str) -> None:
         self.server = server
         self.statuses: list[dict[str, Any]] = []
         self._lock = threading.Lock()
@@ -130,7 +84,7 @@ def _last_status_seq(app: Any) -> int:
 
 @pytest.fixture
 def servers(app: Any, app_config: dict[str, Any], users: Any, seeded: None,
-            tmp_path: Path) -> Iterator[dict[str, ServerProcess]]:
+            tmp_path: Path) -> Iterator[dict[str, HailopsServer]]:
     """Processes A and B on the test's database, joined through Redis.  No scheduler: this is
     about the message queue, and a deployment runs at most one."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HAILOPS_")}
@@ -139,12 +93,12 @@ def servers(app: Any, app_config: dict[str, Any], users: Any, seeded: None,
                HAILOPS_INSTANCE_PATH=str(app_config["instance_path"]),
                HAILOPS_MESSAGE_QUEUE=REDIS_URL, HAILOPS_SCHEDULER_ENABLED="false",
                PYART_QUIET="1", PYTHONUNBUFFERED="1")
-    started: dict[str, ServerProcess] = {}
+    started: dict[str, HailopsServer] = {}
     try:
         for name in ("A", "B"):
-            started[name] = ServerProcess(name, env, tmp_path / f"server-{name}.log")
+            started[name] = HailopsServer(name, env, tmp_path / f"server-{name}.log")
         for server in started.values():
-            server.wait_listening()
+            server.wait_ready()
         yield started
     finally:
         for server in started.values():
@@ -152,10 +106,10 @@ def servers(app: Any, app_config: dict[str, Any], users: Any, seeded: None,
 
 
 @pytest.fixture
-def connect(app: Any) -> Iterator[Callable[[ServerProcess, str], LiveClient]]:
+def connect(app: Any) -> Iterator[Callable[[HailopsServer, str], LiveClient]]:
     clients: list[LiveClient] = []
 
-    def _connect(server: ServerProcess, username: str) -> LiveClient:
+    def _connect(server: HailopsServer, username: str) -> LiveClient:
         client = LiveClient(server, _token(app, username))
         clients.append(client)
         return client
@@ -169,7 +123,7 @@ def connect(app: Any) -> Iterator[Callable[[ServerProcess, str], LiveClient]]:
         thread.join(timeout=WAIT_S)
 
 
-def _set_readiness(server: ServerProcess, token: str, code: str, readiness: str) -> None:
+def _set_readiness(server: HailopsServer, token: str, code: str, readiness: str) -> None:
     resp = requests.patch(f"{server.url}/api/sites/{code}/readiness", json={"readiness": readiness},
                           headers={"Authorization": f"Bearer {token}"}, timeout=WAIT_S)
     assert resp.status_code == 200, resp.text
@@ -199,7 +153,7 @@ def test_status_change_through_either_process_reaches_clients_on_both(app, serve
                             ("lishi operator on B", lishi_on_b)):
             assert client.wait_for(seen), (
                 f"{who} did not receive {code} -> {readiness} (seq {seq}) caused through "
-                f"{via.name}; got {client.received()}\nA log:\n{a.log()}\nB log:\n{b.log()}")
+                f"{via.name}; got {client.received()}\nA log:\n{a.log_tail()}\nB log:\n{b.log_tail()}")
 
     # Pub/sub ignores the Redis db index: another deployment on this Redis may add events.
     def ours(env: dict[str, Any]) -> bool:

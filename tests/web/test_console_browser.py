@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from command.testing import hailops_command
 from command.timefmt import BEIJING
-from tests.web.live_server import HAILOPS, running_server
+from tests.web.live_server import running_server
 from tests.web.test_browser import ARTIFACTS, PASSWORD, browser  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -59,7 +60,7 @@ def _ingest_live_volumes(env: dict[str, str]) -> None:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     def prepare(env):
-        subprocess.run([HAILOPS, "seed", "--demo-accounts"], env=env, check=True,
+        subprocess.run([*hailops_command(), "seed", "--demo-accounts"], env=env, check=True,
                        capture_output=True)
         _ingest_live_volumes(env)
 
