@@ -65,7 +65,14 @@ def load_sites(session: Session, county: str | None = None) -> list[Site]:
     q = select(SiteRecord).order_by(SiteRecord.code)
     if county is not None:
         q = q.where(SiteRecord.county == county)
-    return [to_site(r, stock(session, r.code)) for r in session.scalars(q)]
+    stocks: dict[str, dict[str, int]] = {}
+    for code, ammo_type, total in session.execute(
+            select(AmmunitionEntry.site_code, AmmunitionEntry.ammo_type,
+                   func.sum(AmmunitionEntry.delta))
+            .where(AmmunitionEntry.drill_id.is_(None))
+            .group_by(AmmunitionEntry.site_code, AmmunitionEntry.ammo_type)):
+        stocks.setdefault(code, {})[ammo_type] = int(total)  # one query, not one per site
+    return [to_site(r, stocks.get(r.code, {})) for r in session.scalars(q)]
 
 
 def replace_registry(session: Session, sites: list[Site], actor: str, role: str) -> None:
