@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -295,3 +307,180 @@ class DrillRecord(Base):
     started_by: Mapped[str] = mapped_column(String(64))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# --- Office work (command/office): liaisons, meetings, ground hail reports, bulletins,
+# --- outbox, neighbours and storm handovers.  Owned by command/office; one migration (0002_i15).
+
+
+class LiaisonRecord(Base):
+    """A member unit's liaison (``role`` = liaison) or deputy; changes are audited."""
+
+    __tablename__ = "office_liaisons"
+    __table_args__ = (UniqueConstraint("unit_key", "role", name="uq_office_liaison_unit_role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_key: Mapped[str] = mapped_column(ForeignKey("member_units.key", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # liaison | deputy
+    name: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str] = mapped_column(String(32))
+    email: Mapped[str] = mapped_column(String(128), default="")
+    username: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    sample: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(64), default="system")
+
+
+class MeetingRecord(Base):
+    """A plenary or ad hoc meeting: attendance as ``{unit_key: attendee name}``."""
+
+    __tablename__ = "office_meetings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    held_on: Mapped[date] = mapped_column(Date, index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # plenary | ad_hoc
+    title: Mapped[str] = mapped_column(String(200))
+    attendance: Mapped[Any] = mapped_column(JSON, default=dict)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    decisions: Mapped[list[DecisionRecord]] = relationship(back_populates="meeting",
+                                                           order_by="DecisionRecord.id")
+
+
+class DecisionRecord(Base):
+    """A meeting decision with its owner unit and due date, followed up until done."""
+
+    __tablename__ = "office_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("office_meetings.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    owner_unit: Mapped[str] = mapped_column(ForeignKey("member_units.key"), index=True)
+    due_on: Mapped[date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | done
+    follow_ups: Mapped[Any] = mapped_column(JSON, default=list)  # [{"at", "by", "note", "done"}]
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    meeting: Mapped[MeetingRecord] = relationship(back_populates="decisions")
+
+
+class GroundReportRecord(Base):
+    """A ground hail report (降雹实况): hail seen at a place and time, with a size class."""
+
+    __tablename__ = "office_ground_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    county: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    place: Mapped[str] = mapped_column(String(200), default="")
+    size_class: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    photo: Mapped[str | None] = mapped_column(String(80), nullable=True)  # file name under instance
+    reporter: Mapped[str] = mapped_column(String(64))
+    reporter_role: Mapped[str] = mapped_column(String(32))
+    drill_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BulletinRecord(Base):
+    """A bulletin (作业情况通报) or ad hoc notice; ``number`` is given when it is issued."""
+
+    __tablename__ = "office_bulletins"
+    __table_args__ = (UniqueConstraint("year", "number", name="uq_office_bulletin_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # bulletin | notice
+    state: Mapped[str] = mapped_column(String(16), default="draft", index=True)  # draft | issued
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")  # editable text (paragraphs)
+    figures: Mapped[Any] = mapped_column(JSON, default=dict)  # the record it was drafted from
+    source: Mapped[str] = mapped_column(String(64), default="")  # drill:<id> | day:<date> | manual
+    drill_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    year: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    html: Mapped[str | None] = mapped_column(Text, nullable=True)
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    issued_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class DeliveryRecord(Base):
+    """One issued bulletin delivered to one member unit; its liaison confirms receipt."""
+
+    __tablename__ = "office_deliveries"
+    __table_args__ = (UniqueConstraint("bulletin_id", "unit_key", name="uq_office_delivery"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bulletin_id: Mapped[int] = mapped_column(ForeignKey("office_bulletins.id", ondelete="CASCADE"), index=True)
+    unit_key: Mapped[str] = mapped_column(ForeignKey("member_units.key"), index=True)
+    delivered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    confirmed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    chases: Mapped[int] = mapped_column(Integer, default=0)
+    last_chased_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class OutboxMessage(Base):
+    """An e-mail waiting to be sent (or sent) by the outbox job over SMTP."""
+
+    __tablename__ = "office_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to_addr: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    attachment_name: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    attachment: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    ref: Mapped[str] = mapped_column(String(64), default="", index=True)  # bulletin:<id>, handover:<id>
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|sent|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class NeighbourLiaison(Base):
+    """The liaison of a neighbouring city for joint defence (联防联控)."""
+
+    __tablename__ = "office_neighbour_liaisons"
+
+    neighbour_key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str] = mapped_column(String(32))
+    email: Mapped[str] = mapped_column(String(128), default="")
+    sample: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(64), default="system")
+
+
+class HandoverRecord(Base):
+    """A storm handover notice: ``out`` (drafted here for a neighbour) or ``in`` (received)."""
+
+    __tablename__ = "office_handovers"
+    __table_args__ = (UniqueConstraint("direction", "track_id", "neighbour_key", "drill_key",
+                                       name="uq_office_handover_track"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    direction: Mapped[str] = mapped_column(String(8))  # out | in
+    neighbour_key: Mapped[str] = mapped_column(String(32), index=True)
+    track_id: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="draft", index=True)  # draft|sent|received
+    crossing_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    crossing_lat: Mapped[float] = mapped_column(Float)
+    crossing_lon: Mapped[float] = mapped_column(Float)
+    mesh_mm: Mapped[float | None] = mapped_column(Float, nullable=True)
+    speed_mps: Mapped[float | None] = mapped_column(Float, nullable=True)
+    direction_deg: Mapped[float | None] = mapped_column(Float, nullable=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    drill_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    drill_key: Mapped[str] = mapped_column(String(32), default="")  # drill id or "" (unique key)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64), default="system")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sent_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
