@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -113,6 +114,9 @@ class AuditRecord(Base):
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)  # no forks in the chain
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
+    # The warnings list filters by action and time.
+    __table_args__ = (Index("ix_audit_log_action_at", "action", "at"),)
+
 
 class SiteRecord(Base):
     """An operation site of the registry; equipment and contacts as validated JSON."""
@@ -176,17 +180,25 @@ class RadarVolume(Base):
     products: Mapped[Any] = mapped_column(JSON, nullable=True)
     tracks: Mapped[Any] = mapped_column(JSON, nullable=True)
     processing_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
-    drill_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    drill_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # indexed with scan_time
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     cells: Mapped[list[CellRecord]] = relationship(back_populates="volume")
+
+    __table_args__ = (
+        # The time slider and "latest volume" of one world (live or a drill) by scan time.
+        Index("ix_radar_volumes_drill_scan_time", "drill_id", "scan_time"),
+        # /healthz: quarantined volumes (count and the latest few).
+        Index("ix_radar_volumes_status_id", "status", "id"),
+    )
 
 
 class CellRecord(Base):
     __tablename__ = "cells"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    volume_id: Mapped[int] = mapped_column(ForeignKey("radar_volumes.id", ondelete="CASCADE"))
+    volume_id: Mapped[int] = mapped_column(ForeignKey("radar_volumes.id", ondelete="CASCADE"),
+                                           index=True)
     cell_id: Mapped[str] = mapped_column(String(64), index=True)
     track_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     scan_time: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
@@ -206,7 +218,7 @@ class LiveEvent(Base):
     __tablename__ = "live_events"
 
     seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     event: Mapped[str] = mapped_column(String(64))
     rooms: Mapped[Any] = mapped_column(JSON)  # list of room names
     payload: Mapped[Any] = mapped_column(JSON)
@@ -236,13 +248,18 @@ class OperationRecord(Base):
     site_code: Mapped[str] = mapped_column(String(32), index=True)
     county: Mapped[str] = mapped_column(String(32), index=True)
     state: Mapped[str] = mapped_column(String(24), index=True)
-    drill_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    drill_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # indexed, see below
     data: Mapped[Any] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        # The operations list of one world, newest first, and its open operations.
+        Index("ix_operations_drill_created", "drill_id", "created_at"),
+        Index("ix_operations_drill_state", "drill_id", "state"),
+    )
 
 
 class IdempotencyKey(Base):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from command.operations import ACTIONS
+from command.web.paging import openapi_params
 
 _ERR = {"$ref": "#/components/schemas/Error"}
 _TIME = {"type": "string", "format": "date-time"}
@@ -84,14 +85,29 @@ def document() -> dict[str, Any]:
         "/api/member-units": {"get": {"summary": "Member units and liaisons", "responses": _responses()}},
         "/api/live/state": {"get": {"summary": "Latest volume (cells, tracks, overlays) and event seq",
                                     "responses": _responses()}},
-        "/api/volumes": {"get": {"summary": "Volumes of the last two hours", "responses": _responses()}},
+        "/api/volumes": {"get": {"summary": "Volumes in scan-time order, paged (default: the last two hours)",
+                                 "parameters": openapi_params(
+                                     limit_default=200, limit_max=1000,
+                                     times={"since": "scan time from (default: two hours ago)",
+                                            "until": "scan time up to"}),
+                                 "responses": _responses()}},
         "/api/volumes/{id}": {"get": {"summary": "One volume", "responses": _responses(extra=(404,))}},
         "/api/cells/{id}/review": {"post": {"summary": "Forecaster confirms or dismisses a cell",
                                             "responses": _responses()}},
         "/api/recommendations": {"get": {"summary": "Site-to-cell recommendations for the latest volume",
                                          "responses": _responses()}},
         "/api/operations": {
-            "get": {"summary": "Operations visible to the user", "responses": _responses()},
+            "get": {"summary": "Operations visible to the user, newest first, paged (default: open "
+                               "ones and those created in the last 7 days)",
+                    "parameters": openapi_params(
+                        limit_default=100, limit_max=500,
+                        times={"since": "created from (replaces the default range)",
+                               "until": "created up to"},
+                        extra=[{"name": "state", "in": "query", "required": False,
+                                "schema": {"type": "string"}, "description": "states, comma-separated"},
+                               {"name": "open", "in": "query", "required": False,
+                                "schema": {"type": "boolean"}, "description": "only open operations"}]),
+                    "responses": _responses()},
             "post": {"summary": "Propose an operation (Idempotency-Key header honoured)",
                      "parameters": [{"$ref": "#/components/parameters/IdempotencyKey"}],
                      "requestBody": {"content": {"application/json": {"schema": {
@@ -124,7 +140,12 @@ def document() -> dict[str, Any]:
                                             "responses": _responses(extra=(404, 422))}},
         "/api/cells/{id}/warning": {"post": {"summary": "Issue a hail warning for counties (forecaster)",
                                              "responses": _responses(extra=(403, 404, 422))}},
-        "/api/warnings": {"get": {"summary": "Warnings issued (?hours=24)", "responses": _responses()}},
+        "/api/warnings": {"get": {"summary": "Warnings issued, newest first, paged",
+                                  "parameters": openapi_params(limit_default=200, limit_max=500, extra=[
+                                      {"name": "hours", "in": "query", "required": False,
+                                       "schema": {"type": "integer", "minimum": 1, "maximum": 168,
+                                                  "default": 24}}]),
+                                  "responses": _responses()}},
         "/api/airspace": {"get": {"summary": "Airport and no-fire areas (GeoJSON)", "responses": _responses()}},
         "/api/member/overview": {"get": {"summary": "Read-only overview for member units",
                                          "responses": _responses()}},

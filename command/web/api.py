@@ -231,24 +231,44 @@ def live_state() -> Any:
     return jsonify({"seq": seq, "volume": None if vol is None else volume_payload(vol)})
 
 
+VOLUMES_LIMIT, VOLUMES_LIMIT_MAX = 200, 1000
+
+
 @bp.get("/volumes")
 @login_required_any
 def list_volumes() -> Any:
-    """Volumes of the last two hours (for the map's time slider); ``?drill=ID``: the
-    drill's volumes, two hours back from its clock."""
+    """Processed volumes in scan-time order (for the map's time slider), one query with their
+    cell counts.  ``?since=``/``?until=`` (ISO; default: the last two hours, on the drill clock
+    with ``?drill=ID``), ``?limit=`` (default 200, at most 1000) and ``?cursor=``."""
     from datetime import UTC, datetime, timedelta
 
+    from sqlalchemy import and_, func, or_
+
     from command.drill import drill_now
-    from command.models import RadarVolume
+    from command.models import CellRecord, RadarVolume
+    from command.web.paging import cursor_arg, limit_arg, page, time_arg
     from command.web.scope import drill_id_filter, requested_drill
 
     drill = requested_drill()
-    since = (datetime.now(UTC) if drill is None else drill_now(drill)) - timedelta(hours=2)
-    rows = get_session().scalars(select(RadarVolume).where(
-        RadarVolume.status == "processed", drill_id_filter(RadarVolume.drill_id, drill),
-        RadarVolume.scan_time >= since).order_by(RadarVolume.scan_time, RadarVolume.id)).all()
-    return jsonify({"volumes": [{"id": v.id, "scan_time": v.scan_time.isoformat(),
-                                 "cells": len(v.cells)} for v in rows]})
+    limit = limit_arg(VOLUMES_LIMIT, VOLUMES_LIMIT_MAX)
+    since = time_arg("since") or \
+        (datetime.now(UTC) if drill is None else drill_now(drill)) - timedelta(hours=2)
+    until = time_arg("until")
+    after = cursor_arg((datetime, int))
+    q = (select(RadarVolume.id, RadarVolume.scan_time, func.count(CellRecord.id))
+         .outerjoin(CellRecord, CellRecord.volume_id == RadarVolume.id)
+         .where(RadarVolume.status == "processed", drill_id_filter(RadarVolume.drill_id, drill),
+                RadarVolume.scan_time >= since)
+         .group_by(RadarVolume.id, RadarVolume.scan_time)
+         .order_by(RadarVolume.scan_time, RadarVolume.id).limit(limit + 1))
+    if until is not None:
+        q = q.where(RadarVolume.scan_time <= until)
+    if after is not None:
+        q = q.where(or_(RadarVolume.scan_time > after[0],
+                        and_(RadarVolume.scan_time == after[0], RadarVolume.id > after[1])))
+    rows, next_cursor = page(list(get_session().execute(q)), limit, lambda r: (r[1], r[0]))
+    return jsonify({"volumes": [{"id": vid, "scan_time": scan_time.isoformat(), "cells": int(n)}
+                                for vid, scan_time, n in rows], "next_cursor": next_cursor})
 
 
 @bp.get("/volumes/<int:volume_id>")

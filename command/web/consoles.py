@@ -168,12 +168,18 @@ def cell_arrivals() -> Any:
     wanted = [c for c in request.args.get("cells", "").split(",") if c][:200]
     vol = _latest_volume()
     tracks = {t["id"]: t for t in (vol.tracks or [])} if vol is not None else {}
+    track_of: dict[str, str | None] = {}
+    if wanted:
+        for cell_id, track_id in session.execute(select(CellRecord.cell_id, CellRecord.track_id)
+                                                 .where(CellRecord.cell_id.in_(wanted),
+                                                        drill_id_filter(CellRecord.drill_id,
+                                                                        requested_drill()))
+                                                 .order_by(CellRecord.id)):
+            track_of[cell_id] = track_id  # the latest record wins
     out: dict[str, Any] = {}
     for cell_id in wanted:
-        rec = session.scalar(select(CellRecord).where(
-            CellRecord.cell_id == cell_id, drill_id_filter(CellRecord.drill_id, requested_drill()))
-                             .order_by(CellRecord.id.desc()).limit(1))
-        track = tracks.get(rec.track_id) if rec is not None and rec.track_id else None
+        track_id = track_of.get(cell_id)
+        track = tracks.get(track_id) if track_id else None
         out[cell_id] = None if track is None else {
             "track": _track_summary(track), "scan_time": vol.scan_time.isoformat()
             if vol is not None and vol.scan_time else None}
@@ -200,7 +206,12 @@ def member_overview() -> Any:
     from command.models import OperationRecord
 
     session = get_session()
-    vol = _latest_volume()
+    # The latest volume's columns only (not its tracks JSON), its cells in one query.
+    vol = session.execute(select(RadarVolume.id, RadarVolume.scan_time, RadarVolume.levels).where(
+        RadarVolume.status == "processed", drill_id_filter(RadarVolume.drill_id, requested_drill()))
+        .order_by(RadarVolume.id.desc()).limit(1)).first()
+    cells = [] if vol is None else session.execute(
+        select(CellRecord.hail, CellRecord.feature).where(CellRecord.volume_id == vol.id)).all()
     rows = session.execute(select(OperationRecord.state, func.count())
                            .where(OperationRecord.drill_id.is_(None))
                            .group_by(OperationRecord.state)).all()
@@ -209,8 +220,8 @@ def member_overview() -> Any:
     return jsonify({
         "volume": None if vol is None else {
             "volume_id": vol.id, "scan_time": vol.scan_time.isoformat() if vol.scan_time else None,
-            "cells": len(vol.cells), "hail_cells": sum(1 for c in vol.cells if c.hail),
-            "max_mesh_mm": max((c.feature["properties"].get("mesh_mm") or 0 for c in vol.cells),
+            "cells": len(cells), "hail_cells": sum(1 for hail, _f in cells if hail),
+            "max_mesh_mm": max((f["properties"].get("mesh_mm") or 0 for _h, f in cells),
                                default=0), "levels": vol.levels},
         "operations_by_state": counts,
         "member_units": [{"key": m.key, "name_zh": m.name_zh, "name_en": m.name_en,
@@ -301,20 +312,44 @@ def live_seq() -> Any:
     return jsonify({"seq": get_session().scalar(select(func.max(LiveEvent.seq))) or 0})
 
 
+WARNINGS_LIMIT, WARNINGS_LIMIT_MAX = 200, 500
+
+
 @bp.get("/api/warnings")
 @login_required_any
 def list_warnings() -> Any:
     """Hail warnings issued in the last ``?hours=`` (default 24, at most 168), newest first,
-    from the audit log; a county operator sees only those naming its county."""
+    from the audit log; a county operator sees only those naming its county.  ``?limit=``
+    (default 200, at most 500) and ``?cursor=`` page."""
+    from command.web.paging import cursor_arg, encode_cursor, limit_arg
+
     try:
         hours = min(max(int(request.args.get("hours", 24)), 1), 168)
     except ValueError:
         raise Unprocessable("invalid hours", {"hours": "whole number 1..168"}) from None
+    limit = limit_arg(WARNINGS_LIMIT, WARNINGS_LIMIT_MAX)
+    after = cursor_arg((int,))
     since = datetime.now(UTC) - timedelta(hours=hours)
-    rows = get_session().scalars(select(AuditRecord).where(
-        AuditRecord.action == "warning.issue", AuditRecord.drill_id.is_(None),
-        AuditRecord.at >= since).order_by(AuditRecord.id.desc()).limit(200)).all()
-    out = [r.after for r in rows if isinstance(r.after, dict)]
-    if current_user.role == "county_operator":
-        out = [w for w in out if current_user.county in w.get("counties", [])]
-    return jsonify({"warnings": out})
+    county = current_user.county if current_user.role == "county_operator" else None
+    out: list[dict[str, Any]] = []
+    before_id = None if after is None else after[0]
+    next_cursor = None
+    session = get_session()
+    while True:  # a county operator's page may need several batches of the audit log
+        q = select(AuditRecord.id, AuditRecord.after).where(
+            AuditRecord.action == "warning.issue", AuditRecord.drill_id.is_(None),
+            AuditRecord.at >= since)
+        if before_id is not None:
+            q = q.where(AuditRecord.id < before_id)
+        rows = session.execute(q.order_by(AuditRecord.id.desc()).limit(limit)).all()
+        for rec_id, after_json in rows:
+            if isinstance(after_json, dict) and (county is None
+                                                 or county in after_json.get("counties", [])):
+                out.append(after_json)
+                if len(out) == limit:
+                    next_cursor = encode_cursor([rec_id])
+                    break
+        if next_cursor is not None or len(rows) < limit:
+            break
+        before_id = rows[-1][0]
+    return jsonify({"warnings": out, "next_cursor": next_cursor})

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 
 from command.auth import login_required_any
 from command.extensions import get_session
-from command.models import RadarVolume, ServiceStatus
+from command.models import CellRecord, RadarVolume, ServiceStatus
 
 bp = Blueprint("main", __name__)
 
@@ -58,19 +58,24 @@ def healthz() -> Any:
         out["scheduler"] = {"ok": age < SCHEDULER_STALE_AFTER, "last_heartbeat": beat.updated_at.isoformat(),
                             "jobs": (beat.info or {}).get("jobs", [])}
     settings = current_app.config["HAILOPS"]
-    latest = session_.scalar(select(RadarVolume).where(RadarVolume.status == "processed",
-                                                        RadarVolume.drill_id.is_(None))
-                             .order_by(RadarVolume.scan_time.desc()).limit(1))
+    # Columns only: a volume row's tracks JSON is large and not needed here.
+    latest = session_.execute(select(RadarVolume.id, RadarVolume.filename, RadarVolume.scan_time,
+                                     RadarVolume.processing_ms)
+                              .where(RadarVolume.status == "processed", RadarVolume.drill_id.is_(None))
+                              .order_by(RadarVolume.scan_time.desc()).limit(1)).first()
     quarantined = session_.scalar(select(func.count()).select_from(RadarVolume)
                                   .where(RadarVolume.status == "quarantined")) or 0
-    recent_bad = session_.scalars(select(RadarVolume).where(RadarVolume.status == "quarantined")
+    recent_bad = session_.execute(select(RadarVolume.filename, RadarVolume.error,
+                                         RadarVolume.received_at)
+                                  .where(RadarVolume.status == "quarantined")
                                   .order_by(RadarVolume.id.desc()).limit(5)).all()
     out["radar_feed"] = {
         "incoming_dir": str(settings.incoming),
         "latest_volume": None if latest is None else {
             "file": latest.filename,
             "scan_time": latest.scan_time.isoformat() if latest.scan_time else None,
-            "cells": len(latest.cells),
+            "cells": session_.scalar(select(func.count()).select_from(CellRecord)
+                                     .where(CellRecord.volume_id == latest.id)),
             "processing_ms": latest.processing_ms,
         },
         "quarantined": quarantined,

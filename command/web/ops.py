@@ -3,21 +3,24 @@ standing agreements and ammunition restocks.  Core errors map to 403/409/422."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, true
 
 from command import audit, operations
 from command.auth import login_required_any, roles_required
-from command.codec import encode
+from command.codec import decode, encode
+from command.drill import drill_now
 from command.errors import NotFound, Unprocessable
 from command.extensions import get_session
 from command.models import OperationRecord, RadarVolume, SiteRecord, StandingAgreementRecord
 from command.push import ROOM_ALL, announce
+from command.web.paging import cursor_arg, limit_arg, page, time_arg
 from command.web.scope import drill_id_filter, requested_drill, running_drill_now
+from dispatch import lifecycle as lc
 from dispatch.clearance import Authority, StandingAgreement
 from dispatch.errors import ValidationFailed
 from sites.model import Contact, Sector
@@ -47,20 +50,55 @@ def _visible(rec: OperationRecord) -> bool:
     return True
 
 
+OPERATIONS_LIMIT, OPERATIONS_LIMIT_MAX = 100, 500
+OPERATIONS_RECENT = timedelta(days=7)
+
+
+def _visibility_filter() -> Any:
+    """The user's visibility as SQL (so a page holds only what the user may see)."""
+    if current_user.role == "county_operator":
+        return and_(OperationRecord.county == current_user.county,
+                    OperationRecord.state.in_([s.value for s in operations.COUNTY_VISIBLE]))
+    if current_user.role in ("atc", "military"):
+        return OperationRecord.state.in_([s.value for s in operations.AIRSPACE_VISIBLE])
+    return true()
+
+
 @bp.get("/operations")
 @login_required_any
 def list_operations() -> Any:
+    """Operations the user may see, newest first, in pages.  Default range: every open
+    operation and those created in the last 7 days (the drill clock with ``?drill=ID``);
+    ``?since=``/``?until=`` (ISO, on creation time) replace it.  ``?state=a,b`` and
+    ``?open=1`` filter; ``?limit=`` (default 100, at most 500) and ``?cursor=`` page."""
     session = get_session()
-    q = select(OperationRecord).where(drill_id_filter(OperationRecord.drill_id, requested_drill())) \
-        .order_by(OperationRecord.created_at.desc()).limit(500)
+    drill = requested_drill()
+    limit = limit_arg(OPERATIONS_LIMIT, OPERATIONS_LIMIT_MAX)
+    since, until = time_arg("since"), time_arg("until")
+    after = cursor_arg((datetime, str))
+    open_states = [s.value for s in lc.OperationState if s not in lc.TERMINAL_STATES]
+    q = select(OperationRecord).where(drill_id_filter(OperationRecord.drill_id, drill),
+                                      _visibility_filter())
     if request.args.get("state"):
-        q = q.where(OperationRecord.state == request.args["state"])
+        q = q.where(OperationRecord.state.in_(request.args["state"].split(",")))
+    if request.args.get("open") in ("1", "true"):
+        q = q.where(OperationRecord.state.in_(open_states))
+    if since is None and until is None:
+        now = _now() if drill is None else drill_now(drill)
+        q = q.where(or_(OperationRecord.created_at >= now - OPERATIONS_RECENT,
+                        OperationRecord.state.in_(open_states)))
+    if since is not None:
+        q = q.where(OperationRecord.created_at >= since)
+    if until is not None:
+        q = q.where(OperationRecord.created_at <= until)
+    if after is not None:
+        q = q.where(or_(OperationRecord.created_at < after[0],
+                        and_(OperationRecord.created_at == after[0], OperationRecord.id < after[1])))
+    q = q.order_by(OperationRecord.created_at.desc(), OperationRecord.id.desc()).limit(limit + 1)
+    rows, next_cursor = page(list(session.scalars(q)), limit, lambda r: (r.created_at, r.id))
     now = _now()
-    out = []
-    for rec in session.scalars(q):
-        if _visible(rec):
-            out.append(operations.to_json(operations.load(session, rec.id)[1], now))
-    return jsonify({"operations": out})
+    return jsonify({"operations": [operations.to_json(decode(lc.Operation, r.data), now)
+                                   for r in rows], "next_cursor": next_cursor})
 
 
 @bp.get("/operations/<op_id>")
