@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask, request, session
+from flask.json.provider import DefaultJSONProvider
 
 from command.settings import PROJECT_ROOT, load_settings
 
@@ -35,6 +36,17 @@ def role_label(role: str) -> str:
     }.get(role, role)
 
 
+class SafeJSONProvider(DefaultJSONProvider):
+    """Deeply nested JSON makes the parser recurse until RecursionError (a 500): report it
+    as malformed JSON instead (``request.get_json`` turns ValueError into 400)."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     from command import auth, web
     from command.db import Database
@@ -58,7 +70,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         TESTING=settings.env == "test",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        SESSION_COOKIE_SECURE=bool(settings.session_cookie_secure),
+        REMEMBER_COOKIE_SECURE=bool(settings.session_cookie_secure),
+        REMEMBER_COOKIE_HTTPONLY=True,
+        MAX_CONTENT_LENGTH=settings.max_content_length,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_CHECK_DEFAULT=False,
@@ -69,6 +84,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         RATELIMIT_HEADERS_ENABLED=True,
         JSON_AS_ASCII=False,
     )
+    app.json = SafeJSONProvider(app)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -82,7 +98,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app,
         message_queue=settings.message_queue,
         channel=settings.message_queue_channel,
-        cors_allowed_origins=[],
+        # None = same origin only (engine.io compares Origin with the Host); an empty list
+        # would switch the check off.
+        cors_allowed_origins=settings.socketio_allowed_origins or None,
         async_mode="threading",
         logger=False,
         engineio_logger=False,
@@ -97,23 +115,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for bp in web.blueprints():
         app.register_blueprint(bp)
 
-    @app.before_request
-    def _csrf_unless_token() -> None:
-        # Browsers (cookie sessions) must send the CSRF token on every unsafe request, forms
-        # and fetch() alike (X-CSRFToken header).  Machine clients authenticate with a bearer
-        # token, which a cross-site page cannot send, so they need none.
-        if request.method in ("GET", "HEAD", "OPTIONS"):
-            return
-        if request.headers.get("Authorization", "").startswith("Bearer "):
-            return
-        if app.config.get("WTF_CSRF_ENABLED", True):
-            csrf.protect()
+    from command import security
+
+    security.init_app(app)
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
         from flask_babel import get_locale
 
-        return {"role_label": role_label, "get_locale": get_locale}
+        return {"role_label": role_label, "get_locale": get_locale,
+                "csp_nonce": security.csp_nonce}
 
     @app.before_request
     def _lang_param() -> None:

@@ -34,6 +34,7 @@ from command import audit
 from command.errors import Forbidden, Unauthorized
 from command.extensions import limiter
 from command.models import ApiToken, User
+from command.security import safe_next
 from command.settings import ROLES
 
 login_manager = LoginManager()
@@ -198,10 +199,7 @@ def login() -> Any:
             audit.append(session, actor=user.username, role=user.role, action="user.login",
                          object_type="user", object_id=user.username)
             session.commit()
-            target = request.args.get("next") or ""
-            if not target.startswith("/") or target.startswith("//"):
-                target = url_for("main.index")
-            return redirect(target)
+            return redirect(safe_next(request.args.get("next"), url_for("main.index")))
         flash(_("Wrong username or password"), "error")
         return render_template("login.html", form=form), 401
     return render_template("login.html", form=form)

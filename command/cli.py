@@ -404,8 +404,10 @@ def run(demo: bool, host: str) -> None:
     port = server_port()
     click.echo(f"hailops listening on http://{host}:{port}/  (Ctrl-C to stop)")
     try:
+        from command.security import QuietRequestHandler
+
         socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False,
-                     log_output=False)
+                     log_output=False, request_handler=QuietRequestHandler)
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)

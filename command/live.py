@@ -24,6 +24,7 @@ from command.push import (
 
 # Which rooms each role listens to.  County operators never join ROOM_ALL: they only see
 # their own county's sites and orders.
+JOINABLE_DRILL_STATES = ("running", "paused")
 _WIDE_ROLES = {"forecaster", "commander", "admin", "member", "atc", "military"}
 
 
@@ -75,15 +76,28 @@ class LiveNamespace(Namespace):
         return {"ok": True, "replayed": n}
 
     def on_join_drill(self, data: Any) -> dict[str, Any]:
-        """Take part in a drill: join the drill's copies of this user's rooms."""
+        """Take part in a drill: join the drill's copies of this user's rooms.  Only a drill
+        that exists and is running or paused; joining another drill leaves the previous one,
+        so a connection holds its live rooms plus at most one drill's."""
+        from flask_socketio import leave_room
+
+        from command.models import DrillRecord
+
         info = self._sessions.get(request.sid)  # type: ignore[attr-defined]
         drill_id = data.get("drill_id") if isinstance(data, dict) else None
-        if info is None or not isinstance(drill_id, str) or not drill_id:
+        if info is None or not isinstance(drill_id, str) or not drill_id or len(drill_id) > 64:
             return {"ok": False, "error": "drill_id required"}
-        rooms = scoped(sorted(info[3]), drill_id)
+        drill = get_session().get(DrillRecord, drill_id)
+        if drill is None or drill.state not in JOINABLE_DRILL_STATES:
+            return {"ok": False, "error": "no running drill with this id"}
+        base = {room for room in info[3] if not room.startswith("drill:")}
+        rooms = scoped(sorted(base), drill_id)
+        for room in info[3] - base - set(rooms):
+            leave_room(room)
         for room in rooms:
             join_room(room)
-        info[3].update(rooms)
+        info[3].clear()
+        info[3].update(base | set(rooms))
         return {"ok": True, "rooms": rooms}
 
     def _catch_up(self, since: int, rooms: set[str]) -> int:

@@ -7,16 +7,18 @@ tile layer is used, so the page works on an isolated network.
 
 from __future__ import annotations
 
-import json
+import re
 from typing import Any
 
 import folium
 from flask import render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
 from command.deployment import deployment
+from command.security import csp_nonce
 from command.sitestore import load_sites
 
 READINESS_COLOURS = {
@@ -94,7 +96,7 @@ def build_map(session: Session, user: Any) -> tuple[folium.Map, dict[str, str]]:
         colour = READINESS_COLOURS.get(site.readiness.value, "#bdc3c7")
         eq = ", ".join(f"{e.model or e.kind.value} ×{e.count}" for e in site.equipment)
         ammo = ", ".join(f"{k}: {v}" for k, v in sorted(site.ammunition.items()))
-        popup = (f"<b>{site.code} {site.name}</b><br>{_('County')}: {dep.county_name(site.county)}"
+        popup = (f"<b>{_text(site.code)} {_text(site.name)}</b><br>{_('County')}: {dep.county_name(site.county)}"
                  f"<br>{_('Readiness')}: {readiness_label(site.readiness.value)}"
                  f"<br>{_('Equipment')}: {eq}<br>{_('Ammunition')}: {ammo}"
                  f"<br>{_('Elevation')}: {site.elevation_m:.0f} m"
@@ -107,6 +109,17 @@ def build_map(session: Session, user: Any) -> tuple[folium.Map, dict[str, str]]:
     site_layer.add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     return m, markers
+
+
+def _text(value: str) -> str:
+    """A registry string placed in folium's popup markup: HTML-escaped, and without the
+    characters that would end or interpolate the JavaScript template literal it sits in."""
+    return str(escape(value)).replace("`", "&#96;").replace("$", "&#36;")
+
+
+def _with_nonce(markup: str, nonce: str) -> str:
+    """folium's generated header has inline ``<script>`` blocks: give them the CSP nonce."""
+    return re.sub(r"<script>", f'<script nonce="{nonce}">', markup)
 
 
 def _is_zh() -> bool:
@@ -125,12 +138,14 @@ def render_map_page(session: Session, user: Any) -> str:
         "locale": "zh" if _is_zh() else "en",
         "sampleRegistry": deployment().sample_registry,
     }
+    # folium's own generated markup (registry strings inside it are escaped by _text).
+    nonce = csp_nonce()
     return render_template(
         "map.html",
-        map_header=fig.header.render(),
-        map_html=fig.html.render(),
-        map_script=fig.script.render(),
-        boot_json=json.dumps(boot, ensure_ascii=False),
+        map_header=Markup(_with_nonce(fig.header.render(), nonce)),
+        map_html=Markup(fig.html.render()),
+        map_script=Markup(fig.script.render()),
+        boot=boot,
         sample=deployment().sample_registry,
         user=current_user,
     )

@@ -54,7 +54,16 @@ class Settings(BaseSettings):
     ratelimit_storage_uri: str = "memory://"
     demo_accounts: bool = False
     deployment_dir: Path | None = None
-    session_cookie_secure: bool = False
+    # Secure session cookies: on by default in production (None = decide by env).
+    session_cookie_secure: bool | None = None
+    # Origins allowed to open Socket.IO connections (JSON list, e.g.
+    # '["https://ops.example.cn"]'); unset = same origin only.
+    socketio_allowed_origins: list[str] | None = None
+    # Reverse proxies in front of the app (TLS termination): how many X-Forwarded-* hops to
+    # trust for scheme, host and client address (0 = served directly).
+    trusted_proxies: int = Field(default=0, ge=0, le=5)
+    # Largest request body accepted (bytes); larger ones get 413 before being read.
+    max_content_length: int = Field(default=16 * 1024 * 1024, ge=1024)
     # Monthly drill: a crontab in Beijing time (e.g. "0 9 15 * *" = the 15th, 09:00), the
     # event to replay, its speed, and how long before it participants are told.
     drill_cron: str | None = None
@@ -94,6 +103,10 @@ class Settings(BaseSettings):
                     "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')"
                 )
             self.secret_key = DEV_SECRET
+        if self.env == "production":
+            _check_production_secret(self.secret_key)
+        if self.session_cookie_secure is None:
+            self.session_cookie_secure = self.env == "production"
         if self.seasonal_h20_m <= self.seasonal_h0_m:
             raise ValueError("HAILOPS_SEASONAL_H20_M must be above HAILOPS_SEASONAL_H0_M")
         return self
@@ -115,6 +128,18 @@ class Settings(BaseSettings):
     @property
     def products(self) -> Path:
         return self.products_dir or self.instance_path / "products"
+
+
+MIN_SECRET_LENGTH = 32
+
+
+def _check_production_secret(secret: str) -> None:
+    """A session-signing key must be long and random: 32+ characters, not a repeated few."""
+    if secret == DEV_SECRET or len(secret) < MIN_SECRET_LENGTH or len(set(secret)) < 10:
+        raise ValueError(
+            f"HAILOPS_SECRET_KEY must be at least {MIN_SECRET_LENGTH} random characters in "
+            "production (e.g. python -c 'import secrets; print(secrets.token_hex(32))')"
+        )
 
 
 def load_settings(overrides: dict[str, Any] | None = None) -> Settings:

@@ -63,7 +63,7 @@ def start_drill() -> Any:
     body = request.get_json(silent=True) or {}
     session = get_session()
     try:
-        event = resolve_event(session, str(body.get("event", "")))
+        event = resolve_event(session, _event_name(session, str(body.get("event", ""))))
         script = parse_script(body["script"]) if isinstance(body.get("script"), str) and \
             body["script"].strip() else list(body.get("script") or [])
         relocate_to = body.get("relocate_to")
@@ -77,6 +77,22 @@ def start_drill() -> Any:
     session.commit()
     start_in_background(current_app._get_current_object(), drill.id)  # type: ignore[attr-defined]
     return jsonify(_drill_json(drill) | {"notes": event.notes}), 201
+
+
+def _event_name(session: Any, name: str) -> str:
+    """A known event, or a directory inside the event library: the web never reads
+    arbitrary server directories (the CLI, run by the operator, may)."""
+    from command.drill import BUILTIN_EVENTS, ensure_builtin_events
+
+    ensure_builtin_events(session)
+    if name and session.get(DrillEvent, name) is not None:
+        return name
+    library = next(iter(BUILTIN_EVENTS.values())).parent.resolve()
+    candidate = (library / name).resolve() if name else library
+    if candidate.parent != library or not candidate.is_dir():
+        raise Unprocessable(f"no drill event {name!r} in the event library",
+                            {"event": "a known event or a directory of the event library"})
+    return str(candidate)
 
 
 @bp.post("/api/drills/<drill_id>/<action>")

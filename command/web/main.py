@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, redirect, request, session, url_for
+from flask import Blueprint, current_app, jsonify, redirect, session, url_for
 from flask_login import current_user
 from sqlalchemy import func, select, text
 
@@ -33,8 +33,9 @@ def set_language(code: str) -> Any:
         if current_user.is_authenticated:
             current_user.locale = code
             get_session().commit()
-    target = request.referrer or url_for("main.index")
-    return redirect(target)
+    from command.security import safe_referrer
+
+    return redirect(safe_referrer(url_for("main.index")))
 
 
 @bp.route("/healthz")

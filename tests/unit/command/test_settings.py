@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 
 from command.settings import DEV_SECRET, SettingsError, load_settings, server_port
@@ -20,8 +22,24 @@ def test_production_without_secret_fails_with_clear_message():
 
 
 def test_production_with_secret_keeps_it():
-    s = load_settings({"env": "production", "secret_key": "x" * 40})
-    assert s.secret_key == "x" * 40
+    secret = secrets.token_hex(32)
+    s = load_settings({"env": "production", "secret_key": secret})
+    assert s.secret_key == secret
+
+
+@pytest.mark.parametrize("secret", ["", "x", "x" * 40, "abcabcabcabcabcabcabcabcabcabcabc",
+                                    "short-but-random-9f3k", DEV_SECRET])
+def test_production_refuses_short_or_repetitive_secrets(secret):
+    """Issue 13: an empty or one-letter HAILOPS_SECRET_KEY was accepted in production."""
+    with pytest.raises(SettingsError, match="at least 32 random characters"):
+        load_settings({"env": "production", "secret_key": secret})
+
+
+def test_production_cookies_are_secure_by_default():
+    """Issue 13: the session cookie lacked Secure in production."""
+    assert load_settings({"env": "production", "secret_key": secrets.token_hex(32)}) \
+        .session_cookie_secure is True
+    assert load_settings({"env": "dev"}).session_cookie_secure is False
 
 
 def test_environment_variables_are_read(monkeypatch, tmp_path):
