@@ -16,10 +16,10 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import event, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
-from command.models import AuditRecord
+from command.models import AuditCheckpoint, AuditRecord
 
 GENESIS = "0" * 64
 _PG_LOCK_KEY = 7_220_401  # arbitrary constant naming "the audit chain"
@@ -108,26 +108,65 @@ class VerifyResult:
     checked: int
     first_broken_id: int | None = None
     reason: str = ""
+    #: Routine verification: the checkpointed record it started after (``None``: from the start).
+    from_record_id: int | None = None
+    #: Records in the verified chain (the checkpoint's prefix plus those checked now).
+    total: int = 0
 
 
-def verify(session: Session) -> VerifyResult:
-    """Walk the chain in id order; name the first record whose hash or link is wrong."""
-    prev = GENESIS
-    count = 0
-    for rec in session.scalars(select(AuditRecord).order_by(AuditRecord.id)).yield_per(1000):
+def latest_checkpoint(session: Session) -> AuditCheckpoint | None:
+    return session.scalar(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1))
+
+
+def verify(session: Session, *, full: bool = True, checkpoint: bool = True) -> VerifyResult:
+    """Walk the chain in id order; name the first record whose hash or link is wrong.
+
+    ``full=False`` (routine) starts after the latest checkpoint instead of the genesis: it
+    checks that the checkpointed record still carries the verified hash and that the prefix
+    still holds as many records, then walks only the records appended since.  A successful
+    walk that checked new records adds a checkpoint to the session (the caller commits).
+    What routine verification cannot see — the content of a record before the checkpoint
+    altered while its stored hashes are left alone — the full walk finds.
+    """
+    start = None if full else latest_checkpoint(session)
+    prev, count, base = GENESIS, 0, 0
+    q = select(AuditRecord).order_by(AuditRecord.id)
+    if start is not None:
+        head = session.get(AuditRecord, start.record_id)
+        if head is None or head.hash != start.hash:
+            return VerifyResult(False, 0, start.record_id, "the checkpointed record was removed "
+                                "or rewritten (run a full verification)", start.record_id)
+        prefix = session.scalar(select(func.count()).select_from(AuditRecord)
+                                .where(AuditRecord.id <= start.record_id))
+        if prefix != start.count:
+            return VerifyResult(False, 0, start.record_id, f"{start.count} records were verified "
+                                f"up to record {start.record_id}, {prefix} are there now (records "
+                                "were removed or inserted; run a full verification)",
+                                start.record_id)
+        prev, base = start.hash, start.count
+        q = q.where(AuditRecord.id > start.record_id)
+    last: AuditRecord | None = None
+    for rec in session.scalars(q).yield_per(1000):
         count += 1
         if rec.prev_hash != prev:
             return VerifyResult(False, count, rec.id, "link to the previous record is broken "
-                                "(a record was removed, inserted or reordered)")
+                                "(a record was removed, inserted or reordered)",
+                                None if start is None else start.record_id)
         if record_digest(rec) != rec.hash:
             return VerifyResult(False, count, rec.id, "content does not match its hash "
-                                "(the record was altered)")
-        prev = rec.hash
-    return VerifyResult(True, count)
+                                "(the record was altered)",
+                                None if start is None else start.record_id)
+        prev, last = rec.hash, rec
+    if checkpoint and last is not None:
+        session.add(AuditCheckpoint(record_id=last.id, hash=last.hash, count=base + count,
+                                    full=start is None, at=datetime.now(UTC)))
+        session.flush()
+    return VerifyResult(True, count, from_record_id=None if start is None else start.record_id,
+                        total=base + count)
 
 
 @event.listens_for(Session, "before_flush")
 def _forbid_audit_changes(session: Session, _ctx: Any, _instances: Any) -> None:
     for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, AuditRecord):
+        if isinstance(obj, (AuditRecord, AuditCheckpoint)):
             raise AuditTamperError("the audit log is append-only")

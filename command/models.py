@@ -118,6 +118,21 @@ class AuditRecord(Base):
     __table_args__ = (Index("ix_audit_log_action_at", "action", "at"),)
 
 
+class AuditCheckpoint(Base):
+    """A verified prefix of the audit chain: every record up to ``record_id`` (``count`` of
+    them) was verified and the chain head there had ``hash``.  Routine verification starts
+    here; ``hailops audit verify --full`` walks the whole chain again."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    record_id: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(Integer)
+    full: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class SiteRecord(Base):
     """An operation site of the registry; equipment and contacts as validated JSON."""
 

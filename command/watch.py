@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from command import audit
@@ -57,6 +57,21 @@ def due_alerts(op: lc.Operation, now: datetime, limits: AlertLimits) -> list[tup
     return alerts
 
 
+#: A finished operation stays watched (for its overdue written report) this long after its
+#: last change beyond the report deadline; older ones are history and never read by the watch.
+WATCH_HORIZON = timedelta(days=7)
+_REPORTED_STATES = ("completed", "recalled")
+
+
+def watched_filter(now: datetime, limits: AlertLimits) -> Any:
+    """Operations that may still deserve an alert: the open ones, and finished ones whose
+    written report may still fall due (recently changed) — never the whole history."""
+    open_states = [s.value for s in lc.OperationState if s not in lc.TERMINAL_STATES]
+    return or_(OperationRecord.state.in_(open_states),
+               and_(OperationRecord.state.in_(_REPORTED_STATES),
+                    OperationRecord.updated_at >= now - limits.written_report_due - WATCH_HORIZON))
+
+
 def watch_deadlines(session: Session, now: datetime, limits: AlertLimits = AlertLimits(),
                     drill_id: str | None = None) -> int:
     """One pass over one world (live operations, or one drill's on the drill clock ``now``):
@@ -68,8 +83,9 @@ def watch_deadlines(session: Session, now: datetime, limits: AlertLimits = Alert
     new = 0
     world = OperationRecord.drill_id.is_(None) if drill_id is None else \
         OperationRecord.drill_id == drill_id
-    for rec in session.scalars(select(OperationRecord).where(OperationRecord.state.notin_(
-            ["denied", "cancelled", "expired"]), world)):
+    watched: set[str] = set()
+    for rec in session.scalars(select(OperationRecord).where(watched_filter(now, limits), world)):
+        watched.add(rec.id)
         op = decode(lc.Operation, rec.data)
         for kind, message in due_alerts(op, now, limits):
             key = f"{op.id}:{kind}"
@@ -88,9 +104,12 @@ def watch_deadlines(session: Session, now: datetime, limits: AlertLimits = Alert
                          after={"message": message}, at=now)
             announce(session, "alert", {"operation_id": op.id, "kind": kind, "message": message,
                                         "site_code": op.site_code, "county": op.county}, rooms)
-    seen_row.info = seen
-    seen_row.updated_at = now
-    session.merge(seen_row)
+    # Remember only the alerts of operations still watched: the others cannot fire again.
+    kept = {k: v for k, v in seen.items() if k.rsplit(":", 1)[0] in watched}
+    if new or kept != (seen_row.info or {}):
+        seen_row.info = kept
+        seen_row.updated_at = now
+        session.merge(seen_row)
     return new
 
 

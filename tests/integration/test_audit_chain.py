@@ -63,3 +63,74 @@ def test_chain_cannot_fork(db_session):
     db_session.add(clone)
     with pytest.raises(IntegrityError):
         db_session.commit()
+
+
+# --- checkpoints (issue 16): routine verification checks what is new ----------------------
+def _tamper(session, sql, **params):
+    session.execute(text(sql), params)
+    session.commit()
+
+
+def test_routine_verification_starts_at_the_checkpoint(db_session):
+    ids = _fill(db_session, 4)
+    first = audit.verify(db_session, full=False)
+    db_session.commit()
+    assert first.ok and first.checked == 4 and first.from_record_id is None  # no checkpoint yet
+    more = _fill(db_session, 3)[4:]
+    routine = audit.verify(db_session, full=False)
+    db_session.commit()
+    assert routine.ok and routine.checked == 3 and routine.total == 7
+    assert routine.from_record_id == ids[-1]
+    cp = audit.latest_checkpoint(db_session)
+    assert cp.record_id == more[-1] and cp.count == 7
+    nothing_new = audit.verify(db_session, full=False)
+    assert nothing_new.ok and nothing_new.checked == 0 and nothing_new.total == 7
+
+
+def test_tampering_after_the_checkpoint_is_found_by_routine_verification(db_session):
+    _fill(db_session, 4)
+    assert audit.verify(db_session, full=False).ok
+    db_session.commit()
+    new = _fill(db_session, 3)[4:]
+    _tamper(db_session, "UPDATE audit_log SET actor = 'mallory' WHERE id = :i", i=new[1])
+    result = audit.verify(db_session, full=False)
+    assert not result.ok and result.first_broken_id == new[1] and "altered" in result.reason
+    assert result.checked == 2  # only the new records were walked
+
+
+def test_tampering_before_the_checkpoint(db_session):
+    """Content altered before the checkpoint with its hashes left alone is for the full walk;
+    a rewritten chain (hashes recomputed) or a removed record the routine check finds."""
+    ids = _fill(db_session, 5)
+    assert audit.verify(db_session, full=False).ok
+    db_session.commit()
+    _tamper(db_session, "UPDATE audit_log SET actor = 'mallory' WHERE id = :i", i=ids[1])
+    full = audit.verify(db_session, full=True, checkpoint=False)
+    assert not full.ok and full.first_broken_id == ids[1]
+    # The checkpointed head rewritten (as a chain rewrite must do):
+    _tamper(db_session, "UPDATE audit_log SET hash = :h WHERE id = :i", h="f" * 64, i=ids[-1])
+    rewritten = audit.verify(db_session, full=False)
+    assert not rewritten.ok and rewritten.first_broken_id == ids[-1]
+    assert "checkpoint" in rewritten.reason
+
+
+def test_a_record_removed_before_the_checkpoint_is_found_by_routine_verification(db_session):
+    ids = _fill(db_session, 5)
+    assert audit.verify(db_session, full=False).ok
+    db_session.commit()
+    _tamper(db_session, "DELETE FROM audit_log WHERE id = :i", i=ids[2])
+    result = audit.verify(db_session, full=False)
+    assert not result.ok and "removed or inserted" in result.reason
+
+
+def test_checkpoints_cannot_be_changed_through_the_orm(db_session):
+    from command.models import AuditCheckpoint
+
+    _fill(db_session, 2)
+    audit.verify(db_session, full=False)
+    db_session.commit()
+    cp = db_session.scalars(select(AuditCheckpoint)).one()
+    cp.hash = "0" * 64
+    with pytest.raises(audit.AuditTamperError):
+        db_session.flush()
+    db_session.rollback()

@@ -89,3 +89,19 @@ def test_scheduler_command_is_listed():
     assert r.exit_code == 0
     for command in ("radar", "dispatch", "db", "users", "audit", "drill", "scheduler", "run"):
         assert command in r.output
+
+
+def test_audit_verify_is_routine_from_the_checkpoint_and_full_on_request(app_config, app):
+    """Issue 16: routine `hailops audit verify` checks what is new; `--full` walks everything."""
+    env = _env(app_config)
+    runner = CliRunner()
+    assert runner.invoke(main, ["users", "create", "b1", "--role", "member", "--password",
+                                "a-long-password"], env=env).exit_code == 0
+    first = runner.invoke(main, ["audit", "verify"], env=env)
+    assert first.exit_code == 0 and first.output.strip() == "audit chain OK: 1 records"
+    assert runner.invoke(main, ["users", "create", "b2", "--role", "member", "--password",
+                                "a-long-password"], env=env).exit_code == 0
+    routine = runner.invoke(main, ["audit", "verify"], env=env)
+    assert routine.exit_code == 0 and "2 records (1 new since the checkpoint" in routine.output
+    full = runner.invoke(main, ["audit", "verify", "--full"], env=env)
+    assert full.exit_code == 0 and full.output.strip() == "audit chain OK: 2 records"

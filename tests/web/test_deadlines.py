@@ -73,3 +73,36 @@ def test_the_live_watch_leaves_drill_operations_alone(app, api, db_session):  # 
     db_session.commit()
     db_session.expire_all()
     assert db_session.get(OperationRecord, op.id).state == "expired"
+
+
+def test_the_watch_reads_open_operations_only_and_forgets_alerts_of_history(
+        app, api, db_session):  # noqa: F811
+    """Issue 16: the watch decoded every operation ever made (completed ones included) and
+    rewrote every alert key ever sent, each pass."""
+    from sqlalchemy import event
+
+    from command.models import OperationRecord, ServiceStatus
+    from tests.web.test_season_queries import _clone_operations
+
+    now = datetime.now(UTC)
+    open_id = _propose(api, now)["id"]
+    _clone_operations(db_session, open_id, [(f"OP-H{i}", "completed", now - timedelta(days=30 + i))
+                                            for i in range(20)])
+    _clone_operations(db_session, open_id, [("OP-RECENT", "completed", now - timedelta(hours=2))])
+    old_keys = {f"OP-H{i}:written_report_overdue": "2026-01-01T00:00:00+00:00" for i in range(20)}
+    db_session.merge(ServiceStatus(name="alerts", info=old_keys))
+    db_session.commit()
+    db_session.expire_all()
+    loaded: list[str] = []
+
+    def on_load(target, _context):
+        loaded.append(target.id)
+
+    event.listen(OperationRecord, "load", on_load)
+    try:
+        watch_deadlines(db_session, now + timedelta(minutes=1))
+        db_session.commit()
+    finally:
+        event.remove(OperationRecord, "load", on_load)
+    assert set(loaded) == {open_id, "OP-RECENT"}
+    assert db_session.get(ServiceStatus, "alerts").info == {}
