@@ -87,6 +87,107 @@ def _split_region(
     return [region]
 
 
+#: Reflectivity (dBZ) of the echo the criteria and the sampling checks are about.
+HAIL_ECHO_DBZ = 45.0
+
+#: Sampling flags (machine-readable, in this order) and what each means.
+SAMPLING_FLAGS = {
+    "cone_of_silence": "the highest beam passes below the -20 C level or still inside the "
+    "45 dBZ echo over part of the cell (cone of silence): the top of the storm is not seen",
+    "lowest_beam_above_h0": "the lowest beam is already above the 0 C level over the whole "
+    "cell (long range): the lower part of the storm is not seen",
+    "sweeps_missing": "the volume is incomplete: sweeps are missing",
+    "too_few_elevations": "too few elevations for the vertical hail products",
+}
+#: Flags under which a cell without a hail verdict may still hold hail.
+_BLINDING = ("cone_of_silence", "lowest_beam_above_h0", "sweeps_missing", "too_few_elevations")
+
+VERDICTS = ("hail", "no_hail", "cannot_tell")
+
+
+def sampling_flags(
+    grids: ProductGrids,
+    pixels: np.ndarray,
+    levels: TemperatureLevels,
+    *,
+    volume_complete: bool = True,
+) -> tuple[str, ...]:
+    """What the radar could not see of the cell covering the flat grid ``pixels``.
+
+    ``cone_of_silence``: over some column of the cell holding ≥ 45 dBZ (every column if none
+    does), the highest beam is below H−20 or its sample is still ≥ 45 dBZ.
+    ``lowest_beam_above_h0``: over every column of the cell the lowest beam is above H0.
+    ``sweeps_missing``: the volume is incomplete.  ``too_few_elevations``: no vertical
+    products.  Empty when the radar saw the whole column.
+    """
+    flags: list[str] = []
+
+    def values(grid: np.ndarray | None) -> np.ndarray:
+        if grid is None:
+            return np.full(pixels.size, np.nan)
+        return np.asarray(grid.ravel()[pixels], float)
+
+    peak = values(grids.peak_dbz)
+    core = peak >= HAIL_ECHO_DBZ
+    if not core.any():
+        core = np.ones(pixels.size, dtype=bool)
+    highest = values(grids.highest_beam_m)[core]
+    top = values(grids.top_sample_dbz)[core]
+    lowest = values(grids.lowest_beam_m)
+    if grids.unavailable_reason is None and (
+        np.any(highest < levels.h20_m) or np.any(top >= HAIL_ECHO_DBZ)
+    ):
+        flags.append("cone_of_silence")
+    if np.isfinite(lowest).any() and np.nanmin(lowest) > levels.h0_m:
+        flags.append("lowest_beam_above_h0")
+    if not volume_complete:
+        flags.append("sweeps_missing")
+    if grids.unavailable_reason is not None:
+        flags.append("too_few_elevations")
+    return tuple(flags)
+
+
+def verdict_of(
+    *,
+    criteria: Sequence[str],
+    max_dbz: float,
+    top45_km: float | None,
+    h0_m: float,
+    sampling: Sequence[str],
+    unavailable_reason: str | None,
+    config: DetectionConfig = DEFAULT_CONFIG,
+) -> tuple[str, str]:
+    """The three-valued hail verdict of a cell and its reason (one English sentence).
+
+    - ``hail``: at least ``min_criteria`` criteria fire **and** the ≥ 45 dBZ echo reaches
+      above the 0 °C level (no hail verdict for a storm whose 45 dBZ echo stays below H0,
+      whatever VIL density or composite reflectivity say).
+    - ``cannot_tell``: the radar did not see enough to decide — a cell of ≥ 45 dBZ without
+      vertical products, or short of a hail verdict while a sampling flag says part of the
+      storm was not seen (cone of silence, lowest beam above H0, missing sweeps).
+    - ``no_hail``: otherwise.
+    """
+    blinding = [f for f in sampling if f in _BLINDING]
+    strong = max_dbz >= HAIL_ECHO_DBZ
+    if unavailable_reason is not None:
+        if strong:
+            return "cannot_tell", f"{max_dbz:.1f} dBZ but no vertical products ({unavailable_reason})"
+        return "no_hail", f"no echo of {HAIL_ECHO_DBZ:g} dBZ (max {max_dbz:.1f} dBZ)"
+    meets = len(criteria) >= config.min_criteria
+    above_h0 = top45_km is not None and top45_km * 1000.0 > h0_m
+    if meets and above_h0:
+        return "hail", f"{len(criteria)} criteria met: {', '.join(criteria)}"
+    if strong and blinding:
+        return "cannot_tell", "; ".join(SAMPLING_FLAGS[f] for f in blinding)
+    if meets:
+        top = "none" if top45_km is None else f"{top45_km:.1f} km"
+        return "no_hail", (
+            f"the {HAIL_ECHO_DBZ:g} dBZ echo stays below the 0 C level "
+            f"(top {top}, 0 C at {h0_m / 1000.0:.1f} km)"
+        )
+    return "no_hail", f"{len(criteria)} of {config.min_criteria} criteria met"
+
+
 def hail_criteria(
     *,
     max_dbz: float,
@@ -185,6 +286,7 @@ def build_cells(
     scan_time: datetime,
     levels: TemperatureLevels,
     config: DetectionConfig = DEFAULT_CONFIG,
+    volume_complete: bool = True,
 ) -> tuple[HailCell, ...]:
     """One :class:`HailCell` per label: outline, centroid, area, maxima and hail verdict.
 
@@ -258,6 +360,16 @@ def build_cells(
             h0_m=levels.h0_m,
             config=config,
         )
+        sampling = sampling_flags(grids, pixels, levels, volume_complete=volume_complete)
+        verdict, reason = verdict_of(
+            criteria=criteria,
+            max_dbz=max_dbz,
+            top45_km=values.get("top45_km"),
+            h0_m=levels.h0_m,
+            sampling=sampling,
+            unavailable_reason=grids.unavailable_reason,
+            config=config,
+        )
         cells.append(
             HailCell(
                 id=f"C{stamp}-{number:02d}",
@@ -268,9 +380,12 @@ def build_cells(
                 ),
                 area_km2=float(pixels.size * pixel_km2),
                 max_dbz=max_dbz,
-                hail=len(criteria) >= config.min_criteria,
+                hail=verdict == "hail",
                 criteria=criteria,
                 unavailable_reason=grids.unavailable_reason,
+                verdict=verdict,
+                sampling=sampling,
+                verdict_reason=reason,
                 **values,
             )
         )

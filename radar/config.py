@@ -38,6 +38,11 @@ class DetectionConfig:
     top45_km                None       criterion ``top45>=7.5km`` when set (Chinese practice,
                                        km above sea level)
     min_criteria            2          ``hail`` is true when at least this many criteria fire
+                                       (and the ≥ 45 dBZ echo reaches above H0, see
+                                       :func:`radar.cells.verdict_of`)
+    shi_method              between_   SHI vertical integration: "between_beams" (E linear
+                            beams      between beam centres) or "layers" (each sample held
+                                       over half-way to its neighbours)
     read_timeout_s          60         wall-clock guard on reading one file (main thread only)
     ======================  =========  ============================================================
 
@@ -62,6 +67,7 @@ class DetectionConfig:
     composite_dbz: float | None = 55.0
     top45_km: float | None = None
     min_criteria: int = 2
+    shi_method: str = "between_beams"
     read_timeout_s: float | None = 60.0
 
     def __post_init__(self) -> None:
@@ -73,6 +79,8 @@ class DetectionConfig:
             raise ValueError("vertical products need at least 2 elevations")
         if self.poh_method not in ("knmi", "meteoswiss"):
             raise ValueError("poh_method must be 'knmi' or 'meteoswiss'")
+        if self.shi_method not in ("between_beams", "layers"):
+            raise ValueError("shi_method must be 'between_beams' or 'layers'")
         if self.min_criteria < 1:
             raise ValueError("min_criteria must be at least 1")
 

@@ -59,6 +59,15 @@ class VolumeResult:
     config: DetectionConfig = field(default_factory=DetectionConfig)
     source: str = ""
     unavailable_reason: str | None = None
+    #: Completeness: sweeps the volume should hold (``None`` when the format cannot say),
+    #: sweeps read and kept, and why the volume is incomplete (``None`` when complete).
+    sweeps_expected: int | None = None
+    sweeps_read: int = 0
+    incomplete_reason: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.incomplete_reason is None
 
     def write_overlays(
         self,
@@ -212,6 +221,7 @@ def detect_volume(
 
     site = radar_site(radar)
     scan_time = scan_time_of(radar)
+    sweeps_expected, sweeps_read, incomplete_reason = completeness(radar)
     grids = compute_product_grids(radar, field_name, levels, config)
     if grids.n_elevations == 0:
         raise DetectionError(f"{source}: no PPI sweep to detect cells on (RHI or vertical scan)")
@@ -224,8 +234,9 @@ def detect_volume(
         min_core_area_km2=config.min_core_area_km2,
     )
     cells = build_cells(
-        grids, labels, n, site=site, scan_time=scan_time, levels=levels, config=config
-    )
+        grids, labels, n, site=site, scan_time=scan_time, levels=levels, config=config,
+        volume_complete=incomplete_reason is None,
+    )  # fmt: skip
     return VolumeResult(
         radar=site,
         scan_time=scan_time,
@@ -240,7 +251,26 @@ def detect_volume(
         config=config,
         source=source,
         unavailable_reason=grids.unavailable_reason,
+        sweeps_expected=sweeps_expected,
+        sweeps_read=sweeps_read,
+        incomplete_reason=incomplete_reason,
     )
+
+
+def completeness(radar: Any) -> tuple[int | None, int, str | None]:
+    """``(sweeps_expected, sweeps_read, incomplete_reason)`` of a volume.
+
+    :func:`radar.io.read_volume` leaves what the file's own header says in
+    ``radar.hailops_sweeps_expected`` (``None`` when the format cannot say) and, when it had
+    to drop damaged sweeps, the reason in ``radar.hailops_incomplete``.  A Py-ART ``Radar``
+    built elsewhere has neither: expected unknown, complete unless told otherwise.
+    """
+    read = int(radar.nsweeps)
+    expected = getattr(radar, "hailops_sweeps_expected", None)
+    reason = getattr(radar, "hailops_incomplete", None)
+    if expected is not None and read < int(expected) and reason is None:
+        reason = f"{read} of {int(expected)} sweeps read"
+    return (None if expected is None else int(expected)), read, reason
 
 
 def _lonlat_bounds(
@@ -274,8 +304,11 @@ def volume_to_geojson(result: VolumeResult) -> dict[str, Any]:
     ``unavailable_reason``).  One Feature per cell with a lon/lat Polygon and ``id``,
     ``centroid`` [lon, lat], ``area_km2``, ``max_dbz``, ``top45_km``, ``vil_kgm2``,
     ``vild_gm3``, ``shi``, ``posh_pct``, ``mesh_mm``, ``poh_pct``, ``hail``, ``criteria`` (plus
-    ``mesh75_mm``, ``mesh95_mm``, ``unavailable_reason``, ``levels_source``); unavailable
-    values are ``null``.
+    ``mesh75_mm``, ``mesh95_mm``, ``unavailable_reason``, ``levels_source``, ``verdict``
+    ``"hail"``/``"no_hail"``/``"cannot_tell"``, ``sampling`` flags, ``verdict_reason``);
+    unavailable values are ``null``.  Completeness in the collection's properties:
+    ``complete``, ``sweeps_expected`` (``null`` when the format cannot say), ``sweeps_read``,
+    ``incomplete_reason``.
     """
     features = []
     for cell in result.cells:
@@ -303,6 +336,9 @@ def volume_to_geojson(result: VolumeResult) -> dict[str, Any]:
                     "mesh95_mm": _num(cell.mesh95_mm, 1),
                     "unavailable_reason": cell.unavailable_reason,
                     "levels_source": result.levels.source,
+                    "verdict": cell.verdict,
+                    "sampling": list(cell.sampling),
+                    "verdict_reason": cell.verdict_reason,
                 },
             }
         )
@@ -320,6 +356,10 @@ def volume_to_geojson(result: VolumeResult) -> dict[str, Any]:
             "h20_m": round(result.levels.h20_m, 1),
             "levels_source": result.levels.source,
             "unavailable_reason": result.unavailable_reason,
+            "complete": result.complete,
+            "sweeps_expected": result.sweeps_expected,
+            "sweeps_read": result.sweeps_read,
+            "incomplete_reason": result.incomplete_reason,
         },
         "features": features,
     }
@@ -375,6 +415,10 @@ def geojson_to_cells(fc: dict[str, Any]) -> list[HailCell]:
                     hail=bool(props["hail"]),
                     criteria=tuple(str(c) for c in props.get("criteria", ())),
                     unavailable_reason=props.get("unavailable_reason"),
+                    # Collections written before the verdict existed: derived from ``hail``.
+                    verdict=str(props.get("verdict") or ("hail" if props["hail"] else "no_hail")),
+                    sampling=tuple(str(f) for f in props.get("sampling") or ()),
+                    verdict_reason=props.get("verdict_reason"),
                 )
             )
         except (KeyError, IndexError, TypeError, ValueError) as exc:

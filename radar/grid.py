@@ -74,6 +74,12 @@ class ProductGrids:
     n_elevations: int
     active_dbz: float
     unavailable_reason: str | None = None
+    #: Sampling of each column (m above sea level; NaN where no sweep covers it): the
+    #: beam-centre height of the lowest and of the highest sweep with a gate over the
+    #: column, and the reflectivity of that highest sample (``-inf`` no echo).
+    lowest_beam_m: np.ndarray | None = None
+    highest_beam_m: np.ndarray | None = None
+    top_sample_dbz: np.ndarray | None = None
     top18_m: np.ndarray | None = None
     top45_m: np.ndarray | None = None
     top50_m: np.ndarray | None = None
@@ -244,6 +250,37 @@ def _flat_reflectivity(radar: Any, field_name: str) -> np.ndarray:
     return out
 
 
+def elevation_groups(sweeps: list[tuple[int, float]]) -> list[list[tuple[int, float]]]:
+    """PPI sweeps grouped by elevation, ascending; each group in scan order.
+
+    Sweeps less than 0.2° apart are one elevation.  **Rule for duplicated elevations**: the
+    first sweep scanned at an elevation (lowest sweep index) is the one used, the others are
+    ignored — never a maximum over cuts.  NEXRAD VCPs and CINRAD VCP 11/21 scan each split
+    elevation as a long-range surveillance cut (reflectivity) followed by a Doppler cut, so
+    the first is the surveillance cut; a SAILS/MRLE repeat of the lowest elevation later in
+    the volume is likewise ignored, so every elevation is sampled at the volume's start.
+    """
+    ordered = sorted(sweeps, key=lambda item: item[1])
+    groups: list[list[tuple[int, float]]] = []
+    for item in ordered:
+        if groups and item[1] - groups[-1][0][1] < _SAME_ELEVATION_DEG:
+            groups[-1].append(item)
+        else:
+            groups.append([item])
+    for group in groups:
+        group.sort(key=lambda item: item[0])
+    return groups
+
+
+def _sweep_ranges(radar: Any, sweep: int, ranges: np.ndarray) -> np.ndarray:
+    """Gate ranges of one sweep: the volume's, unless the reader left per-sweep ranges
+    (``radar.hailops_sweep_ranges``, a list with one array per sweep or None)."""
+    per_sweep = getattr(radar, "hailops_sweep_ranges", None)
+    if per_sweep is not None and sweep < len(per_sweep) and per_sweep[sweep] is not None:
+        return np.asarray(per_sweep[sweep], float)
+    return ranges
+
+
 def column_samples(
     radar: Any, field_name: str, config: DetectionConfig
 ) -> tuple[GridGeometry, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -253,8 +290,8 @@ def column_samples(
     ``(n_elevations, n_inside)`` (NaN = no data, ``-inf`` = no echo; strong gates pooled,
     see :func:`_pool_strong_gates`), the beam-centre heights above the radar
     ``(n_elevations, n_inside)`` in m, and the composite of the nearest-gate samples before
-    pooling ``(n_inside,)``.  Sweeps closer than 0.2° in elevation (split cuts) are merged by
-    taking the larger value.
+    pooling ``(n_inside,)``.  Sweeps closer than 0.2° in elevation are one elevation and only
+    the first scanned of them is used (:func:`elevation_groups`).
     """
     max_range_m = config.max_range_km * 1000.0
     geometry = grid_geometry(config.grid_resolution_m, max_range_m)
@@ -263,13 +300,7 @@ def column_samples(
     ngates = int(radar.ngates)
     ranges = np.asarray(radar.range["data"], float)
 
-    sweeps = sorted(_sweep_elevations(radar), key=lambda item: item[1])
-    groups: list[list[tuple[int, float]]] = []
-    for item in sweeps:
-        if groups and item[1] - groups[-1][0][1] < _SAME_ELEVATION_DEG:
-            groups[-1].append(item)
-        else:
-            groups.append([item])
+    groups = elevation_groups(_sweep_elevations(radar))
 
     n_inside = geometry.inside.size
     samples = np.empty((len(groups), n_inside), dtype=np.float32)
@@ -277,22 +308,20 @@ def column_samples(
     elevations = np.empty(len(groups))
     group_of_ray = np.full(int(radar.nrays), -1, dtype=np.int64)
     for g, group in enumerate(groups):
-        elevations[g] = group[0][1]
-        for j, (sweep, angle) in enumerate(group):
-            start = int(radar.sweep_start_ray_index["data"][sweep])
-            end = int(radar.sweep_end_ray_index["data"][sweep])
-            group_of_ray[start : end + 1] = g
-            gate_index, height = _gate_lookup(ranges, geometry, angle)
-            ray_table = _ray_lookup(radar.azimuth["data"][start : end + 1])
-            ray = ray_table[geometry.azimuth_bin]
-            index = (start + ray) * ngates + gate_index
-            index[(ray < 0) | (gate_index < 0)] = sentinel
-            values = flat[index]
-            if j == 0:
-                samples[g] = values
-                heights[g] = height
-            else:
-                np.fmax(samples[g], values, out=samples[g])
+        # One sweep per elevation: the first scanned (see elevation_groups); the other cuts
+        # at that elevation are not used at all, neither sampled nor pooled.
+        sweep, angle = group[0]
+        elevations[g] = angle
+        start = int(radar.sweep_start_ray_index["data"][sweep])
+        end = int(radar.sweep_end_ray_index["data"][sweep])
+        group_of_ray[start : end + 1] = g
+        gate_index, height = _gate_lookup(_sweep_ranges(radar, sweep, ranges), geometry, angle)
+        ray_table = _ray_lookup(radar.azimuth["data"][start : end + 1])
+        ray = ray_table[geometry.azimuth_bin]
+        index = (start + ray) * ngates + gate_index
+        index[(ray < 0) | (gate_index < 0)] = sentinel
+        samples[g] = flat[index]
+        heights[g] = height
     if samples.shape[0]:
         nearest_composite = np.fmax.reduce(samples, axis=0)
     else:
@@ -331,6 +360,12 @@ def _pool_strong_gates(
     strong, ray, gate, group = strong[used], ray[used], gate[used], group[used]
     theta = np.radians(elevations)[group]
     slant = ranges[gate]
+    if getattr(radar, "hailops_sweep_ranges", None) is not None:
+        starts = np.asarray(radar.sweep_start_ray_index["data"], np.int64)
+        sweep_of_ray = np.searchsorted(starts, ray, side="right") - 1
+        for sweep in np.unique(sweep_of_ray):
+            mine = sweep_of_ray == sweep
+            slant[mine] = _sweep_ranges(radar, int(sweep), ranges)[gate[mine]]
     # Ground distance of the gate (Doviak & Zrnić eq. 2.28c, 4/3 earth).
     ground = EFFECTIVE_EARTH_RADIUS_M * np.arctan(
         slant * np.cos(theta) / (EFFECTIVE_EARTH_RADIUS_M + slant * np.sin(theta))
@@ -390,6 +425,18 @@ def compute_product_grids(
 
     covered = np.zeros(n_cells, dtype=bool)
     covered[geometry.inside[~not_covered]] = True
+    sampling: dict[str, np.ndarray] = {}
+    if samples.shape[0]:
+        seen = ~np.isnan(samples)
+        n_el = samples.shape[0]
+        low = np.argmax(seen, axis=0)
+        high = n_el - 1 - np.argmax(seen[::-1], axis=0)
+        pick = np.arange(samples.shape[1])
+        sampling = dict(
+            lowest_beam_m=to_grid(heights_arl[low, pick] + alt),
+            highest_beam_m=to_grid(heights_arl[high, pick] + alt),
+            top_sample_dbz=to_grid(samples[high, pick]),
+        )
     active_dbz = min(config.product_min_dbz, config.cell_dbz)
     base: dict[str, Any] = dict(
         x_m=geometry.x_m,
@@ -399,6 +446,7 @@ def compute_product_grids(
         covered=covered.reshape(shape),
         n_elevations=int(elevations.size),
         active_dbz=active_dbz,
+        **sampling,
     )
     if elevations.size < config.min_elevations:
         reason = (
@@ -417,7 +465,7 @@ def compute_product_grids(
     top50 = products.echo_top(z, h, 50.0)
     vil = products.vertically_integrated_liquid(z, h, cap_dbz=config.vil_cap_dbz)
     vild = products.vil_density(vil, top18)
-    shi = products.severe_hail_index(z, h, h0, h20)
+    shi = products.severe_hail_index(z, h, h0, h20, method=config.shi_method)
     wt = products.warning_threshold((h0 - alt) / 1000.0)
     posh = products.probability_of_severe_hail(shi, wt)
     poh = products.probability_of_hail_pct(

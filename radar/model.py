@@ -43,6 +43,9 @@ class HailCell:
     mesh75_mm: float | None = None
     mesh95_mm: float | None = None
     poh_pct: float | None = None
-    hail: bool = False
+    hail: bool = False  # true exactly when verdict == "hail"
     criteria: tuple[str, ...] = ()
     unavailable_reason: str | None = None
+    verdict: str = "no_hail"  # "hail", "no_hail" or "cannot_tell"
+    sampling: tuple[str, ...] = ()  # what the radar could not see; empty: the whole column
+    verdict_reason: str | None = None  # one English sentence; the consoles translate by code

@@ -100,17 +100,51 @@ def layer_bounds(height_m: ArrayLike) -> tuple[Array, Array]:
     return bottom, top
 
 
-def severe_hail_index(dbz: ArrayLike, height_m: ArrayLike, h0_m: float, h20_m: float) -> Array:
+def severe_hail_index(
+    dbz: ArrayLike, height_m: ArrayLike, h0_m: float, h20_m: float, method: str = "between_beams"
+) -> Array:
     """Severe Hail Index ``SHI = 0.1 ∫_{H0}^{top} W_T(H) · E dH`` in J m⁻¹ s⁻¹ (Witt 1998).
 
-    Each sample's ``E`` is held over its layer (:func:`layer_bounds`) and ``W_T`` is
-    integrated exactly over that layer, so a uniform echo between two heights gives the
-    analytic integral up to half a sample spacing at its top and bottom edges.
+    ``method="between_beams"`` (the default): ``E`` is interpolated linearly in height
+    between consecutive beam-centre samples and multiplied by the exact, piecewise-linear
+    ``W_T``; each interval is split at H0 and H−20 and integrated exactly, and nothing is
+    added below the lowest or above the highest sample.  An echo top between two beams thus
+    counts half the gap (the measured column cannot say where in the gap it ends).
+    ``method="layers"``: each sample's ``E`` is held over its layer (:func:`layer_bounds`,
+    half-way to the neighbours, mirrored at the ends) and ``W_T`` is integrated exactly over
+    it — the top sample's layer reaches half a beam spacing above the highest echo.
     """
     energy = hail_kinetic_energy(dbz)
-    bottom, top = layer_bounds(height_m)
-    weight = integrated_temperature_weight(bottom, top, h0_m, h20_m)
-    return np.asarray(0.1 * np.sum(energy * weight, axis=0), dtype=float)
+    h = np.asarray(height_m, float)
+    if method == "layers":
+        bottom, top = layer_bounds(h)
+        weight = integrated_temperature_weight(bottom, top, h0_m, h20_m)
+        return np.asarray(0.1 * np.sum(energy * weight, axis=0), dtype=float)
+    if method != "between_beams":
+        raise ValueError(f"unknown SHI method {method!r} (between_beams or layers)")
+    if h.shape[0] < 2:
+        return np.zeros(h.shape[1:], dtype=float)
+    lo, hi = h[:-1], h[1:]
+    e_lo, e_hi = energy[:-1], energy[1:]
+    ok = np.isfinite(lo) & np.isfinite(hi) & (hi > lo)
+    lo = np.where(ok, lo, 0.0)
+    hi = np.where(ok, hi, 1.0)
+    span = hi - lo
+
+    def energy_at(x: Array) -> Array:
+        return e_lo + (e_hi - e_lo) * (x - lo) / span
+
+    # Break points: the kinks of W_T inside each interval.
+    p1 = np.clip(h0_m, lo, hi)
+    p2 = np.clip(h20_m, lo, hi)
+    total = np.zeros_like(lo)
+    for a, b in ((lo, p1), (p1, p2), (p2, hi)):
+        ea, eb = energy_at(a), energy_at(b)
+        wa, wb = temperature_weight(a, h0_m, h20_m), temperature_weight(b, h0_m, h20_m)
+        # Exact integral of the product of two linear functions over [a, b].
+        total += (b - a) / 6.0 * (2 * ea * wa + ea * wb + eb * wa + 2 * eb * wb)
+    total = np.where(ok, total, 0.0)
+    return np.asarray(0.1 * np.sum(total, axis=0), dtype=float)
 
 
 def mesh_witt(shi: ArrayLike) -> Array:
