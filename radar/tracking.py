@@ -23,6 +23,18 @@ the first-guess motion of TINT (phase correlation of successive reflectivity fie
    unmatched cell that touches a matched track split from it.  The larger participant (last
    area of the tracks for a merge, area of the cells for a split) keeps the track id; the
    others end with ``merged_into`` (merge) or start a new track with ``parent_id`` (split).
+5. *Motion after splits and merges.*  The track that keeps its id through a split or a merge
+   jumps to the centroid of one fragment, so its motion fit restarts there
+   (``Track.motion_since``).  A child starts with the field's motion at its position, not
+   its parent's: the local phase correlation around it when that agrees with the ambient
+   motion (whole-field phase correlation, else the median of at least
+   ``steering_min_tracks`` fitted tracks) within ``max_field_deviation_mps``, else the
+   ambient motion — TINT's correction of a local shift against the ambient flow — and only
+   without either the parent's motion before the split.  From its second volume a track
+   moves with the fit of its own centroids; while that fit has fewer than
+   ``established_points`` centroids, one further than ``max_field_deviation_mps`` from the
+   field motion is a gross outlier (a centroid jump, not motion) and the field motion is
+   used instead.
 
 Motion is a weighted least-squares line through the centroid history in a local azimuthal
 equidistant projection; speed and the direction the cell moves *toward* (degrees clockwise
@@ -318,6 +330,9 @@ class Track:
     children: tuple[str, ...] = ()
     ended_at: datetime | None = None
     end_reason: str | None = None  # "merged", "lost", "gap"
+    # first scan time whose centroid enters the motion fit: set when the track keeps its id
+    # through a split or a merge (its centroid jumps there), ``None`` = the whole history
+    motion_since: datetime | None = None
 
     @property
     def active(self) -> bool:
@@ -347,6 +362,7 @@ class Track:
             "children": list(self.children),
             "ended_at": self.ended_at.isoformat() if self.ended_at else None,
             "end_reason": self.end_reason,
+            "motion_since": self.motion_since.isoformat() if self.motion_since else None,
             "motion": self.motion.to_dict(),
             "trend": self.trend.to_dict(),
             "observations": [p.to_dict() for p in self.observations],
@@ -364,6 +380,7 @@ class Track:
             children=tuple(str(c) for c in data.get("children", ())),
             ended_at=_parse_time(data["ended_at"]) if data.get("ended_at") else None,
             end_reason=data.get("end_reason"),
+            motion_since=_parse_time(data["motion_since"]) if data.get("motion_since") else None,
         )
 
 
@@ -386,6 +403,12 @@ class TrackerConfig:
     max_gap_s: float = 1200.0  # longer gaps end every track
     retain_ended_s: float = 3600.0  # ended tracks are kept this long for history
     max_guess_disagreement_mps: float = 10.0  # phase vs history: trust history beyond this
+    # a fit from fewer than ``established_points`` centroids (a young track, or one that has
+    # just split or merged) that differs from the field motion by more than
+    # ``max_field_deviation_mps`` is a gross outlier: the field motion is used instead
+    established_points: int = 3
+    max_field_deviation_mps: float = 10.0
+    steering_min_tracks: int = 3  # steering counts as the field motion from this many fits
     phase_min_dbz: float = 20.0  # echoes below this are zeroed before phase correlation
     phase_min_box_px: int = 24
     phase_global_max_px: int = 256  # whole-field correlation is done on at most this size
@@ -783,20 +806,21 @@ def update_tracks(
     # match[k] = index into `points` for active track k (or -1)
     match = np.full(len(active), -1, dtype=int)
     guesses: list[Motion] = []
+    phases: list[tuple[float, float] | None] = []
     if active and points:
         assert dt_s is not None
         for i in active:
-            guesses.append(
-                _first_guess(
-                    previous[i],
-                    dt_s,
-                    config,
-                    steering,
-                    global_motion,
-                    prev_field if fields_ok else None,
-                    field if fields_ok else None,
-                )
+            guess, phase = _first_guess(
+                previous[i],
+                dt_s,
+                config,
+                steering,
+                global_motion,
+                prev_field if fields_ok else None,
+                field if fields_ok else None,
             )
+            guesses.append(guess)
+            phases.append(phase)
         old = [previous[i] for i in active]
         last_xy, old_polys = _outlines_xy([t.last for t in old], projection)
         shift = (
@@ -899,6 +923,14 @@ def update_tracks(
         old = [previous[i] for i in active]
         merged_into = {}
         split_parent = {}
+    # tracks that keep their id through a merge or a split: their centroid jumps here, so
+    # their motion fit restarts at this volume
+    event_keepers = set(merged_into.values()) | set(split_parent.values())
+    ambient = _Ambient(
+        global_motion if fields_ok else None,
+        steering if _fitted_count(old) >= config.steering_min_tracks else None,
+        config,
+    )
 
     # ---- build the new track list
     result: dict[str, Track] = {t.id: t for t in previous}
@@ -907,9 +939,15 @@ def update_tracks(
         track = previous[i]
         if match[k] >= 0:
             obs = (*track.observations, points[int(match[k])])
-            motion = fit_motion(obs, projection, config) or guesses[k]
+            since = scan_time if k in event_keepers else track.motion_since
+            reference = _field_reference(phases[k], ambient, config)
+            motion = _track_motion(obs, since, guesses[k], reference, projection, config)
             result[track.id] = replace(
-                track, observations=obs, motion=motion, trend=compute_trend(obs, config)
+                track,
+                observations=obs,
+                motion=motion,
+                trend=compute_trend(obs, config),
+                motion_since=since,
             )
         elif k in merged_into:
             result[track.id] = replace(
@@ -930,7 +968,16 @@ def update_tracks(
         if j in split_parent:
             k = split_parent[j]
             parent = old[k].id
-            motion = replace(result[parent].motion, source="parent", n_points=1)
+            motion = _child_motion(
+                point,
+                old[k],
+                dt_s,
+                config,
+                steering,
+                ambient,
+                prev_field if fields_ok else None,
+                field if fields_ok else None,
+            )
             children_of.setdefault(parent, []).append(track_id)
         else:
             motion = _new_cell_motion(
@@ -1099,6 +1146,10 @@ def _steering(tracks: Sequence[Track]) -> Motion | None:
     return Motion(u, v, max(scatter, 0.0), 0.0, "steering", 0)
 
 
+def _fitted_count(tracks: Sequence[Track]) -> int:
+    return sum(1 for t in tracks if t.motion.source == "fit")
+
+
 def _first_guess(
     track: Track,
     dt_s: float,
@@ -1107,8 +1158,12 @@ def _first_guess(
     global_motion: _LazyMotion,
     prev_field: ReflectivityGrid | None,
     field: ReflectivityGrid | None,
-) -> Motion:
-    """First-guess motion of an active track (see step 1 of the module docstring)."""
+) -> tuple[Motion, tuple[float, float] | None]:
+    """First-guess motion of an active track (see step 1 of the module docstring).
+
+    Also returns the phase-correlation (field) motion around the track, when the fields
+    give one: the reference against which young fits are checked.
+    """
     history = track.motion if track.motion.source == "fit" else None
     phase = None
     if prev_field is not None and field is not None:
@@ -1122,15 +1177,122 @@ def _first_guess(
             and math.hypot(phase[0] - history.u_mps, phase[1] - history.v_mps)
             > config.max_guess_disagreement_mps
         ):
-            return history
-        return Motion(phase[0], phase[1], config.scatter_prior_mps, 0.0, "phase-correlation", 0)
+            return history, phase
+        motion = Motion(phase[0], phase[1], config.scatter_prior_mps, 0.0, "phase-correlation", 0)
+        return motion, phase
     if history is not None:
-        return history
+        return history, None
     if track.motion.source in ("parent", "phase-correlation") and track.motion.speed_mps > 0:
-        return track.motion
+        return track.motion, None
     if steering is not None:
-        return steering
-    return Motion(source="none", scatter_mps=config.scatter_prior_mps)
+        return steering, None
+    return Motion(source="none", scatter_mps=config.scatter_prior_mps), None
+
+
+class _Ambient:
+    """The ambient (whole-field) motion, computed on first use: whole-field phase
+    correlation when both fields are given, else the steering flow when at least
+    ``steering_min_tracks`` tracks have fits, else ``None``."""
+
+    def __init__(
+        self, global_motion: _LazyMotion | None, steering: Motion | None, config: TrackerConfig
+    ) -> None:
+        self._global = global_motion
+        self._steering = steering
+        self._config = config
+
+    def __call__(self) -> Motion | None:
+        whole = self._global() if self._global is not None else None
+        if whole is not None:
+            prior = self._config.scatter_prior_mps
+            return Motion(whole[0], whole[1], prior, 0.0, "phase-correlation", 0)
+        if self._steering is not None:
+            prior = max(self._steering.scatter_mps, self._config.scatter_prior_mps)
+            return replace(self._steering, scatter_mps=prior)
+        return None
+
+
+def _field_reference(
+    local: tuple[float, float] | None, ambient: _Ambient, config: TrackerConfig
+) -> Motion | None:
+    """The field motion at a track, as TINT corrects a local shift: the local phase
+    correlation when it agrees with the ambient motion within ``max_field_deviation_mps``
+    (or when there is no ambient motion), else the ambient motion."""
+    flow = ambient()
+    if local is not None and (
+        flow is None
+        or math.hypot(local[0] - flow.u_mps, local[1] - flow.v_mps)
+        <= config.max_field_deviation_mps
+    ):
+        return Motion(local[0], local[1], config.scatter_prior_mps, 0.0, "phase-correlation", 0)
+    return flow
+
+
+def _track_motion(
+    observations: Sequence[TrackPoint],
+    since: datetime | None,
+    guess: Motion,
+    reference: Motion | None,
+    projection: LocalProjection,
+    config: TrackerConfig,
+) -> Motion:
+    """Motion of a matched track: the fit of its own centroids since ``since``.
+
+    Without a fit (a single centroid since the last split or merge) the first guess is
+    used.  A fit from fewer than ``established_points`` centroids that differs from the
+    field motion by more than ``max_field_deviation_mps`` is a gross outlier (a centroid
+    jump from a split, a merge or a fragment growing on one flank, not motion): the field
+    motion replaces it, as TINT replaces a local shift that disagrees with the ambient flow.
+    """
+    usable = observations if since is None else [p for p in observations if p.scan_time >= since]
+    fit = fit_motion(usable, projection, config)
+    if fit is None:
+        return guess
+    if (
+        reference is not None
+        and fit.n_points < config.established_points
+        and math.hypot(fit.u_mps - reference.u_mps, fit.v_mps - reference.v_mps)
+        > config.max_field_deviation_mps
+    ):
+        return replace(reference, n_points=fit.n_points)
+    return fit
+
+
+def _child_motion(
+    point: TrackPoint,
+    parent: Track,
+    dt_s: float | None,
+    config: TrackerConfig,
+    steering: Motion | None,
+    ambient: _Ambient,
+    prev_field: ReflectivityGrid | None,
+    field: ReflectivityGrid | None,
+) -> Motion:
+    """Motion of a track split off ``parent``: the field's motion at the child (local phase
+    correlation checked against the ambient motion, see :func:`_field_reference`), else the
+    parent's motion *before* the split (its fit up to the previous volume, not the fit
+    through the split's centroid jump), else steering, else none.  The child's own
+    positions take over from its second volume (checked against the field while young)."""
+    local = None
+    if prev_field is not None and field is not None and dt_s:
+        radius = math.sqrt(max(point.area_km2, 0.0) / math.pi) * 1000.0
+        local = _field_motion(prev_field, field, dt_s, config, point.centroid, radius)
+    reference = _field_reference(local, ambient, config)
+    if reference is not None:
+        return replace(reference, n_points=1)
+    before = parent.motion
+    if before.source != "none" and (before.speed_mps > 0 or before.source == "fit"):
+        return replace(
+            before,
+            source="parent",
+            n_points=1,
+            scatter_mps=max(before.scatter_mps, config.scatter_prior_mps),
+        )
+    if steering is not None:
+        return replace(
+            steering, n_points=1, scatter_mps=max(steering.scatter_mps, config.scatter_prior_mps)
+        )
+    return Motion(scatter_mps=config.scatter_prior_mps, source="none", n_points=1)
 
 
 def _new_cell_motion(

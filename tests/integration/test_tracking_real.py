@@ -240,3 +240,27 @@ def test_track_cli_runs_as_module() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["tracks"]
+
+
+def test_canberra_split_children_move_with_the_field(canberra: list[VolumeResult]) -> None:
+    """Issue 14 finding 6: on Canberra 06:06 → 06:12 a child came out at 28 m/s toward 7°.
+
+    The storm it split from moved with the field at about 21 m/s toward 67°; the child had
+    copied the parent's two-point fit through the split's centroid jump.  Every child must
+    now move within 10 m/s of the field (the median motion of the volume's tracks).
+    """
+    state = _track(canberra)
+    active = state.active_tracks
+    u = float(np.median([t.motion.u_mps for t in active]))
+    v = float(np.median([t.motion.v_mps for t in active]))
+    children = [t for t in state.tracks if t.parent_id]
+    assert children
+    report = []
+    for child in children:
+        deviation = math.hypot(child.motion.u_mps - u, child.motion.v_mps - v)
+        report.append(
+            f"{child.id}<{child.parent_id} {child.motion.speed_mps:.1f} m/s → "
+            f"{child.motion.direction_deg:.0f}° (off the field by {deviation:.1f} m/s)"
+        )
+        assert deviation <= 10.0, report[-1]
+    print("Canberra children: " + "; ".join(report))

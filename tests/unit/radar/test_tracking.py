@@ -8,6 +8,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pyproj
 import pytest
 from pyproj import Transformer
 
@@ -384,3 +385,117 @@ def test_restart_with_fields_resumes_identically() -> None:
     for t, cells, field in volumes[3:]:
         resumed.update(cells, t, field=field)
     assert resumed.state == straight.state
+
+
+# --------------------------------------------------------------------------- splits (issue 14)
+
+FLOW = velocity(21.0, 67.0)  # the echo motion of the issue's case: 21 m/s toward 67°
+NEIGHBOURS = [(-25.0, 18.0), (22.0, 20.0), (-20.0, -22.0), (24.0, -18.0)]  # km from the storm
+
+
+def _split_storm(
+    with_fields: bool,
+) -> list[tuple[datetime, list[HailCell], ReflectivityGrid | None]]:
+    """Issue 14 finding 6: a storm that splits the volume after it is first detected.
+
+    Four neighbours move with the flow from the first volume.  The storm (10 km radius) is
+    first detected in volume 2; in volume 3 it splits into a larger fragment 9 km north-west
+    of where the whole storm would be (it keeps the track) and a smaller one to the south-east
+    (the child).  Both fragments then move with the flow, except that in volume 4 the child
+    grows on its north flank: its centroid jumps 7 km north.  The old tracker gave the child
+    the parent's two-point fit through the split: 28 m/s toward 7°.
+    """
+    step = (FLOW[0] * SCAN_S / 1000.0, FLOW[1] * SCAN_S / 1000.0)
+    storm2 = (0.0, 0.0)
+    centre3 = (storm2[0] + step[0], storm2[1] + step[1])
+    keeper3 = (centre3[0] - 5.73, centre3[1] + 7.05)
+    child3 = (centre3[0] + 5.0, centre3[1] - 6.0)
+    volumes = []
+    for k in range(5):
+        t = T0 + timedelta(seconds=SCAN_S * k)
+        shift = ((k - 2) * step[0], (k - 2) * step[1])
+        cells = [
+            make_cell(x + shift[0], y + shift[1], 4.0, t, id=f"n{i}")
+            for i, (x, y) in enumerate(NEIGHBOURS)
+        ]
+        blobs = [(x + shift[0], y + shift[1], 3.0) for x, y in NEIGHBOURS]
+        if k == 2:
+            cells.append(make_cell(*storm2, 10.0, t, id="storm"))
+            blobs.append((*storm2, 6.0))
+        elif k >= 3:
+            later = ((k - 3) * step[0], (k - 3) * step[1])
+            keeper = (keeper3[0] + later[0], keeper3[1] + later[1])
+            child = (child3[0] + later[0], child3[1] + later[1] + (7.0 if k >= 4 else 0.0))
+            cells += [
+                make_cell(*keeper, 6.5, t, id="keeper"),
+                make_cell(*child, 5.0, t, id="child"),
+            ]
+            blobs += [(*keeper, 4.0), (*child, 3.0)]
+        volumes.append((t, cells, make_grid(blobs) if with_fields else None))
+    return volumes
+
+
+def _flow_error(motion) -> float:
+    return math.hypot(motion.u_mps - FLOW[0], motion.v_mps - FLOW[1])
+
+
+@pytest.mark.parametrize("with_fields", [True, False], ids=["fields", "steering"])
+def test_split_child_moves_with_the_field_not_the_parents_jump(with_fields: bool) -> None:
+    """Issue 14 finding 6: after a split the child's motion (and its nowcast) follow the field.
+
+    Before: the child copied the parent's fit through the split's centroid jump (28 m/s
+    toward 7° against an echo moving 21 m/s toward 67°) and its 30-minute nowcast missed by
+    about 45 km against a 12 km uncertainty radius.  Now the child's first motion is the
+    field's (local phase correlation, else the steering flow) and the parent's fit restarts
+    at the split.
+    """
+    from radar.nowcast import nowcast_track
+
+    tracker = Tracker()
+    for t, cells, field in _split_storm(with_fields)[:4]:
+        state = tracker.update(cells, t, field=field)
+    keeper = next(tr for tr in state.active_tracks if tr.last.cell_id == "keeper")
+    child = next(tr for tr in state.active_tracks if tr.last.cell_id == "child")
+    assert child.parent_id == keeper.id and keeper.children == (child.id,)
+    assert child.motion.source != "fit"
+    print(
+        f"child {child.motion.speed_mps:.1f} m/s toward {child.motion.direction_deg:.0f}°, "
+        f"parent {keeper.motion.speed_mps:.1f} m/s toward {keeper.motion.direction_deg:.0f}°"
+    )
+    assert _flow_error(child.motion) <= 2.0
+    assert _flow_error(keeper.motion) <= 2.0
+    assert abs(child.motion.speed_mps - 21.0) <= 2.0
+    assert angle_diff(child.motion.direction_deg, 67.0) <= 6.0
+
+    # the child's 30-minute nowcast against where the child echo really is 30 minutes later
+    (step30,) = [s for s in nowcast_track(child).steps if s.lead_min == 30]
+    x0, y0 = FWD.transform(*child.last.centroid)
+    truth = INV.transform(x0 + FLOW[0] * 1800.0, y0 + FLOW[1] * 1800.0)
+    geod = pyproj.Geod(ellps="WGS84")
+    miss = geod.inv(*step30.centroid, *truth)[2]
+    print(f"30-min nowcast miss {miss / 1000:.1f} km, radius {step30.radius_m / 1000:.1f} km")
+    assert miss <= 0.5 * step30.radius_m
+
+
+@pytest.mark.parametrize("with_fields", [True, False], ids=["fields", "steering"])
+def test_young_fit_far_from_the_field_motion_is_rejected(with_fields: bool) -> None:
+    """Issue 14 finding 6: a two-point fit 19 m/s off the field motion is a gross outlier.
+
+    The child's centroid jumps 7 km north in the volume after the split (it grows on one
+    flank); its two-point fit (34 m/s toward 35°) is rejected for the field motion, while the
+    parent's two-point fit since the split (both fragments' true motion) is kept.
+    """
+    tracker = Tracker()
+    for t, cells, field in _split_storm(with_fields):
+        state = tracker.update(cells, t, field=field)
+    keeper = next(tr for tr in state.active_tracks if tr.last.cell_id == "keeper")
+    child = next(tr for tr in state.active_tracks if tr.last.cell_id == "child")
+    assert len(child.observations) == 2 and child.parent_id == keeper.id
+    assert child.motion.source != "fit"
+    assert _flow_error(child.motion) <= 2.0
+    assert keeper.motion.source == "fit" and keeper.motion.n_points == 2
+    assert _flow_error(keeper.motion) <= 0.5
+    assert keeper.motion_since == keeper.observations[-2].scan_time
+    # the restart point survives a restart of the process
+    revived = TrackerState.from_dict(json.loads(json.dumps(state.to_dict())))
+    assert revived == state
