@@ -41,12 +41,16 @@ ACTION_BODIES: dict[str, dict[str, Any]] = {
     "written-report": {"type": "object"},
     "cancel": {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}},
     "recall": {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}},
+    "amend": {"type": "object", "properties": {
+        "fit": {"type": "boolean", "description": "apply the server's amendment into the cleared airspace"},
+        "azimuth_deg": {"type": "number"}, "elevation_deg": {"type": "number"},
+        "max_altitude_m": {"type": "number"}}},
 }
 WHO = {"authorize": "commander", "request-clearance": "commander", "grant": "atc, military",
        "deny": "atc, military", "revoke": "atc, military", "order": "commander",
        "acknowledge": "county_operator of the site's county", "start-firing": "county_operator",
        "report": "county_operator", "written-report": "county_operator",
-       "cancel": "commander", "recall": "commander"}
+       "cancel": "commander", "recall": "commander", "amend": "commander"}
 
 
 def _responses(ok: str = "OK", extra: tuple[int, ...] = (403, 422)) -> dict[str, Any]:

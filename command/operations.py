@@ -30,10 +30,13 @@ from dispatch.ammunition import AmmunitionLedger, EntryKind, LedgerEntry
 from dispatch.clearance import (
     AltitudeBand,
     ClearanceRequest,
+    Envelope,
     StandingAgreement,
     TimeWindow,
+    current_envelope,
     decision_delays,
 )
+from dispatch.conflicts import amend_within, plan_conflicts
 from dispatch.errors import ValidationFailed
 from dispatch.firing import Burst, FiringReport, Observation
 from sites.model import Contact, Sector
@@ -53,8 +56,49 @@ def actor_of(user: Any) -> lc.Actor:
     return lc.Actor(user.username, user.role, user.county if user.role == "county_operator" else None)
 
 
-def to_json(op: lc.Operation, now: datetime | None = None) -> dict[str, Any]:
-    """The operation for the API and the map, with the running clocks."""
+def envelope_json(env: Envelope) -> dict[str, Any]:
+    return {
+        "window": None if env.window is None else [env.window.start.isoformat(),
+                                                   env.window.end.isoformat()],
+        "sectors": [[s.start_deg, s.end_deg] for s in env.sectors],
+        "floor_m": env.floor_m, "ceiling_m": env.ceiling_m,
+        "granted_by": [a.value for a in env.granted_by],
+        "pending": [a.value for a in env.pending],
+        "refused_by": [a.value for a in env.refused_by],
+        "narrowed_by": {k: [a.value for a in v] for k, v in env.narrowed_by.items()},
+    }
+
+
+def _plan_check(op: lc.Operation, now: datetime, site: Any | None) -> dict[str, Any]:
+    """The live envelope, the plan's conflicts with it and the one-step amendment (issue 11)."""
+    if op.clearance_request is None or op.state in lc.TERMINAL_STATES:
+        return {}
+    env = current_envelope(op.clearance_request, op.decisions, now)
+    fix = None
+    if site is not None and op.state not in lc.ORDER_STATES:
+        fix = amend_within(env, site, op.quantity, azimuth_deg=op.azimuth_deg,
+                           elevation_deg=op.elevation_deg, max_altitude_m=op.max_altitude_m)
+    conflicts = plan_conflicts(env, azimuth_deg=op.azimuth_deg, max_altitude_m=op.max_altitude_m,
+                               now=now, amendable=fix is not None)
+    return {
+        "envelope": envelope_json(env),
+        "conflicts": [{"kind": c.kind.value, "planned": c.planned, "allowed": c.allowed,
+                       "authorities": [a.value for a in c.authorities],
+                       "amendable": c.amendable} for c in conflicts],
+        "amendment": None if fix is None or not conflicts else {
+            "azimuth_deg": fix.azimuth_deg, "elevation_deg": fix.elevation_deg,
+            "max_altitude_m": fix.max_altitude_m},
+    }
+
+
+def site_of(session: Session, code: str) -> Any | None:
+    rec = session.get(SiteRecord, code)
+    return None if rec is None else to_site(rec)
+
+
+def to_json(op: lc.Operation, now: datetime | None = None, site: Any | None = None) -> dict[str, Any]:
+    """The operation for the API and the map, with the running clocks.  With the ``site``
+    (its equipment) a plan in conflict with the live envelope carries its amendment."""
     now = now or datetime.now(UTC)
     data: dict[str, Any] = encode(op)
     data.pop("__type__", None)
@@ -74,6 +118,7 @@ def to_json(op: lc.Operation, now: datetime | None = None) -> dict[str, Any]:
         data["clearance_polygon"] = op.clearance_request.firing_sector_polygon()
     data["cease_fire"] = op.cease_fire
     data["deadline"] = op.deadline(now).isoformat()
+    data.update(_plan_check(op, now, site))
     return data
 
 
@@ -123,7 +168,8 @@ def _persist(session: Session, rec: OperationRecord, before: lc.Operation | None
                  before=None if before is None else {"state": before.state.value},
                  after={"state": after.state.value, "detail": after.history[-1].detail
                         if after.history else ""})
-    payload = {"operation": to_json(after, now), "action": action, "by": actor.username}
+    payload = {"operation": to_json(after, now, site_of(session, after.site_code)),
+               "action": action, "by": actor.username}
     announce(session, "operation.update", payload, _rooms(after))
     if after.cease_fire and (before is None or not before.cease_fire):
         announce(session, "operation.cease_fire", {"id": after.id, "site_code": after.site_code,
@@ -143,7 +189,7 @@ def propose(session: Session, actor: lc.Actor, body: dict[str, Any], now: dateti
     window = _window(body, "window")
     op_id = f"OP{now:%Y%m%d%H%M%S}{secrets.token_hex(2).upper()}"
     op = lc.propose(
-        id=op_id, cell_id=_str(body, "cell_id"), site_code=site_rec.code, county=site_rec.county,
+        id=op_id, cell_id=_cell_id(body), site_code=site_rec.code, county=site_rec.county,
         window=window, azimuth_deg=_num(body, "azimuth_deg"), elevation_deg=_num(body, "elevation_deg"),
         quantity=_quantity(body.get("quantity")), max_altitude_m=_num(body, "max_altitude_m"),
         actor=actor, now=now, drill_id=drill_id, idempotency_key=idempotency_key)
@@ -155,6 +201,16 @@ def propose(session: Session, actor: lc.Actor, body: dict[str, Any], now: dateti
                                    actor=actor.username, at=now))
     _persist(session, rec, None, op, actor, "propose", now)
     return op
+
+
+#: The cell id of a proposal made by hand without a cell (no cells, or a site's own call).
+MANUAL_CELL = "manual"
+
+
+def _cell_id(body: dict[str, Any]) -> str:
+    if body.get("cell_id") in (None, ""):
+        return MANUAL_CELL
+    return _str(body, "cell_id")
 
 
 def standing_agreements(session: Session, site_code: str) -> list[StandingAgreement]:
@@ -248,6 +304,28 @@ def _grant(session: Session, op: lc.Operation, actor: lc.Actor, body: dict[str, 
                     is not None else None, idempotency_key=key)
 
 
+def _amend(session: Session, op: lc.Operation, actor: lc.Actor, body: dict[str, Any],
+           now: datetime, key: str | None, contact: Contact | None) -> lc.Operation:
+    """``{"fit": true}`` applies the server's amendment into the live envelope (one step);
+    otherwise the given ``azimuth_deg`` / ``elevation_deg`` / ``max_altitude_m``."""
+    if body.get("fit") is True:
+        if op.clearance_request is None:
+            raise ValidationFailed({"fit": "no clearance requested yet"})
+        site = site_of(session, op.site_code)
+        env = current_envelope(op.clearance_request, op.decisions, now)
+        fix = None if site is None else amend_within(
+            env, site, op.quantity, azimuth_deg=op.azimuth_deg, elevation_deg=op.elevation_deg,
+            max_altitude_m=op.max_altitude_m)
+        if fix is None:
+            raise ValidationFailed({"fit": "no aim of this site fits the cleared airspace"})
+        return lc.amend(op, actor, now, azimuth_deg=fix.azimuth_deg,
+                        elevation_deg=fix.elevation_deg, max_altitude_m=fix.max_altitude_m,
+                        idempotency_key=key)
+    return lc.amend(op, actor, now, azimuth_deg=_opt_num(body, "azimuth_deg"),
+                    elevation_deg=_opt_num(body, "elevation_deg"),
+                    max_altitude_m=_opt_num(body, "max_altitude_m"), idempotency_key=key)
+
+
 def _start(session: Session, op: lc.Operation, actor: lc.Actor, body: dict[str, Any],
            now: datetime, key: str | None, contact: Contact | None) -> lc.Operation:
     return lc.start_firing(op, actor, now, azimuth_deg=_opt_num(body, "azimuth_deg"),
@@ -288,6 +366,7 @@ _ACTIONS: dict[str, Handler] = {
     "written-report": _simple(lc.file_written_report),
     "cancel": _with_reason(lc.cancel),
     "recall": _with_reason(lc.recall),
+    "amend": _amend,
 }
 ACTIONS = tuple(_ACTIONS)
 

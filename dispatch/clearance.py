@@ -489,3 +489,92 @@ def auto_grant(
             )
         )
     return tuple(grants)
+
+
+# --------------------------------------------------------------------------- the live envelope
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What the decisions so far leave open: the request ∩ every grant in force.
+
+    Unlike :func:`effective_clearance` this exists while one authority is still pending, so
+    the other authority and the commander see a narrowing at once, not at order time.
+    ``narrowed_by`` maps ``"window"``, ``"sectors"``, ``"ceiling_m"`` to the authorities whose
+    grant made that dimension narrower than requested.  ``window`` is ``None`` and
+    ``sectors`` empty when the grants leave nothing in common; ``refused_by`` names an
+    authority that denied or revoked (nothing is cleared then).
+    """
+
+    request_id: str
+    window: TimeWindow | None
+    sectors: tuple[Sector, ...]
+    floor_m: float
+    ceiling_m: float
+    granted_by: tuple[Authority, ...]
+    pending: tuple[Authority, ...]
+    refused_by: tuple[Authority, ...]
+    narrowed_by: dict[str, tuple[Authority, ...]]
+
+    @property
+    def complete(self) -> bool:
+        """Both authorities have granted and the intersection is not empty."""
+        return (
+            not self.pending
+            and not self.refused_by
+            and self.window is not None
+            and bool(self.sectors)
+            and self.ceiling_m > self.floor_m
+        )
+
+
+def current_envelope(
+    request: ClearanceRequest, decisions: Iterable[Decision], now: datetime
+) -> Envelope:
+    """The request narrowed by every grant in force as of ``now`` (pure).
+
+    Window ∩, sectors ∩, ceiling = the lowest — the same intersection as
+    :func:`effective_clearance`, taken over the grants given so far.
+    """
+    decisions = list(decisions)
+    window: TimeWindow | None = request.window
+    requested_sectors = merge_sectors(request.sectors)
+    sectors = requested_sectors
+    ceiling = request.altitude.ceiling_m
+    granted: list[Authority] = []
+    pending: list[Authority] = []
+    refused: list[Authority] = []
+    narrowed: dict[str, list[Authority]] = {"window": [], "sectors": [], "ceiling_m": []}
+    for authority in Authority:
+        own = _own_decisions(decisions, authority, now)
+        if not own:
+            pending.append(authority)
+            continue
+        last = own[-1]
+        if not isinstance(last, Grant):
+            refused.append(authority)
+            continue
+        granted.append(authority)
+        if last.window is not None:
+            if not last.window.covers(request.window):
+                narrowed["window"].append(authority)
+            window = None if window is None else window.intersection(last.window)
+        if last.sectors is not None:
+            if not sectors_within(requested_sectors, last.sectors):
+                narrowed["sectors"].append(authority)
+            sectors = intersect_sector_sets(sectors, last.sectors)
+        if last.ceiling_m is not None:
+            if last.ceiling_m < request.altitude.ceiling_m:
+                narrowed["ceiling_m"].append(authority)
+            ceiling = min(ceiling, last.ceiling_m)
+    return Envelope(
+        request_id=request.id,
+        window=window,
+        sectors=sectors,
+        floor_m=request.altitude.floor_m,
+        ceiling_m=ceiling,
+        granted_by=tuple(granted),
+        pending=tuple(pending),
+        refused_by=tuple(refused),
+        narrowed_by={k: tuple(v) for k, v in narrowed.items() if v},
+    )

@@ -133,3 +133,40 @@ def ammunition_types(equipment: Equipment, stock: Mapping[str, int]) -> tuple[st
         own = "rocket_" + "".join(ch for ch in equipment.model.lower() if ch.isalnum())
         types = [own] if own in stock else [t for t in stock if t.startswith("rocket")]
     return tuple(sorted(types, key=lambda t: (stock.get(t, 0) <= 0, t)))
+
+
+def reach_asl_m(site: Site, equipment: Equipment, elevation_deg: float) -> float:
+    """The highest altitude the rounds reach at ``elevation_deg``, metres above sea level.
+
+    The burst comes at a fixed slant range (time fuse or self-destruct), so the burst height
+    above the site is ``R · sin(e)``, with ``R`` set by the specification's ceiling at the
+    maximum elevation: ``R = 1000 · ceiling_km / sin(e_max)``.  At ``e_max`` this is
+    :func:`ceiling_asl_m`; lower elevations burst lower.
+    """
+    slant_m = 1000.0 * equipment.ceiling_km / math.sin(math.radians(equipment.max_elevation_deg))
+    e = min(max(elevation_deg, 0.0), equipment.max_elevation_deg)
+    return site.elevation_m + slant_m * math.sin(math.radians(e))
+
+
+def elevation_for_ceiling(site: Site, equipment: Equipment, ceiling_asl: float) -> float | None:
+    """The highest elevation (0.1° steps, rounded down) whose rounds stay at or below
+    ``ceiling_asl``; ``None`` when even the minimum elevation reaches above it."""
+    slant_m = 1000.0 * equipment.ceiling_km / math.sin(math.radians(equipment.max_elevation_deg))
+    ratio = (ceiling_asl - site.elevation_m) / slant_m
+    if ratio <= 0.0:
+        return None
+    elevation = equipment.max_elevation_deg if ratio >= 1.0 else math.degrees(math.asin(ratio))
+    elevation = math.floor(min(elevation, equipment.max_elevation_deg) * 10.0) / 10.0
+    if elevation < equipment.min_elevation_deg:
+        return None
+    return elevation
+
+
+def equipment_for(site: Site, quantity: Mapping[str, int]) -> Equipment:
+    """The piece that fires the ordered ammunition: rockets for ``rocket*`` types, else the
+    gun (the first piece when nothing matches)."""
+    wants_rocket = any(t.startswith("rocket") for t in quantity)
+    for piece in site.equipment:
+        if (piece.kind == EquipmentKind.ROCKET) == wants_rocket:
+            return piece
+    return site.equipment[0]

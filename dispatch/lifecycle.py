@@ -52,6 +52,7 @@ from dispatch.clearance import (
     TimeWindow,
     authority_status,
     auto_grant,
+    current_envelope,
     effective_clearance,
 )
 from dispatch.errors import (
@@ -130,6 +131,7 @@ ROLE_ACTIONS: Mapping[str, frozenset[Role]] = {
     "order": _COMMAND,
     "cancel": _COMMAND,
     "recall": _COMMAND,
+    "amend": _COMMAND,
     "grant": _AIRSPACE,
     "deny": _AIRSPACE,
     "revoke": _AIRSPACE,
@@ -156,6 +158,7 @@ ALLOWED_FROM: Mapping[str, frozenset[OperationState]] = {
     "file_written_report": frozenset({S.COMPLETED, S.RECALLED, S.EXPIRED}),
     "cancel": frozenset({S.PROPOSED, S.AUTHORIZED, S.CLEARANCE_REQUESTED, S.CLEARED}),
     "recall": ORDER_STATES,
+    "amend": frozenset({S.PROPOSED, S.AUTHORIZED, S.CLEARANCE_REQUESTED, S.CLEARED}),
     "expire": frozenset(set(S) - TERMINAL_STATES),
 }
 
@@ -560,6 +563,73 @@ def order(
         )
     return _step(
         op, "order", S.ORDERED, actor, now, idempotency_key, ordered_window=clearance.window
+    )
+
+
+def amend(
+    op: Operation,
+    actor: Actor,
+    now: datetime,
+    *,
+    azimuth_deg: float | None = None,
+    elevation_deg: float | None = None,
+    max_altitude_m: float | None = None,
+    idempotency_key: str | None = None,
+) -> Operation:
+    """Change the plan's aim before the order, keeping the airspace already granted.
+
+    The state stays; the step is recorded with what changed.  When a grant is in force the
+    amended aim must lie inside the current envelope (the request ∩ the grants so far:
+    :func:`~dispatch.clearance.current_envelope`), else :class:`ClearanceViolation` — so an
+    amendment never needs a new request: it only narrows what was asked.
+    """
+    if _begin(op, actor, "amend", idempotency_key, now):
+        return op
+    azimuth = op.azimuth_deg if azimuth_deg is None else float(azimuth_deg)
+    elevation = op.elevation_deg if elevation_deg is None else float(elevation_deg)
+    reach = op.max_altitude_m if max_altitude_m is None else float(max_altitude_m)
+    errors: dict[str, str] = {}
+    if not 0.0 <= azimuth <= 360.0:
+        errors["azimuth_deg"] = "must be within 0..360"
+    if not 0.0 < elevation <= 90.0:
+        errors["elevation_deg"] = "must be within 0..90"
+    if reach <= 0.0:
+        errors["max_altitude_m"] = "must be positive"
+    if errors:
+        raise ValidationFailed(errors)
+    if op.clearance_request is not None:
+        envelope = current_envelope(op.clearance_request, op.decisions, now)
+        if envelope.granted_by and not azimuth_in_sectors(azimuth, envelope.sectors):
+            raise ClearanceViolation(
+                f"operation {op.id}: azimuth {azimuth:.1f}° is outside the cleared sectors"
+            )
+        if envelope.granted_by and reach > envelope.ceiling_m:
+            raise ClearanceViolation(
+                f"operation {op.id}: rounds reach {reach:.0f} m, above the cleared ceiling "
+                f"{envelope.ceiling_m:.0f} m"
+            )
+    changes = [
+        f"{name} {before:g}→{after:g}"
+        for name, before, after in (
+            ("azimuth_deg", op.azimuth_deg, azimuth),
+            ("elevation_deg", op.elevation_deg, elevation),
+            ("max_altitude_m", op.max_altitude_m, reach),
+        )
+        if before != after
+    ]
+    if not changes:
+        raise ValidationFailed({"amend": "nothing to change"})
+    return _step(
+        op,
+        "amend",
+        op.state,
+        actor,
+        now,
+        idempotency_key,
+        "; ".join(changes),
+        azimuth_deg=azimuth,
+        elevation_deg=elevation,
+        max_altitude_m=reach,
     )
 
 

@@ -18,6 +18,7 @@ from command.errors import NotFound, Unprocessable
 from command.extensions import get_session
 from command.models import OperationRecord, RadarVolume, SiteRecord, StandingAgreementRecord
 from command.push import ROOM_ALL, announce
+from command.sitestore import to_site
 from command.web.paging import cursor_arg, limit_arg, page, time_arg
 from command.web.scope import drill_id_filter, requested_drill, running_drill_now
 from dispatch import lifecycle as lc
@@ -97,7 +98,11 @@ def list_operations() -> Any:
     q = q.order_by(OperationRecord.created_at.desc(), OperationRecord.id.desc()).limit(limit + 1)
     rows, next_cursor = page(list(session.scalars(q)), limit, lambda r: (r.created_at, r.id))
     now = _now()
-    return jsonify({"operations": [operations.to_json(decode(lc.Operation, r.data), now)
+    codes = {r.site_code for r in rows}
+    sites = {rec.code: to_site(rec) for rec in session.scalars(
+        select(SiteRecord).where(SiteRecord.code.in_(codes)))} if codes else {}
+    return jsonify({"operations": [operations.to_json(decode(lc.Operation, r.data), now,
+                                                      sites.get(r.site_code))
                                    for r in rows], "next_cursor": next_cursor})
 
 
@@ -111,7 +116,7 @@ def get_operation(op_id: str) -> Any:
         raise NotFound(f"no operation {op_id}") from None
     if not _visible(rec):
         raise NotFound(f"no operation {op_id}")
-    return jsonify(operations.to_json(op))
+    return jsonify(operations.to_json(op, site=operations.site_of(session, op.site_code)))
 
 
 @bp.post("/operations")
@@ -155,7 +160,7 @@ def operation_action(op_id: str, action: str) -> Any:
     except operations.NotFoundError as exc:
         raise NotFound(str(exc)) from None
     session.commit()
-    return jsonify(operations.to_json(op))
+    return jsonify(operations.to_json(op, now, operations.site_of(session, op.site_code)))
 
 
 @bp.get("/operations/<op_id>/clearance-request")

@@ -69,10 +69,23 @@
       "<dt>" + T("位置", "Position") + "</dt><dd>" + r.lon.toFixed(4) + "°E " + r.lat.toFixed(4) + "°N · " + H.fmt(r.site_elevation_m) + " m</dd>" +
       "<dt>" + T("作业工具", "Weapon") + "</dt><dd>" + esc(r.weapon_model || r.weapon) + " · " + T("射程 ", "range ") + H.fmt(r.range_km, 1) + " km</dd>" +
       "<dt>" + T("射击方位", "Sector") + "</dt><dd>" + esc(sectorsText(r)) + "</dd>" +
-      "<dt>" + T("作业高度", "Altitude") + "</dt><dd><b>" + H.fmt(r.altitude.floor_m) + "–" + H.fmt(r.altitude.ceiling_m) + " m</b></dd>" +
+      "<dt>" + T("作业高度", "Altitude") + "</dt><dd><b>" + H.fmt(r.altitude.floor_m) + "–" + H.fmt(r.altitude.ceiling_m) + T(" m（海拔）", " m ASL") + "</b></dd>" +
       "<dt>" + T("时间窗口", "Window") + "</dt><dd><b>" + H.bjt(r.window.start).slice(0, 5) + "–" + H.bjt(r.window.end).slice(0, 5) + "</b> " + T("北京时间", "BJT") + "</dd>" +
       "<dt>" + T("联系人", "Contact") + "</dt><dd>" + esc(r.contact.name) + " " + esc(r.contact.phone || "") + "</dd>" +
       "</dl>";
+  }
+  /** The intersection granted so far, when the other authority narrowed it (issue 11). */
+  function envelopeNote(op) {
+    const env = op.envelope;
+    if (!env || !(env.granted_by || []).length) return "";
+    const n = env.narrowed_by || {};
+    const parts = [];
+    if (env.window) parts.push(T("窗口 ", "window ") + H.bjt(env.window[0]).slice(0, 5) + "–" + H.bjt(env.window[1]).slice(0, 5) + (n.window ? " ▼" : ""));
+    parts.push(T("限高 ", "ceiling ") + H.fmt(env.ceiling_m) + T(" m（海拔）", " m ASL") + (n.ceiling_m ? " ▼" : ""));
+    if (env.sectors) parts.push(T("扇区 ", "sectors ") + env.sectors.map(s => H.fmt(s[0]) + "°–" + H.fmt(s[1]) + "°").join(", ") + (n.sectors ? " ▼" : ""));
+    const narrowed = Object.keys(n).length > 0;
+    return '<p class="small envelope" data-envelope="' + esc(op.id) + '"><b>' + esc(T("当前许可交集", "Cleared so far")) + "</b>" +
+      (narrowed ? esc(T("（▼ 已被收窄）", " (▼ narrowed)")) : "") + ": " + esc(parts.join(" · ")) + "</p>";
   }
   function renderPending() {
     const list = visible().filter(isPending).sort((a, b) => (req(a).requested_at < req(b).requested_at ? -1 : 1));
@@ -88,9 +101,10 @@
         '<header><b>' + esc(r.site_code) + "</b> " + H.stateBadge(op.state) + ' <span class="req-clock">' + T("等待 ", "waiting ") + H.approvalCell(op, me) + "</span></header>" +
         details(op) +
         '<p class="small">' + esc(otherLabel) + ": " + H.approvalCell(op, other) + (oc.state === "granted" ? " ✓" : "") + "</p>" +
+        envelopeNote(op) +
         '<form class="grant-form form-grid compact" data-op="' + esc(op.id) + '">' +
         "<label>" + T("窗口结束（可缩短）", "Window end (narrow)") + ' <input type="text" inputmode="numeric" pattern="[0-2][0-9]:[0-5][0-9]" placeholder="HH:MM" name="end" value="' + H.bjt(r.window.end).slice(0, 5) + '"></label>' +
-        "<label>" + T("限高 m（可降低）", "Ceiling m (lower)") + ' <input type="number" name="ceiling_m" min="0" step="100" value="' + Math.round(r.altitude.ceiling_m) + '"></label>' +
+        "<label>" + T("限高 m 海拔（可降低）", "Ceiling m ASL (lower)") + ' <input type="number" name="ceiling_m" min="0" step="100" value="' + Math.round(r.altitude.ceiling_m) + '"></label>' +
         '<div class="row"><button type="submit" class="ok" data-do="grant">' + T("批准", "Grant") + '</button> <button type="button" class="danger" data-do="deny">' +
         T("拒绝", "Deny") + "</button></div></form>" +
         '<p class="small">' + exportLinks(op) + "</p></article>";
@@ -107,7 +121,7 @@
         const c = op.cleared, mine = clockOf(op).state;
         const canRevoke = mine === "granted" && ["clearance_requested", "cleared", "ordered", "acknowledged", "firing"].includes(op.state);
         return '<tr data-op="' + esc(op.id) + '"><td><b>' + esc(op.site_code) + "</b></td><td>" + H.stateBadge(op.state) + (op.cease_fire ? ' <span class="state state-recalled">' + T("停火", "cease-fire") + "</span>" : "") +
-          "</td><td>" + (c ? H.bjt(c.window[0]).slice(0, 5) + "–" + H.bjt(c.window[1]).slice(0, 5) : "—") + "</td><td>" + (c ? H.fmt(c.ceiling_m) + " m" + (c.standing ? T(" 长期", " standing") : "") : "—") +
+          "</td><td>" + (c ? H.bjt(c.window[0]).slice(0, 5) + "–" + H.bjt(c.window[1]).slice(0, 5) : "—") + "</td><td>" + (c ? H.fmt(c.ceiling_m) + T(" m（海拔）", " m ASL") + (c.standing ? T(" 长期", " standing") : "") : "—") +
           "</td><td>" + H.approvalCell(op, me) + "</td><td>" + H.approvalCell(op, other) + "</td><td>" +
           (H.CLOSED.has(op.state) ? "—" : '<span class="countdown" data-until="' + esc(op.deadline) + '"></span>') + "</td><td>" +
           (canRevoke ? '<button type="button" class="danger" data-do="revoke">' + T("撤销许可", "Revoke") + "</button> " : "") +

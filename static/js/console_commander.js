@@ -26,6 +26,50 @@
     return (arr.sites || {})[op.site_code] || (arr.counties || {})[op.county] || null;
   }
 
+  /** Who narrowed: "机场空管" / "军方" (joined). */
+  function whoLabel(list) {
+    return (list || []).map(a => a === "atc" ? T("机场空管", "airport ATC") : T("军方", "military")).join(T("、", ", "));
+  }
+  /** One conflict between the plan and the airspace granted so far, in words. */
+  function conflictText(c) {
+    const by = c.authorities && c.authorities.length ? T("（" + whoLabel(c.authorities) + "收窄）", " (narrowed by " + whoLabel(c.authorities) + ")") : "";
+    switch (c.kind) {
+      case "ceiling": return T("射高 " + H.fmt(c.planned) + " m 超出许可限高 " + H.fmt(c.allowed) + " m（海拔）", "rounds reach " + H.fmt(c.planned) + " m, above the cleared ceiling " + H.fmt(c.allowed) + " m ASL") + by;
+      case "sector": return T("方位 " + H.fmt(c.planned, 1) + "° 不在许可扇区内", "azimuth " + H.fmt(c.planned, 1) + "° outside the cleared sectors") + by;
+      case "window_closed": return T("许可时间窗口已结束", "the cleared window has ended") + by;
+      case "window_empty": return T("双方批复的时间窗口无交集", "the granted windows do not overlap") + by;
+      case "sectors_empty": return T("双方批复的扇区无交集", "the granted sectors do not overlap") + by;
+      default: return T("与空域许可冲突", "conflicts with the clearance") + by;
+    }
+  }
+  /** The live envelope, the plan's conflicts with it and the one-step amendment. */
+  function conflictRow(op) {
+    const cs = op.conflicts || [];
+    const env = op.envelope;
+    if (!cs.length) {
+      if (!env || op.cleared || H.CLOSED.has(op.state) || !(env.granted_by || []).length) return "";
+      return '<tr class="envelope-row"><td colspan="9" class="small">' + esc(envelopeText(env)) + "</td></tr>";
+    }
+    const fix = op.amendment;
+    const btn = fix ? '<button type="button" class="ok" data-op="' + esc(op.id) + '" data-action="amend-fit">' +
+      esc(T("一键修正到许可范围内", "Amend into the cleared airspace")) + "</button> " +
+      '<span class="small">' + esc(T("方位 ", "azimuth ") + H.fmt(op.azimuth_deg, 1) + "°→" + H.fmt(fix.azimuth_deg, 1) + "° · " +
+        T("仰角 ", "elevation ") + H.fmt(op.elevation_deg, 1) + "°→" + H.fmt(fix.elevation_deg, 1) + "° · " +
+        T("射高 ", "reach ") + H.fmt(op.max_altitude_m) + "→" + H.fmt(fix.max_altitude_m) + " m") + "</span>"
+      : '<span class="small">' + esc(T("本作业点的装备无法在许可范围内作业", "no aim of this site fits the cleared airspace")) + "</span>";
+    return '<tr class="conflict-row" data-conflict="' + esc(op.id) + '"><td colspan="9"><div class="conflict" role="alert"><b>' +
+      esc(T("冲突", "Conflict")) + "</b> · " + cs.map(c => esc(conflictText(c))).join("；") +
+      (env ? '<br><span class="small">' + esc(envelopeText(env)) + "</span>" : "") + "<br>" + btn + "</div></td></tr>";
+  }
+  function envelopeText(env) {
+    const parts = [T("当前许可交集", "Cleared so far")];
+    if (env.window) parts.push(T("窗口 ", "window ") + H.bjt(env.window[0]).slice(0, 5) + "–" + H.bjt(env.window[1]).slice(0, 5));
+    parts.push(T("限高 ", "ceiling ") + H.fmt(env.ceiling_m) + T(" m（海拔）", " m ASL"));
+    if (env.sectors && env.sectors.length) parts.push(T("扇区 ", "sectors ") + env.sectors.map(s => H.fmt(s[0]) + "°–" + H.fmt(s[1]) + "°").join(", "));
+    if ((env.pending || []).length) parts.push(T("待批: ", "pending: ") + whoLabel(env.pending));
+    return parts.join(" · ");
+  }
+
   function renderOps() {
     const showClosed = document.getElementById("show-closed").checked;
     const list = Array.from(H.ops.values()).filter(op => showClosed || !H.CLOSED.has(op.state))
@@ -40,15 +84,17 @@
     body.innerHTML = list.map(function (op) {
       const win = op.cleared ? op.cleared.window : [op.window.start, op.window.end];
       const arr = arrivalOf(op);
+      const blocked = (op.conflicts || []).length > 0;
       const acts = (ACTIONS[op.state] || []).map(a => '<button type="button" class="' + a[3] + '" data-op="' + esc(op.id) +
-        '" data-action="' + a[0] + '">' + esc(T(a[1], a[2])) + "</button>").join(" ");
+        '" data-action="' + a[0] + '"' + (a[0] === "order" && blocked ? ' disabled title="' + esc(T("作业计划超出许可范围，请先修正", "the plan lies outside the cleared airspace: amend first")) + '"' : "") +
+        ">" + esc(T(a[1], a[2])) + "</button>").join(" ");
       const warn = (op.violations || []).length ? ' <span class="state state-denied" title="' +
         esc(op.violations.map(v => v.message).join("\n")) + '">' + T("违规 ", "violations ") + op.violations.length + "</span>" : "";
       const cease = op.cease_fire ? ' <span class="state state-recalled">' + T("停火", "cease-fire") + "</span>" : "";
       const last = H.lastEntry(op);
       return '<tr id="op-' + esc(op.id) + '" data-state="' + esc(op.state) + '">' +
         '<td title="' + esc(op.id) + '"><b>#' + esc(op.id.slice(-4)) + "</b> " + H.bjt(op.history[0].at).slice(0, 5) +
-        '<br><span class="muted small">' + esc(op.cell_id) + "</span></td>" +
+        '<br><span class="muted small">' + esc(op.cell_id === "manual" ? T("手动提议", "manual") : (op.storm_name || op.cell_id)) + "</span></td>" +
         "<td>" + esc(op.site_code) + '<br><span class="muted small">' + esc(H.qty(op.quantity)) + " · " +
         H.fmt(op.azimuth_deg, 0) + "°/" + H.fmt(op.elevation_deg, 0) + "°</span></td>" +
         "<td>" + H.stateBadge(op.state) + warn + cease + '<br><span class="muted small">' + esc(last ? last.actor + " " + H.bjt(last.at) : "") +
@@ -60,7 +106,7 @@
         "<td>" + H.approvalCell(op, "atc") + "</td><td>" + H.approvalCell(op, "military") + "</td>" +
         "<td>" + (arr && !H.CLOSED.has(op.state) ? '<span class="countdown" data-past="' + esc(T("已到达", "arrived")) +
           '" data-until="' + esc(arr) + '"></span><br><span class="muted small">' + H.bjt(arr).slice(0, 5) + "</span>" : "—") + "</td>" +
-        '<td class="actions">' + acts + "</td></tr>";
+        '<td class="actions">' + acts + "</td></tr>" + conflictRow(op);
     }).join("");
     document.dispatchEvent(new CustomEvent("hailops:tick"));
   }
@@ -70,6 +116,12 @@
     if (!btn) return;
     const op = H.ops.get(btn.dataset.op), action = btn.dataset.action;
     if (!op) return;
+    if (action === "amend-fit") {
+      const fixed = await H.act(btn, "POST", "/api/operations/" + encodeURIComponent(op.id) + "/amend", { fit: true },
+        op.id + ":amend:" + op.history.length, T("已修正作业计划 ", "Plan amended ") + op.site_code);
+      if (fixed) { H.upsert(fixed); renderOps(); }
+      return;
+    }
     const body = {};
     if (NEEDS_REASON[action]) {
       const reason = await H.askReason(T(NEEDS_REASON[action][0], NEEDS_REASON[action][1]) + " · " + op.site_code);
@@ -181,7 +233,7 @@
   form.addEventListener("submit", async function (ev) {
     ev.preventDefault();
     const now = Date.now(), minutes = Number(form.minutes.value || 30);
-    const body = { cell_id: form.cell_id.value.trim(), site_code: form.site_code.value,
+    const body = { cell_id: form.cell_id.value.trim() || null, site_code: form.site_code.value,
       window: [new Date(now - 60000).toISOString(), new Date(now + minutes * 60000).toISOString()],
       azimuth_deg: Number(form.azimuth_deg.value), elevation_deg: Number(form.elevation_deg.value),
       quantity: { [form.ammo_type.value]: Number(form.count.value) }, max_altitude_m: Number(form.max_altitude_m.value) };

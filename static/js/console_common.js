@@ -124,8 +124,18 @@
     const el = document.createElement("div");
     el.className = "toast toast-" + (kind || "info");
     el.textContent = msg;
+    if (kind === "error") {
+      // Errors stay until the person dismisses them (issue 11): a refusal must not vanish.
+      el.setAttribute("role", "alert");
+      const close = document.createElement("button");
+      close.type = "button"; close.className = "toast-close"; close.textContent = "×";
+      close.title = T("关闭", "Dismiss");
+      close.addEventListener("click", () => el.remove());
+      el.appendChild(close);
+    } else {
+      setTimeout(() => el.remove(), 4000);
+    }
     box.appendChild(el);
-    setTimeout(() => el.remove(), kind === "error" ? 8000 : 4000);
   }
   let audio = null;
   let unlocked = false; // browsers allow audio only after a user gesture on the page

@@ -25,6 +25,7 @@ from dispatch.lifecycle import (
     OperationState,
     Role,
     acknowledge,
+    amend,
     authorize,
     cancel,
     deny,
@@ -107,6 +108,7 @@ ACTIONS: dict[str, Callable[[Operation, Actor], Operation]] = {
     "cancel": lambda op, a: cancel(op, a, at(6), "why"),
     "recall": lambda op, a: recall(op, a, at(6), "why"),
     "expire": lambda op, a: expire(op, at(31), actor=a),
+    "amend": lambda op, a: amend(op, a, at(2), elevation_deg=50.0),
 }
 ACTOR_FOR = {
     "grant": MILITARY,
@@ -122,6 +124,9 @@ ACTOR_FOR = {
 # The issue's state machine, written out independently of ALLOWED_FROM.
 LEGAL = {
     (S.PROPOSED, "authorize"), (S.PROPOSED, "cancel"), (S.PROPOSED, "expire"),
+    # issue 11: the aim may be amended until the order (inside what is granted so far)
+    (S.PROPOSED, "amend"), (S.AUTHORIZED, "amend"), (S.CLEARANCE_REQUESTED, "amend"),
+    (S.CLEARED, "amend"),
     (S.AUTHORIZED, "request_clearance"), (S.AUTHORIZED, "cancel"), (S.AUTHORIZED, "expire"),
     (S.CLEARANCE_REQUESTED, "grant"), (S.CLEARANCE_REQUESTED, "deny"),
     (S.CLEARANCE_REQUESTED, "revoke"), (S.CLEARANCE_REQUESTED, "cancel"),

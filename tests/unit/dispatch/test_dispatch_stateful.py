@@ -25,6 +25,7 @@ from dispatch.lifecycle import (
     Operation,
     OperationState,
     acknowledge,
+    amend,
     authorize,
     cancel,
     deny,
@@ -175,6 +176,10 @@ class DispatchMachine(RuleBasedStateMachine):
             return order(op, actor, now, **kw), ledger
         if action == "acknowledge":
             return acknowledge(op, actor, now, **kw), ledger
+        if action == "amend":
+            elevation = data.draw(st.sampled_from([45.0, 55.0, 70.0]))
+            reach = data.draw(st.sampled_from([5500.0, 6400.0, 7700.0]))
+            return amend(op, actor, now, elevation_deg=elevation, max_altitude_m=reach, **kw), ledger
         if action == "start_firing":
             return start_firing(op, actor, now, idempotency_key=key), ledger
         if action == "report_firing":

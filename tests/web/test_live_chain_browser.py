@@ -1,0 +1,132 @@
+"""Issue 11 in headless Chromium: the live chain as the people at each console need it.
+
+A narrowed grant is seen by the other authority and by the commander at once, the order
+button waits while the plan conflicts, one click amends the plan inside the cleared airspace
+and the same operation is ordered — no reload, no cancel-and-redo, and a refusal stays on
+screen until dismissed.  Screenshots in test-artifacts/chain_*.png."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+
+from command.testing import hailops_command
+from tests.web.live_server import running_server
+from tests.web.test_browser import ARTIFACTS, PASSWORD, browser  # noqa: F401 - fixture
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+PUSH_LIMIT_S = 2.0
+CONSOLES = {"commander": "commander", "atc": "atc", "military": "military", "lishi": "county"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    def prepare(env):
+        subprocess.run([*hailops_command(), "seed", "--demo-accounts"], env=env, check=True,
+                       capture_output=True)
+
+    with running_server(tmp_path_factory.mktemp("chain"), [], prepare) as base:
+        yield base
+
+
+def _console(browser, base, username):  # noqa: F811 - the imported fixture
+    phone = username == "lishi"
+    ctx = browser.new_context(viewport={"width": 390, "height": 844} if phone
+                              else {"width": 1400, "height": 900})
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(base + "/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{base}/console/{CONSOLES[username]}")
+    page.wait_for_function("document.getElementById('live-status').textContent.includes('实时连接正常')",
+                           timeout=15000)
+    return ctx, page, errors
+
+
+def _shot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"chain_{name}.png"), full_page=True)
+
+
+def _seen_within(page, selector, started, what):
+    page.wait_for_selector(selector, timeout=PUSH_LIMIT_S * 1000 + 500)
+    elapsed = time.monotonic() - started
+    assert elapsed < PUSH_LIMIT_S, f"{what}: seen after {elapsed:.2f} s"
+
+
+def _propose(cmd, elevation="80", ceiling="6500"):
+    cmd.select_option("#pf-site", "LS-01")
+    cmd.fill("#propose-form input[name=azimuth_deg]", "10")
+    cmd.fill("#propose-form input[name=elevation_deg]", elevation)
+    cmd.select_option("#pf-ammo", "37mm_shell")
+    cmd.fill("#propose-form input[name=count]", "12")
+    cmd.fill("#pf-ceiling", ceiling)
+    before = cmd.locator("#ops-body tr[data-state=proposed]").count()
+    cmd.click("#pf-submit")
+    cmd.wait_for_function(
+        f"document.querySelectorAll('#ops-body tr[data-state=proposed]').length > {before}",
+        timeout=5000)
+    return cmd.locator("#ops-body tr[data-state=proposed]").first.get_attribute("id") \
+        .removeprefix("op-")
+
+
+def test_narrowed_ceiling_amended_in_one_step_and_ordered(server, browser):  # noqa: F811
+    pages = {name: _console(browser, server, name) for name in CONSOLES}
+    cmd, atc, mil, ls = (pages[n][1] for n in CONSOLES)
+
+    op_id = _propose(cmd)  # no cell id: a manual proposal needs none
+    row = f"#op-{op_id}"
+    cmd.click(f"{row} button[data-action=authorize]")
+    cmd.wait_for_selector(f"{row}[data-state=authorized]", timeout=5000)
+    cmd.click(f"{row} button[data-action=request-clearance]")
+    card = f".req-card[data-op='{op_id}']"
+    atc.wait_for_selector(card, timeout=5000)
+    mil.wait_for_selector(card, timeout=5000)
+    assert "海拔" in atc.locator(card).text_content()  # the altitude reference is stated
+
+    # ATC lowers the ceiling to 6000 m.
+    atc.fill(f"{card} input[name=ceiling_m]", "6000")
+    started = time.monotonic()
+    atc.click(f"{card} button[data-do=grant]")
+    # ... the military sees the intersection so far, the commander the conflict.
+    _seen_within(mil, f"{card} .envelope", started, "envelope at the military")
+    assert "6000" in mil.locator(f"{card} .envelope").text_content()
+    _seen_within(cmd, f"tr[data-conflict='{op_id}'] button[data-action=amend-fit]", started,
+                 "conflict at the commander")
+    text = cmd.locator(f"tr[data-conflict='{op_id}']").text_content()
+    assert "6500" in text and "6000" in text and "机场空管" in text
+    _shot(mil, "military_sees_narrowed")
+    _shot(cmd, "commander_conflict")
+
+    mil.click(f"{card} button[data-do=grant]")
+    cmd.wait_for_selector(f"{row}[data-state=cleared]", timeout=5000)
+    assert cmd.locator(f"{row} button[data-action=order]").is_disabled()
+
+    # A refusal stays until dismissed: the server's 409 for an order past the conflict.
+    cmd.evaluate(f"HO.act(null, 'POST', '/api/operations/{op_id}/order', {{}})")
+    cmd.wait_for_selector(".toast-error", timeout=3000)
+    cmd.wait_for_timeout(9000)  # longer than the old 8 s
+    assert cmd.locator(".toast-error").is_visible()
+    cmd.click(".toast-error .toast-close")
+    assert cmd.locator(".toast-error").count() == 0
+
+    cmd.click(f"tr[data-conflict='{op_id}'] button[data-action=amend-fit]")
+    cmd.wait_for_function(f"!document.querySelector(\"tr[data-conflict='{op_id}']\")", timeout=5000)
+    assert not cmd.locator(f"{row} button[data-action=order]").is_disabled()
+    cmd.click(f"{row} button[data-action=order]")
+    cmd.wait_for_selector(f"{row}[data-state=ordered]", timeout=5000)
+    ls.wait_for_selector(f"article.order-card[data-op='{op_id}']", timeout=5000)
+    history = cmd.evaluate(f"HO.ops.get('{op_id}').history.map(h => h.action)")
+    assert history == ["propose", "authorize", "request_clearance", "grant", "grant", "amend",
+                       "order"]
+    assert cmd.evaluate(f"HO.ops.get('{op_id}').max_altitude_m") <= 6000
+    _shot(cmd, "commander_ordered")
+    for name, (ctx, _page, errors) in pages.items():
+        assert errors == [], (name, errors)
+        ctx.close()
