@@ -150,6 +150,9 @@ def record_volume(
                         "hail_cells": sum(1 for f in fc["features"] if f["properties"]["hail"])})
     session.flush()
     announce(session, "volume.new", volume_payload(vol), scoped([ROOM_ALL], drill_id))
+    from command.office.handover import draft_handovers
+
+    draft_handovers(session, vol)  # joint defence: storms leaving the city within 60 min
     return vol
 
 

@@ -70,6 +70,20 @@ class Settings(BaseSettings):
     drill_event: str = "canberra_20181220"
     drill_speed: float = Field(default=1.0, ge=1.0, le=600.0)
     drill_announce_hours: float = Field(default=24.0, ge=0.0)
+    # Office (command/office): ground-report photos, bulletins, the e-mail outbox.
+    office_photo_max_bytes: int = Field(default=5_000_000, ge=10_000)
+    office_photo_max_pixels: int = Field(default=40_000_000, ge=10_000)
+    bulletin_hour: int | None = Field(default=None, ge=0, le=23)  # daily draft, Beijing time
+    bulletin_chase_hours: float = Field(default=4.0, gt=0)  # unread bulletins chased after this
+    bulletin_prefix: str | None = None  # else office.json of the deployment (吕防雹通)
+    restock_below_rounds: int = Field(default=20, ge=0)  # a site/type below this needs restock
+    smtp_host: str | None = None  # no host: e-mail stays in the outbox (shown on the page)
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "hailops@localhost"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_s: float = Field(default=10.0, gt=0)
 
     @field_validator("drill_cron")
     @classmethod

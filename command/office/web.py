@@ -3,7 +3,7 @@ cases, serialise; the office is the commander (and admin)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, jsonify, render_template, request
@@ -155,3 +155,250 @@ def _office_nav() -> dict[str, Any]:
         return [(e, label) for e, label, ok in items if ok and e in current_app.view_functions]
 
     return {"office_nav": office_nav}
+
+
+# --- ground hail reports --------------------------------------------------------------------
+
+def _photos_dir() -> Any:
+    from flask import current_app
+
+    return current_app.config["HAILOPS"].instance_path / "office" / "photos"
+
+
+@bp.post("/api/office/ground-reports")
+@login_required_any
+def post_ground_report() -> Any:
+    from flask import current_app
+
+    from command.office.ground import report_hail, report_json
+    from command.web.scope import requested_drill, running_drill_now
+
+    settings = current_app.config["HAILOPS"]
+    if request.files or request.form:
+        body: dict[str, Any] = request.form.to_dict()
+        upload = request.files.get("photo")
+        photo = upload.read(settings.office_photo_max_bytes + 1) if upload and upload.filename else None
+    else:
+        body, photo = json_body(), None
+    session = get_session()
+    drill = requested_drill(body)
+    now = running_drill_now(drill) if drill is not None else now_utc()
+    rec = run(report_hail, session, body, photo, user=current_user, now=now,
+              photos_dir=_photos_dir(), max_bytes=settings.office_photo_max_bytes,
+              max_pixels=settings.office_photo_max_pixels,
+              drill_id=drill.id if drill is not None else None)
+    session.commit()
+    return jsonify(report_json(rec)), 201
+
+
+@bp.get("/api/office/ground-reports")
+@login_required_any
+def list_ground_reports() -> Any:
+    from command.office.ground import report_json, reports_between
+    from command.web.scope import requested_drill
+
+    drill = requested_drill()
+    since = request.args.get("since")
+    start = None
+    if since:
+        try:
+            start = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        except ValueError:
+            raise Unprocessable("bad since", {"since": "ISO 8601 time"}) from None
+        if start.tzinfo is None:
+            raise Unprocessable("bad since", {"since": "give an offset (Z or +08:00)"})
+    county = current_user.county if current_user.role == "county_operator" else request.args.get("county")
+    rows = reports_between(get_session(), start, None, drill.id if drill else None, county)
+    return jsonify({"reports": [report_json(r) for r in rows[-500:]]})
+
+
+@bp.get("/office/photos/<name>")
+@login_required_any
+def photo(name: str) -> Any:
+    from flask import send_from_directory
+
+    if "/" in name or "\\" in name or name.startswith("."):
+        raise NotFound("no such photo")
+    return send_from_directory(_photos_dir(), name, mimetype="image/jpeg", max_age=3600)
+
+
+@bp.get("/office/ground")
+@login_required_any
+def ground_page() -> Any:
+    from command.deployment import deployment
+    from command.office.ground import REPORTER_ROLES, report_json, reports_between
+    from dispatch.hailsize import SizeClass
+
+    session = get_session()
+    county = current_user.county if current_user.role == "county_operator" else None
+    rows = reports_between(session, now_utc() - timedelta(days=30), None, None, county)
+    dep = deployment()
+    centre = dep.core.county(county).geometry.representative_point() if county else \
+        dep.core.area.representative_point()
+    return render_template("office/ground.html", reports=[report_json(r) for r in reversed(rows)],
+                           classes=list(SizeClass), can_report=current_user.role in (*REPORTER_ROLES, "admin"),
+                           centre=(round(centre.y, 4), round(centre.x, 4)),
+                           county_names={c.key: dep.county_name(c.key) for c in dep.counties},
+                           now_local=now_utc().astimezone(BEIJING).strftime("%Y-%m-%dT%H:%M"))
+
+
+@bp.get("/api/office/verification")
+@roles_required("commander", "forecaster", "member")
+def verification() -> Any:
+    """POD/FAR/CSI of warnings and operations against ground reports: one drill
+    (``?drill=ID``) or one season (``?season=YYYY``, 1 June – 30 September Beijing time)."""
+    from command.office.verify import verify_scope
+    from command.web.scope import requested_drill
+
+    drill = requested_drill()
+    start = end = None
+    if drill is None:
+        start, end = season_bounds(request.args.get("season"))
+    scores = verify_scope(get_session(), start, end, drill.id if drill else None)
+    return jsonify({"drill_id": drill.id if drill else None,
+                    "from": start.isoformat() if start else None,
+                    "to": end.isoformat() if end else None,
+                    **{k: v.as_dict() for k, v in scores.items()}})
+
+
+def season_bounds(value: str | None) -> tuple[datetime, datetime]:
+    """The hail season of a year: 1 June 00:00 to 1 October 00:00, Beijing time."""
+    try:
+        year = int(value) if value else now_utc().astimezone(BEIJING).year
+        if not 2000 <= year <= 2100:
+            raise ValueError
+    except ValueError:
+        raise Unprocessable("bad season", {"season": "a year such as 2026"}) from None
+    return (datetime(year, 6, 1, tzinfo=BEIJING).astimezone(UTC),
+            datetime(year, 10, 1, tzinfo=BEIJING).astimezone(UTC))
+
+
+@bp.app_template_filter("bjtiso")
+def _bjt_iso(value: str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """An ISO time string shown in Beijing time."""
+    if not value:
+        return ""
+    return datetime.fromisoformat(value).astimezone(BEIJING).strftime(fmt)
+
+
+# --- joint defence --------------------------------------------------------------------------
+
+@bp.get("/api/office/neighbours")
+@login_required_any
+def neighbours_geojson() -> Any:
+    from shapely.geometry import mapping
+
+    from command.models import NeighbourLiaison
+    from command.office.config import office_config
+    from command.office.handover import ensure_neighbour_liaisons
+
+    session = get_session()
+    ensure_neighbour_liaisons(session)
+    session.commit()
+    liaisons = {n.neighbour_key: n for n in session.scalars(select(NeighbourLiaison))}
+    feats = []
+    for n in office_config().neighbours:
+        li = liaisons.get(n.key)
+        feats.append({"type": "Feature", "geometry": mapping(n.geometry.simplify(0.005)),
+                      "properties": {"key": n.key, "name_zh": n.name_zh, "name_en": n.name_en,
+                                     "province_zh": n.province_zh,
+                                     "liaison": None if li is None else {
+                                         "name": li.name, "phone": li.phone, "email": li.email,
+                                         "sample": li.sample}}})
+    return jsonify({"type": "FeatureCollection", "features": feats})
+
+
+@bp.put("/api/office/neighbours/<key>/liaison")
+@roles_required(*OFFICE_ROLES)
+def put_neighbour_liaison(key: str) -> Any:
+    from command import audit
+    from command.models import NeighbourLiaison
+    from command.office.config import office_config
+    from command.office.handover import ensure_neighbour_liaisons
+    from command.office.liaisons import validate_contact
+
+    if key not in {n.key for n in office_config().neighbours}:
+        raise NotFound(f"no neighbour {key}")
+    body = json_body()
+    errors = validate_contact(body)
+    if errors:
+        raise Unprocessable("invalid liaison", errors)
+    session = get_session()
+    ensure_neighbour_liaisons(session)
+    rec = session.get(NeighbourLiaison, key) or NeighbourLiaison(neighbour_key=key)
+    before = None if rec.name is None else {"name": rec.name, "phone": rec.phone, "email": rec.email}
+    rec.name, rec.phone = str(body["name"]).strip(), str(body["phone"]).strip()
+    rec.email, rec.sample = str(body.get("email") or "").strip(), False
+    rec.updated_at, rec.updated_by = now_utc(), current_user.username
+    session.merge(rec)
+    audit.append(session, actor=current_user.username, role=current_user.role,
+                 action="neighbour_liaison.update", object_type="neighbour", object_id=key,
+                 before=before, after={"name": rec.name, "phone": rec.phone, "email": rec.email})
+    session.commit()
+    return jsonify({"neighbour": key, "name": rec.name, "phone": rec.phone, "email": rec.email})
+
+
+def _handovers(direction: str | None, drill_id: str | None, limit: int = 200) -> list[dict[str, Any]]:
+    from command.models import HandoverRecord
+    from command.office.handover import handover_json
+
+    q = select(HandoverRecord).where(HandoverRecord.drill_id.is_(None) if drill_id is None
+                                     else HandoverRecord.drill_id == drill_id)
+    if direction:
+        q = q.where(HandoverRecord.direction == direction)
+    rows = get_session().scalars(q.order_by(HandoverRecord.created_at.desc()).limit(limit))
+    return [handover_json(r) for r in rows]
+
+
+@bp.get("/api/office/handovers")
+@roles_required("forecaster", "commander", "member", "atc", "military")
+def list_handovers() -> Any:
+    from command.web.scope import requested_drill
+
+    drill = requested_drill()
+    direction = request.args.get("direction")
+    if direction not in (None, "in", "out"):
+        raise Unprocessable("bad direction", {"direction": "in or out"})
+    return jsonify({"handovers": _handovers(direction, drill.id if drill else None)})
+
+
+@bp.post("/api/office/handovers/<int:handover_id>/send")
+@roles_required("forecaster", "commander")
+def send_handover_route(handover_id: int) -> Any:
+    from command.office.handover import handover_json, send_handover
+
+    session = get_session()
+    body = request.get_json(silent=True) or {}
+    rec = run(send_handover, session, handover_id, body.get("text"), now=now_utc(), **actor())
+    session.commit()
+    return jsonify(handover_json(rec))
+
+
+@bp.post("/api/office/handovers/received")
+@roles_required("forecaster", "commander")
+def post_received_handover() -> Any:
+    from command.office.handover import handover_json, record_received
+
+    session = get_session()
+    rec = run(record_received, session, json_body(), now=now_utc(), **actor())
+    session.commit()
+    return jsonify(handover_json(rec)), 201
+
+
+@bp.get("/office/joint")
+@roles_required("forecaster", "commander", "member", "atc", "military")
+def joint_page() -> Any:
+    from command.models import NeighbourLiaison
+    from command.office.config import office_config
+    from command.office.handover import ensure_neighbour_liaisons
+
+    session = get_session()
+    ensure_neighbour_liaisons(session)
+    session.commit()
+    liaisons = {n.neighbour_key: n for n in session.scalars(select(NeighbourLiaison))}
+    return render_template("office/joint.html", neighbours=office_config().neighbours,
+                           liaisons=liaisons, outgoing=_handovers("out", None),
+                           received=_handovers("in", None),
+                           can_send=current_user.role in ("forecaster", "commander", "admin"),
+                           office=current_user.role in ("commander", "admin"),
+                           now_local=now_utc().astimezone(BEIJING).strftime("%Y-%m-%dT%H:%M"))
