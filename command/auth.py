@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -102,23 +102,80 @@ def create_user(
     return user
 
 
-def issue_token(session: Session, user: User, name: str = "cli", actor: str = "system") -> str:
-    """Create an API token; only its SHA-256 is stored, the token is shown once."""
+DEFAULT_TOKEN_TTL = timedelta(days=90)
+
+
+def issue_token(session: Session, user: User, name: str = "cli", actor: str = "system",
+                ttl: timedelta | None = None) -> str:
+    """Create an API token valid for ``ttl`` (default: the setting, 90 days); only its
+    SHA-256 is stored, the token is shown once."""
+    if ttl is None:
+        ttl = (timedelta(days=current_app.config["HAILOPS"].token_ttl_days)
+               if has_app_context() else DEFAULT_TOKEN_TTL)
     token = "hk_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, name=name, token_sha256=_sha(token)))
+    expires_at = datetime.now(UTC) + ttl
+    session.add(ApiToken(user_id=user.id, name=name, token_sha256=_sha(token),
+                         expires_at=expires_at))
     audit.append(session, actor=actor, role="admin", action="token.issue", object_type="user",
-                 object_id=user.username, after={"token_name": name})
+                 object_id=user.username, after={"token_name": name,
+                                                 "expires_at": expires_at.isoformat()})
     return token
+
+
+def revoke_access(session: Session, user: User, *, token_name: str | None = None,
+                  actor: str = "system", actor_role: str = "admin") -> int:
+    """Revoke the user's API tokens (or only those named ``token_name``).  Revoking them all
+    also ends every session of the user (cookies saved before stop working).  Open sockets
+    are disconnected by :func:`command.live.disconnect_stale`.  Returns tokens revoked."""
+    q = select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked.is_(False))
+    if token_name is not None:
+        q = q.where(ApiToken.name == token_name)
+    rows = session.scalars(q).all()
+    for row in rows:
+        row.revoked = True
+    if token_name is None:
+        end_sessions(user)
+    audit.append(session, actor=actor, role=actor_role, action="token.revoke",
+                 object_type="user", object_id=user.username,
+                 after={"token_name": token_name, "revoked": len(rows),
+                        "sessions_ended": token_name is None})
+    return len(rows)
+
+
+def set_active(session: Session, user: User, active: bool, *, actor: str = "system",
+               actor_role: str = "admin") -> None:
+    before = user.active
+    user.active = active
+    if not active:
+        end_sessions(user)
+    audit.append(session, actor=actor, role=actor_role, action="user.activate" if active
+                 else "user.deactivate", object_type="user", object_id=user.username,
+                 before={"active": before}, after={"active": active})
+
+
+def end_sessions(user: User) -> None:
+    """Every cookie issued to the user so far stops loading them (see ``User.get_id``)."""
+    user.session_version = (user.session_version or 1) + 1
 
 
 def _sha(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def user_for_token(session: Session, token: str) -> User | None:
+def token_row(session: Session, token: str) -> ApiToken | None:
+    """The token's row if it is valid now: not revoked, not expired, its user active."""
+    now = datetime.now(UTC)
     row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _sha(token),
                                                 ApiToken.revoked.is_(False)))
-    if row is None or not row.user.active:
+    if row is None or not row.user.active or (row.expires_at is not None
+                                              and row.expires_at <= now):
+        return None
+    return row
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    row = token_row(session, token)
+    if row is None:
         return None
     row.last_used_at = datetime.now(UTC)
     return row.user
@@ -132,10 +189,17 @@ def db_session() -> Session:
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
+    """The cookie carries "<id>:<session version>": a cookie from before a logout,
+    revocation or deactivation names an old version and loads nobody."""
+    ident, _sep, version = user_id.partition(":")
     try:
-        return db_session().get(User, int(user_id))
+        user = db_session().get(User, int(ident))
+        wanted = int(version)
     except ValueError:
         return None
+    if user is None or not user.active or (user.session_version or 1) != wanted:
+        return None
+    return user
 
 
 @login_manager.request_loader
@@ -187,8 +251,25 @@ def _login_limit() -> str:
     return str(current_app.config["HAILOPS"].login_rate_limit)
 
 
+def _address_limit() -> str:
+    return str(current_app.config["HAILOPS"].login_address_limit)
+
+
+def _account_key() -> str:
+    return "login-account:" + (request.form.get("username") or "").strip().lower()[:64]
+
+
+def _address_key() -> str:
+    return "login-address:" + (request.remote_addr or "unknown")
+
+
+def _failed(response: Any) -> bool:
+    return bool(response.status_code == 401)
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=_account_key, deduct_when=_failed)
+@limiter.limit(_address_limit, methods=["POST"], key_func=_address_key, deduct_when=_failed)
 def login() -> Any:
     form = LoginForm()
     if form.validate_on_submit():
@@ -207,10 +288,14 @@ def login() -> Any:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
-    if current_user.is_authenticated:
+    if current_user.is_authenticated and not g.get("token_auth"):
         session = db_session()
+        end_sessions(current_user)  # a copy of this cookie saved before is now worthless
         audit.append(session, actor=current_user.username, role=current_user.role,
                      action="user.logout", object_type="user", object_id=current_user.username)
         session.commit()
+        from command.live import disconnect_now
+
+        disconnect_now(session)
     logout_user()
     return redirect(url_for("auth.login"))

@@ -145,7 +145,9 @@ def users_create(username: str, role: str, county: str | None, password: str,
 @users.command("token")
 @click.argument("username")
 @click.option("--name", default="cli")
-def users_token(username: str, name: str) -> None:
+@click.option("--days", type=click.FloatRange(min=0, min_open=True, max=3650), default=None,
+              help="valid for this many days (default HAILOPS_TOKEN_TTL_DAYS, 90)")
+def users_token(username: str, name: str, days: float | None) -> None:
     """Issue an API token for USERNAME and print it (shown once)."""
     from sqlalchemy import select
 
@@ -158,9 +160,55 @@ def users_token(username: str, name: str) -> None:
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
             raise click.ClickException(f"no user {username!r}")
-        token = issue_token(session, user, name=name, actor="cli")
+        from datetime import timedelta
+
+        token = issue_token(session, user, name=name, actor="cli",
+                            ttl=None if days is None else timedelta(days=days))
         session.commit()
     click.echo(token)
+
+
+@users.command("revoke")
+@click.argument("username")
+@click.option("--token", "token_name", default=None, help="only the tokens with this name")
+def users_revoke(username: str, token_name: str | None) -> None:
+    """Revoke USERNAME's API tokens and end their sessions; open sockets are disconnected
+    (by every web process within HAILOPS_SOCKET_CHECK_SECONDS)."""
+    from sqlalchemy import select
+
+    from command.auth import revoke_access
+    from command.extensions import get_db
+    from command.models import User
+
+    app = _app()
+    with app.app_context(), get_db().session() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise click.ClickException(f"no user {username!r}")
+        n = revoke_access(session, user, token_name=token_name, actor="cli")
+        session.commit()
+    ended = "" if token_name else "; sessions ended"
+    click.echo(f"revoked {n} token(s) of {username}{ended}")
+
+
+@users.command("deactivate")
+@click.argument("username")
+def users_deactivate(username: str) -> None:
+    """USERNAME can no longer log in; their cookies, tokens and sockets stop working."""
+    from sqlalchemy import select
+
+    from command.auth import set_active
+    from command.extensions import get_db
+    from command.models import User
+
+    app = _app()
+    with app.app_context(), get_db().session() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise click.ClickException(f"no user {username!r}")
+        set_active(session, user, False, actor="cli")
+        session.commit()
+    click.echo(f"deactivated {username}")
 
 
 @users.command("list")

@@ -3,15 +3,19 @@ and catch-up of missed events by sequence number."""
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import request
 from flask_login import current_user
 from flask_socketio import Namespace, join_room
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
-from command.auth import user_for_token
+from command.auth import token_row, user_for_token
 from command.extensions import get_session
-from command.models import User
+from command.models import ApiToken, User
 from command.push import (
     NAMESPACE,
     ROOM_ALL,
@@ -24,6 +28,7 @@ from command.push import (
 
 # Which rooms each role listens to.  County operators never join ROOM_ALL: they only see
 # their own county's sites and orders.
+log = logging.getLogger(__name__)
 JOINABLE_DRILL_STATES = ("running", "paused")
 _WIDE_ROLES = {"forecaster", "commander", "admin", "member", "atc", "military"}
 
@@ -38,20 +43,24 @@ def rooms_for(user: User) -> set[str]:
 
 
 class LiveNamespace(Namespace):
-    def _user(self, auth: Any) -> User | None:
+    def _user(self, auth: Any) -> tuple[User | None, int | None]:
+        """The connecting user and, for a token connection, the token's id."""
         if current_user.is_authenticated:
-            return current_user._get_current_object()  # type: ignore[no-any-return]
+            return current_user._get_current_object(), None  # type: ignore[no-any-return]
         token = auth.get("token") if isinstance(auth, dict) else None
         if token:
+            row = token_row(get_session(), str(token))
             user = user_for_token(get_session(), str(token))
             get_session().commit()
-            return user
-        return None
+            return user, None if row is None else row.id
+        return None, None
 
     def on_connect(self, auth: Any = None) -> None:
-        user = self._user(auth)
+        user, token_id = self._user(auth)
         if user is None:
             raise ConnectionRefusedError("authentication required (session cookie or token)")
+        self._identity[request.sid] = (user.id, user.session_version or 1, token_id)  # type: ignore[attr-defined]
+        self._start_sweeper()
         rooms = rooms_for(user)
         for room in rooms:
             join_room(room)
@@ -64,6 +73,65 @@ class LiveNamespace(Namespace):
 
     def on_disconnect(self, *args: Any) -> None:
         self._sessions.pop(request.sid, None)  # type: ignore[attr-defined]
+        self._identity.pop(request.sid, None)  # type: ignore[attr-defined]
+
+    # --- revoked access ends open sockets -------------------------------------------------
+    def stale_sids(self, session: Session) -> list[str]:
+        """This process's sockets whose user was deactivated, whose sessions were ended
+        (logout, revocation) or whose token was revoked or expired."""
+        identity = dict(self._identity)  # type: ignore[attr-defined]
+        if not identity:
+            return []
+        users = {u.id: u for u in session.scalars(
+            select(User).where(User.id.in_({v[0] for v in identity.values()})))}
+        token_ids = {v[2] for v in identity.values() if v[2] is not None}
+        now = datetime.now(UTC)
+        valid_tokens = set(session.scalars(select(ApiToken.id).where(
+            ApiToken.id.in_(token_ids), ApiToken.revoked.is_(False),
+            or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now)))) if token_ids else set()
+        stale = []
+        for sid, (user_id, version, token_id) in identity.items():
+            user = users.get(user_id)
+            if user is None or not user.active or (
+                    token_id is None and (user.session_version or 1) != version) or (
+                    token_id is not None and token_id not in valid_tokens):
+                stale.append(sid)
+        return stale
+
+    def disconnect_stale(self, session: Session) -> int:
+        stale = self.stale_sids(session)
+        for sid in stale:
+            self.emit("session.ended", {"reason": "access revoked"}, room=sid)  # type: ignore[attr-defined]
+            self.disconnect(sid)  # type: ignore[attr-defined]
+            self._identity.pop(sid, None)  # type: ignore[attr-defined]
+            self._sessions.pop(sid, None)  # type: ignore[attr-defined]
+        return len(stale)
+
+    def _start_sweeper(self) -> None:
+        # Revocation in another process (CLI, another web worker) reaches this process's
+        # sockets within SWEEP_SECONDS; in this process it is immediate (disconnect_now).
+        from flask import current_app
+
+        from command.extensions import socketio
+
+        settings = current_app.config["HAILOPS"]
+        if self._sweeper_started or not settings.socket_sweep_enabled:  # type: ignore[has-type]
+            return
+        self._sweeper_started = True
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        socketio.start_background_task(self._sweep, app)
+
+    def _sweep(self, app: Any) -> None:
+        from command.extensions import get_db, socketio
+
+        while self._identity:  # type: ignore[attr-defined]
+            socketio.sleep(app.config["HAILOPS"].socket_check_seconds)
+            try:
+                with app.app_context(), get_db().session() as session:
+                    self.disconnect_stale(session)
+            except Exception:  # noqa: BLE001 - the sweep must outlive a database hiccup
+                log.exception("socket revocation sweep failed")
+        self._sweeper_started = False  # the next connection starts it again
 
     def on_catchup(self, data: Any) -> dict[str, Any]:
         info = self._sessions.get(request.sid)  # type: ignore[attr-defined]
@@ -110,4 +178,14 @@ class LiveNamespace(Namespace):
 def make_namespace() -> LiveNamespace:
     ns = LiveNamespace(NAMESPACE)
     ns._sessions = {}  # type: ignore[attr-defined]
+    ns._identity = {}  # type: ignore[attr-defined]
+    ns._sweeper_started = False  # type: ignore[attr-defined]
     return ns
+
+
+def disconnect_now(session: Session) -> int:
+    """After a revocation, logout or deactivation: end this process's stale sockets now."""
+    from flask import current_app
+
+    ns: LiveNamespace | None = current_app.extensions.get("hailops_live_namespace")
+    return 0 if ns is None else ns.disconnect_stale(session)

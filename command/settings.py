@@ -50,8 +50,19 @@ class Settings(BaseSettings):
     sounding_path: Path | None = None
     default_locale: Literal["zh", "en"] = "zh"
     timezone: str = "Asia/Shanghai"
+    # Failed logins allowed per account, and per client address (many people may share one
+    # address behind a NAT, so that limit is higher).  Counted in a store shared by all web
+    # processes: HAILOPS_RATELIMIT_STORAGE_URI, by default the message-queue Redis in
+    # production and process memory in dev/test.
     login_rate_limit: str = "10 per minute"
-    ratelimit_storage_uri: str = "memory://"
+    login_address_limit: str = "100 per minute"
+    ratelimit_storage_uri: str | None = None
+    # API tokens expire after this many days (hailops users token --days overrides).
+    # How often each web process re-checks its open sockets against revocations made
+    # elsewhere (revocations in the same process disconnect at once).
+    socket_check_seconds: float = Field(default=5.0, gt=0, le=300)
+    socket_sweep: bool | None = None  # None: on, except in tests (which enable it when needed)
+    token_ttl_days: float = Field(default=90.0, gt=0, le=3650)
     demo_accounts: bool = False
     deployment_dir: Path | None = None
     # Secure session cookies: on by default in production (None = decide by env).
@@ -119,11 +130,25 @@ class Settings(BaseSettings):
             self.secret_key = DEV_SECRET
         if self.env == "production":
             _check_production_secret(self.secret_key)
+        if self.ratelimit_storage_uri is None:
+            if self.env != "production":
+                self.ratelimit_storage_uri = "memory://"
+            elif self.message_queue and self.message_queue.startswith(("redis://", "rediss://")):
+                self.ratelimit_storage_uri = self.message_queue
+            else:
+                raise ValueError(
+                    "production needs a login-throttling store shared by all web processes: "
+                    "set HAILOPS_RATELIMIT_STORAGE_URI (e.g. redis://127.0.0.1:6379/0) or a "
+                    "Redis HAILOPS_MESSAGE_QUEUE")
         if self.session_cookie_secure is None:
             self.session_cookie_secure = self.env == "production"
         if self.seasonal_h20_m <= self.seasonal_h0_m:
             raise ValueError("HAILOPS_SEASONAL_H20_M must be above HAILOPS_SEASONAL_H0_M")
         return self
+
+    @property
+    def socket_sweep_enabled(self) -> bool:
+        return self.socket_sweep if self.socket_sweep is not None else self.env != "test"
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -201,6 +201,50 @@ def new_token(username: str) -> Any:
     return jsonify({"username": username, "token": token}), 201
 
 
+def _user_named(session: Any, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"no user {username}")
+    return user
+
+
+@bp.post("/users/<username>/revoke")
+@roles_required()  # admin
+def revoke_user_access(username: str) -> Any:
+    """Revoke the user's API tokens (``{"token_name": ...}``: only those), end their
+    sessions and disconnect their open sockets."""
+    from command.auth import revoke_access
+    from command.live import disconnect_now
+
+    session = get_session()
+    user = _user_named(session, username)
+    body = request.get_json(silent=True) or {}
+    name = body.get("token_name") if isinstance(body, dict) else None
+    if name is not None and not isinstance(name, str):
+        raise Unprocessable("invalid revocation", {"token_name": "a token name (string)"})
+    revoked = revoke_access(session, user, token_name=name, actor=current_user.username,
+                            actor_role=current_user.role)
+    session.commit()
+    disconnected = disconnect_now(session)
+    return jsonify({"username": username, "revoked_tokens": revoked,
+                    "sessions_ended": name is None, "sockets_disconnected": disconnected})
+
+
+@bp.post("/users/<username>/deactivate")
+@roles_required()  # admin
+def deactivate_user(username: str) -> Any:
+    """The account can no longer log in; its cookies, tokens and sockets stop working."""
+    from command.auth import set_active
+    from command.live import disconnect_now
+
+    session = get_session()
+    user = _user_named(session, username)
+    set_active(session, user, False, actor=current_user.username, actor_role=current_user.role)
+    session.commit()
+    return jsonify({"username": username, "active": False,
+                    "sockets_disconnected": disconnect_now(session)})
+
+
 @bp.get("/audit/verify")
 @roles_required()  # admin
 def audit_verify() -> Any:

@@ -195,7 +195,8 @@ def test_production_session_cookie_is_secure(app_config, users):
 
     from command import create_app
 
-    app = create_app(app_config | {"env": "production", "secret_key": secrets.token_hex(32)})
+    app = create_app(app_config | {"env": "production", "secret_key": secrets.token_hex(32),
+                                   "ratelimit_storage_uri": "memory://"})
     app.config["WTF_CSRF_ENABLED"] = False
     resp = login(app.test_client(), "commander")
     cookie = resp.headers["Set-Cookie"]

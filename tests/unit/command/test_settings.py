@@ -23,7 +23,8 @@ def test_production_without_secret_fails_with_clear_message():
 
 def test_production_with_secret_keeps_it():
     secret = secrets.token_hex(32)
-    s = load_settings({"env": "production", "secret_key": secret})
+    s = load_settings({"env": "production", "secret_key": secret,
+                       "message_queue": "redis://127.0.0.1:6379/0"})
     assert s.secret_key == secret
 
 
@@ -37,8 +38,8 @@ def test_production_refuses_short_or_repetitive_secrets(secret):
 
 def test_production_cookies_are_secure_by_default():
     """Issue 13: the session cookie lacked Secure in production."""
-    assert load_settings({"env": "production", "secret_key": secrets.token_hex(32)}) \
-        .session_cookie_secure is True
+    assert load_settings({"env": "production", "secret_key": secrets.token_hex(32),
+                          "ratelimit_storage_uri": "memory://"}).session_cookie_secure is True
     assert load_settings({"env": "dev"}).session_cookie_secure is False
 
 
