@@ -1,7 +1,7 @@
 """sessions end at logout and deactivation (users.session_version); tokens expire
 
-Revision ID: 0004_i13_identity
-Revises: 0003_i16_indexes
+Revision ID: 0005_i13_identity
+Revises: 0004_i16_audit_checkpoints
 Create Date: 2026-11-29 21:50:00
 """
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 import command.models
 
-revision = '0004_i13_identity'
-down_revision = '0003_i16_indexes'
+revision = '0005_i13_identity'
+down_revision = '0004_i16_audit_checkpoints'
 branch_labels = None
 depends_on = None
 
