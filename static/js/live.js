@@ -191,7 +191,15 @@
       joinedDrill = null;
     }
   }
-  const handlers = { "volume.new": showVolume, "site.status": siteStatus,
+  // volume.new is a summary with the volume's URL: fetch the cells, tracks and nowcasts.
+  let newestPushed = 0;
+  function newVolume(d) {
+    newestPushed = Math.max(newestPushed, d.volume_id);
+    fetch(d.url, { credentials: "same-origin" }).then(r => r.ok ? r.json() : null).then(function (v) {
+      if (v && v.volume_id === newestPushed) showVolume(v); // a slower, older answer is dropped
+    });
+  }
+  const handlers = { "volume.new": newVolume, "site.status": siteStatus,
     "operation.update": showOperation, "drill.state": drillState };
 
   if (typeof io === "undefined") { setStatus(T("实时组件缺失", "live client missing"), false); return; }

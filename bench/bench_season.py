@@ -1,0 +1,379 @@
+"""Benchmark: every screen at season scale against the empty database (issue 16).
+
+A season of one city (the issue's measurements): 40,000 radar volumes, ~1,000,000 cell records,
+~200,000 audit records, ~500,000 live events, ~3,400 operations.  ``--scale`` shrinks all of it
+(``make bench`` runs ``--scale 0.05``; the full season is ``--scale 1``, see the README).
+
+How, in one run against one PostgreSQL server:
+
+1. A fresh database ``hail_bench_<pid>`` is created and migrated with Alembic (production
+   schema and indexes).  The deployment is seeded; the two volumes of the built-in Canberra
+   event (``radar/data/events``) are processed through the real feed (detection, tracking,
+   nowcast, persistence, announcement) and moved to the present; three operations are
+   proposed and two hail warnings issued through the API.  This is the *empty* database.
+2. Each screen's request is timed there (Flask test client with a bearer token, one warm-up,
+   median of 5), plus a socket connect with catch-up of everything (a dozen events) and a
+   full audit verification.
+3. The season is generated from those real records: the volumes' rows (with their tracks
+   and nowcasts) and cell features replicated every 6 minutes back from a day before the
+   present volumes, audit records (a valid hash chain continuing the real one), live events
+   (the real ``volume.new``/``operation.update`` payloads), finished operations.  COPY is
+   used for speed; then ANALYZE.
+4. The same requests are timed again (ratio = season / empty, target <= 1.5x); catch-up of
+   1,000 events (target < 1 s); a full audit verification (it stores a checkpoint), 1,000
+   audit records appended through ``audit.append``, and the routine verification that checks
+   them (target < 2 s).
+
+Exits 0 whatever the figures (``make bench`` reports); prints "skipped" and exits 0 when no
+PostgreSQL server is reachable (``HAILOPS_BENCH_PG``, default
+``postgresql+psycopg://postgres@127.0.0.1:5432``).  Tracking at 50/200/500 cells is
+``bench/bench_tracking.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+EVENT_DIR = ROOT / "radar" / "data" / "events" / "canberra_20181220"
+SEASON = {"volumes": 40_000, "audit": 197_000, "events": 494_000,
+          "operations": 3_412}
+SCREENS = ["/api/volumes", "/api/operations", "/api/recommendations", "/healthz",
+           "/api/live/state", "/api/cells/latest", "/api/member/overview", "/api/warnings", "/"]
+STEP = timedelta(minutes=6)
+
+
+def _psycopg_url(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def _time(fn: Any, n: int = 5) -> float:
+    fn()  # warm-up
+    runs = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        runs.append((time.perf_counter() - t0) * 1000.0)
+    return statistics.median(runs)
+
+
+class Bench:
+    def __init__(self, base: str, scale: float, tmp: Path) -> None:
+        import psycopg
+
+        self.scale = scale
+        self.name = f"hail_bench_{os.getpid()}"
+        self.base = base.rstrip("/")
+        self.url = f"{self.base}/{self.name}"
+        with psycopg.connect(_psycopg_url(f"{self.base}/postgres"), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}"')
+            conn.execute(f'CREATE DATABASE "{self.name}"')
+        self.tmp = tmp
+        self.n_volumes = max(10, int(SEASON["volumes"] * scale))
+
+    def drop(self) -> None:
+        import psycopg
+
+        from command.extensions import get_db
+
+        with self.app.app_context():
+            get_db().dispose()
+        with psycopg.connect(_psycopg_url(f"{self.base}/postgres"), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+    def pg(self) -> Any:
+        import psycopg
+
+        return psycopg.connect(_psycopg_url(self.url))
+
+    # --- the empty database --------------------------------------------------------------
+    def setup(self) -> None:
+        from alembic import command as alembic_command
+
+        from command import create_app
+        from command.auth import create_user, issue_token
+        from command.cli import alembic_config
+        from command.extensions import get_db
+        from command.ingest import process_file
+        from command.seed import seed_deployment
+
+        alembic_command.upgrade(alembic_config(self.url), "head")
+        self.app = create_app({"env": "test", "database_url": self.url,
+                               "instance_path": self.tmp / "instance", "secret_key": "bench",
+                               "scheduler_enabled": False, "message_queue": None})
+        self.app.config["WTF_CSRF_ENABLED"] = False
+        # History gets the low ids; what is live now is received after it.
+        with self.pg() as conn:
+            conn.execute("SELECT setval('radar_volumes_id_seq', %s)", (self.n_volumes + 10,))
+            conn.execute("SELECT setval('cells_id_seq', %s)", (self.n_volumes * 200 + 10,))
+        settings = self.app.config["HAILOPS"]
+        self.tokens = {}
+        with self.app.app_context(), get_db().session() as s:
+            seed_deployment(s)
+            for role in ("commander", "forecaster", "admin"):
+                user = create_user(s, role, "bench-password-123", role)
+                self.tokens[role] = issue_token(s, user)
+            s.commit()
+            incoming = self.tmp / "incoming"
+            incoming.mkdir(parents=True, exist_ok=True)
+            for path in sorted(EVENT_DIR.glob("*.h5")):
+                shutil.copy(path, incoming / path.name)
+                out = process_file(s, incoming / path.name, settings)
+                s.commit()
+                assert out.status == "processed", out
+        # The event's volumes are "now": the latest one ends at the present.
+        with self.pg() as conn:
+            last = conn.execute("SELECT max(scan_time) FROM radar_volumes").fetchone()[0]
+            shift = datetime.now(UTC) - last
+            conn.execute("UPDATE radar_volumes SET scan_time = scan_time + %s", (shift,))
+            conn.execute("UPDATE cells SET scan_time = scan_time + %s", (shift,))
+        client = self.client("commander")
+        now = datetime.now(UTC)
+        for i in range(3):
+            r = client("POST", "/api/operations", {
+                "cell_id": f"C-BENCH-{i}", "site_code": "LS-01",
+                "window": [(now - timedelta(minutes=1)).isoformat(),
+                           (now + timedelta(minutes=30)).isoformat()],
+                "azimuth_deg": 10.0, "elevation_deg": 60.0, "quantity": {"37mm_shell": 4},
+                "max_altitude_m": 6000.0})
+            assert r.status_code == 201, r.get_json()
+        client("POST", f"/api/operations/{r.get_json()['id']}/authorize", {})
+        cells = self.client("forecaster")("GET", "/api/cells/latest").get_json()["cells"]
+        for cell in cells[:2]:
+            r = self.client("forecaster")("POST", f"/api/cells/{cell['record_id']}/warning",
+                                          {"counties": ["lishi"]})
+            assert r.status_code == 201, r.get_json()
+
+    def client(self, role: str) -> Any:
+        c = self.app.test_client()
+        headers = {"Authorization": f"Bearer {self.tokens[role]}"}
+
+        def call(method: str, path: str, body: Any = None) -> Any:
+            return c.open(path, method=method, json=body, headers=headers)
+
+        return call
+
+    # --- measurements --------------------------------------------------------------------
+    def screens(self) -> dict[str, tuple[float, int]]:
+        out = {}
+        commander = self.client("commander")
+        for path in SCREENS:
+            status, size = 0, 0
+
+            def get(path: str = path) -> None:
+                nonlocal status, size
+                r = commander("GET", path)
+                status, size = r.status_code, len(r.data)
+
+            ms = _time(get)
+            assert status == 200, (path, status)
+            out[path] = (ms, size)
+        return out
+
+    def catch_up(self, count: int | None) -> tuple[float, int, int]:
+        from flask_socketio import SocketIOTestClient
+
+        from command.extensions import get_db, socketio
+
+        with self.app.app_context(), get_db().session() as s:
+            from sqlalchemy import func, select
+
+            from command.models import LiveEvent
+
+            last = s.scalar(select(func.max(LiveEvent.seq))) or 0
+        since = 0 if count is None else max(0, last - count)
+        runs = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            sock = SocketIOTestClient(self.app, socketio, namespace="/live",
+                                      auth={"token": self.tokens["commander"], "since": since})
+            got = [r for r in sock.get_received("/live") if r["name"] != "hello"]
+            runs.append((time.perf_counter() - t0) * 1000.0)
+            sock.disconnect(namespace="/live")
+        size = sum(len(json.dumps(r["args"])) for r in got)
+        return statistics.median(runs), len(got), size
+
+    def verify(self, full: bool) -> tuple[float, int]:
+        from command import audit
+        from command.extensions import get_db
+
+        with self.app.app_context(), get_db().session() as s:
+            t0 = time.perf_counter()
+            result = audit.verify(s, full=full)
+            s.commit()
+            ms = (time.perf_counter() - t0) * 1000.0
+        assert result.ok, result
+        return ms, result.checked
+
+    # --- the season ----------------------------------------------------------------------
+    def fill(self) -> dict[str, int]:
+        from command import audit
+        from command.models import AuditRecord
+
+        n = self.n_volumes
+        with self.pg() as conn:
+            vols = conn.execute("SELECT id, sha256, filename, radar::text, levels::text, "
+                                "products::text, tracks::text, processing_ms, scan_time "
+                                "FROM radar_volumes ORDER BY id").fetchall()
+            cells = {v[0]: conn.execute("SELECT cell_id, track_id, feature::text, hail FROM cells "
+                                        "WHERE volume_id = %s ORDER BY id", (v[0],)).fetchall()
+                     for v in vols}
+            ev_rows = conn.execute("SELECT event, rooms::text, payload::text FROM live_events "
+                                   "WHERE event IN ('volume.new', 'operation.update', 'warning.issue')"
+                                   ).fetchall()
+            op_row = conn.execute("SELECT cell_id, site_code, county, data::text FROM operations "
+                                  "LIMIT 1").fetchone()
+            head = conn.execute("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()[0]
+            audit_start = conn.execute("SELECT max(id) FROM audit_log").fetchone()[0]
+            end = min(v[8] for v in vols) - timedelta(days=1)
+            # Volumes and their cells: every 6 minutes back from a day before the present.
+            n_cells = 0
+            with conn.cursor().copy("COPY radar_volumes (id, sha256, filename, status, scan_time, "
+                                    "radar, levels, products, tracks, processing_ms, received_at) "
+                                    "FROM STDIN") as cp:
+                for i in range(1, n + 1):
+                    v = vols[i % len(vols)]
+                    scan = end - STEP * (n - i)
+                    cp.write_row((i, f"{i:064x}", f"h{i}_{v[2]}", "processed", scan, v[3], v[4],
+                                  v[5], v[6], v[7], scan))
+            with conn.cursor().copy("COPY cells (id, volume_id, cell_id, track_id, scan_time, "
+                                    "feature, hail, review) FROM STDIN") as cp:
+                for i in range(1, n + 1):
+                    v = vols[i % len(vols)]
+                    scan = end - STEP * (n - i)
+                    for cell_id, track_id, feature, hail in cells[v[0]]:
+                        n_cells += 1
+                        cp.write_row((n_cells, i, f"{cell_id}-h{i}", f"{track_id}-h{i // 10}",
+                                      scan, feature, hail, "new"))
+            # Finished operations (history), older than a week.
+            n_ops = max(10, int(SEASON["operations"] * self.scale))
+            data = json.loads(op_row[3])
+            with conn.cursor().copy("COPY operations (id, cell_id, site_code, county, state, data, "
+                                    "version, created_at, updated_at) FROM STDIN") as cp:
+                for i in range(n_ops):
+                    state = ("completed", "expired", "denied", "cancelled")[i % 4]
+                    at = end - timedelta(days=7) - STEP * 10 * i
+                    d = dict(data, id=f"OP-H{i:06d}", state=state)
+                    cp.write_row((d["id"], op_row[0], op_row[1], op_row[2], state, json.dumps(d),
+                                  5, at, at))
+            # Live events: the real payloads, over the season.
+            n_events = max(100, int(SEASON["events"] * self.scale))
+            with conn.cursor().copy("COPY live_events (at, event, rooms, payload) FROM STDIN") as cp:
+                for i in range(n_events):
+                    name, rooms, payload = ev_rows[i % len(ev_rows)]
+                    cp.write_row((end - STEP * (n_events - i) / 12, name, rooms, payload))
+            # Audit: a valid chain continuing the real one.
+            n_audit = max(100, int(SEASON["audit"] * self.scale))
+            prev = head
+            actions = ("volume.ingest", "operation.authorize", "alert.clearance_pending",
+                       "operation.report", "cell.confirmed", "warning.issue")
+            with conn.cursor().copy("COPY audit_log (id, at, actor, role, action, object_type, "
+                                    "object_id, before, after, drill_id, prev_hash, hash) "
+                                    "FROM STDIN") as cp:
+                for i in range(n_audit):
+                    at = (end - STEP * (n_audit - i) / 5).replace(microsecond=0)
+                    rec = AuditRecord(at=at, actor="bench", role="system", action=actions[i % 6],
+                                      object_type="operation", object_id=f"OP-H{i:06d}",
+                                      before={"state": "proposed"},
+                                      after={"state": "authorized", "counties": ["lishi"]},
+                                      drill_id=None, prev_hash=prev)
+                    rec.hash = audit.record_digest(rec)
+                    cp.write_row((audit_start + 1 + i, at, rec.actor, rec.role, rec.action,
+                                  rec.object_type, rec.object_id, json.dumps(rec.before),
+                                  json.dumps(rec.after), None, prev, rec.hash))
+                    prev = rec.hash
+            conn.execute("SELECT setval('audit_log_id_seq', %s)", (audit_start + n_audit,))
+            conn.commit()
+        with self.pg() as conn:
+            conn.autocommit = True
+            conn.execute("VACUUM ANALYZE")
+        return {"volumes": n, "cells": n_cells, "operations": n_ops, "events": n_events,
+                "audit": n_audit}
+
+    def append_audit(self, n: int) -> float:
+        from command import audit
+        from command.extensions import get_db
+
+        t0 = time.perf_counter()
+        with self.app.app_context(), get_db().session() as s:
+            for i in range(n):
+                audit.append(s, actor="bench", role="system", action="bench.step",
+                             object_type="operation", object_id=f"NEW{i}", after={"i": i})
+                if i % 100 == 99:
+                    s.commit()
+            s.commit()
+        return (time.perf_counter() - t0) * 1000.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scale", type=float, default=0.05,
+                        help="fraction of a season (1 = 40,000 volumes, ~1,000,000 cells)")
+    args = parser.parse_args()
+    base = os.environ.get("HAILOPS_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
+    os.environ.setdefault("PYART_QUIET", "1")
+    import logging
+
+    logging.disable(logging.WARNING)
+    try:
+        import psycopg
+
+        psycopg.connect(_psycopg_url(f"{base}/postgres"), connect_timeout=3).close()
+    except Exception as exc:  # noqa: BLE001 - no server: report, do not fail make bench
+        print(f"skipped: no PostgreSQL at {base} ({type(exc).__name__})")
+        return 0
+    tmp = Path(tempfile.mkdtemp(prefix="hailops-season-"))
+    bench = Bench(base, args.scale, tmp)
+    try:
+        t0 = time.perf_counter()
+        bench.setup()
+        empty = bench.screens()
+        empty_catch = bench.catch_up(None)
+        empty_verify = bench.verify(full=True)
+        print(f"empty database ready and measured in {time.perf_counter() - t0:.0f} s")
+        t0 = time.perf_counter()
+        sizes = bench.fill()
+        print(f"season at scale {args.scale:g} generated in {time.perf_counter() - t0:.0f} s: "
+              + ", ".join(f"{v:,} {k}" for k, v in sizes.items()))
+        season = bench.screens()
+        catch = bench.catch_up(1000)
+        full_ms, full_n = bench.verify(full=True)
+        bench.append_audit(1000)
+        routine_ms, routine_n = bench.verify(full=False)
+    finally:
+        try:
+            bench.drop()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    print(f"\n| request | empty | season (scale {args.scale:g}) | ratio | target 1.5x |")
+    print("|---|---|---|---|---|")
+    for path in SCREENS:
+        (e, es), (s, ss) = empty[path], season[path]
+        ratio = s / e if e else float("inf")
+        print(f"| GET {path} | {e:.0f} ms ({es / 1000:.1f} kB) | {s:.0f} ms ({ss / 1000:.1f} kB) | "
+              f"{ratio:.2f}x | {'PASS' if ratio <= 1.5 else 'FAIL'} |")
+    print(f"| socket connect + catch-up | {empty_catch[0]:.0f} ms ({empty_catch[1]} events, "
+          f"{empty_catch[2] / 1000:.0f} kB) | {catch[0]:.0f} ms ({catch[1]} events, "
+          f"{catch[2] / 1000:.0f} kB) | — | {'PASS' if catch[0] < 1000 else 'FAIL'} (< 1 s) |")
+    print(f"| audit verify --full | {empty_verify[0]:.0f} ms ({empty_verify[1]} records) | "
+          f"{full_ms:.0f} ms ({full_n:,} records) | — | — |")
+    print(f"| audit verify (routine, after 1,000 new) | — | {routine_ms:.0f} ms ({routine_n:,} "
+          f"records) | — | {'PASS' if routine_ms < 2000 else 'FAIL'} (< 2 s) |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
