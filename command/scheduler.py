@@ -37,6 +37,11 @@ def start_scheduler(app: Flask, demo: bool = False) -> BackgroundScheduler:
     scheduler.add_job(poll_incoming, "interval", seconds=settings.radar_poll_seconds, args=[app],
                       id="radar_feed", next_run_time=datetime.now(UTC))
     scheduler.add_job(watch_job, "interval", seconds=20, args=[app], id="deadlines")
+    from command.office.bulletins import bulletin_job
+    from command.office.outbox import outbox_job
+
+    scheduler.add_job(outbox_job, "interval", seconds=60, args=[app], id="office_outbox")
+    scheduler.add_job(bulletin_job, "interval", minutes=5, args=[app], id="office_bulletins")
     from command.drill import register_schedule
 
     register_schedule(app, scheduler)

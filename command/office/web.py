@@ -402,3 +402,226 @@ def joint_page() -> Any:
                            can_send=current_user.role in ("forecaster", "commander", "admin"),
                            office=current_user.role in ("commander", "admin"),
                            now_local=now_utc().astimezone(BEIJING).strftime("%Y-%m-%dT%H:%M"))
+
+
+# --- bulletins ------------------------------------------------------------------------------
+
+def _prefix() -> str:
+    from command.office.config import bulletin_prefix
+
+    return bulletin_prefix()
+
+
+def _renderer() -> Any:
+    from command.office.config import office_config
+    from command.office.render import render_html, render_pdf
+
+    name = office_config().office_name_zh
+
+    def render(rec: Any) -> tuple[str, bytes]:
+        html = render_html(rec, _prefix(), name)
+        return html, render_pdf(html)
+
+    return render
+
+
+def _my_units() -> list[str]:
+    from command.office.liaisons import units_of_user
+
+    return units_of_user(get_session(), current_user.username)
+
+
+def _bulletin_or_404(bulletin_id: int) -> Any:
+    from command.models import BulletinRecord
+
+    rec = get_session().get(BulletinRecord, bulletin_id)
+    if rec is None or (rec.state == "draft" and current_user.role not in ("commander", "admin")):
+        raise NotFound(f"no bulletin {bulletin_id}")
+    return rec
+
+
+@bp.get("/api/office/bulletins")
+@login_required_any
+def list_bulletins() -> Any:
+    from command.models import BulletinRecord, DeliveryRecord
+    from command.office.bulletins import bulletin_json
+
+    session = get_session()
+    q = select(BulletinRecord).order_by(BulletinRecord.created_at.desc()).limit(200)
+    if current_user.role not in ("commander", "admin"):
+        q = q.where(BulletinRecord.state == "issued")
+    mine = _my_units()
+    confirmed: dict[int, bool] = {}
+    if mine:
+        for d in session.scalars(select(DeliveryRecord).where(DeliveryRecord.unit_key.in_(mine))):
+            confirmed[d.bulletin_id] = confirmed.get(d.bulletin_id, True) and d.confirmed_at is not None
+    out = []
+    for b in session.scalars(q):
+        item = bulletin_json(b, _prefix())
+        if mine:
+            item["confirmed"] = confirmed.get(b.id)
+        out.append(item)
+    return jsonify({"bulletins": out, "my_units": mine})
+
+
+@bp.post("/api/office/bulletins")
+@roles_required(*OFFICE_ROLES)
+def post_bulletin() -> Any:
+    from flask import current_app
+
+    from command.models import DrillRecord
+    from command.office.bulletins import bulletin_json, draft_bulletin, draft_notice
+
+    session = get_session()
+    body = json_body()
+    now = now_utc()
+    if body.get("kind") == "notice":
+        rec = run(draft_notice, session, str(body.get("title") or ""), str(body.get("body") or ""),
+                  now=now, **actor())
+    elif body.get("drill_id"):
+        drill = session.get(DrillRecord, str(body["drill_id"]))
+        if drill is None:
+            raise NotFound(f"no drill {body['drill_id']}")
+        rec = draft_bulletin(session, start=None, end=None, drill_id=drill.id,
+                             source=f"drill:{drill.id}", actor=current_user.username, now=now,
+                             restock_below=current_app.config["HAILOPS"].restock_below_rounds)
+    else:
+        try:
+            start = datetime.fromisoformat(str(body.get("from")).replace("Z", "+00:00"))
+            end = datetime.fromisoformat(str(body.get("to")).replace("Z", "+00:00"))
+        except ValueError:
+            raise Unprocessable("a drill_id, a from/to period or kind=notice is required",
+                                {"from": "ISO time", "to": "ISO time"}) from None
+        start = start if start.tzinfo else start.replace(tzinfo=BEIJING)
+        end = end if end.tzinfo else end.replace(tzinfo=BEIJING)
+        if end <= start:
+            raise Unprocessable("the period ends before it starts", {"to": "after from"})
+        rec = draft_bulletin(session, start=start.astimezone(UTC), end=end.astimezone(UTC),
+                             drill_id=None, source=f"period:{start.isoformat()}/{end.isoformat()}",
+                             actor=current_user.username, now=now,
+                             restock_below=current_app.config["HAILOPS"].restock_below_rounds)
+    session.commit()
+    return jsonify(bulletin_json(rec, _prefix())), 201
+
+
+@bp.get("/api/office/bulletins/<int:bulletin_id>")
+@login_required_any
+def get_bulletin(bulletin_id: int) -> Any:
+    from command.office.bulletins import bulletin_json, deliveries_json
+
+    rec = _bulletin_or_404(bulletin_id)
+    return jsonify({**bulletin_json(rec, _prefix()), "figures": rec.figures,
+                    "deliveries": deliveries_json(get_session(), rec.id)})
+
+
+@bp.put("/api/office/bulletins/<int:bulletin_id>")
+@roles_required(*OFFICE_ROLES)
+def put_bulletin(bulletin_id: int) -> Any:
+    from command.office.bulletins import bulletin_json, edit_bulletin
+
+    session = get_session()
+    body = json_body()
+    rec = run(edit_bulletin, session, bulletin_id, body.get("title"), body.get("body"),
+              now=now_utc(), **actor())
+    session.commit()
+    return jsonify(bulletin_json(rec, _prefix()))
+
+
+@bp.post("/api/office/bulletins/<int:bulletin_id>/issue")
+@roles_required(*OFFICE_ROLES)
+def issue_bulletin_route(bulletin_id: int) -> Any:
+    from command.office.bulletins import bulletin_json, deliveries_json, issue_bulletin
+
+    session = get_session()
+    rec = run(issue_bulletin, session, bulletin_id, now=now_utc(), prefix=_prefix(),
+              render=_renderer(), **actor())
+    session.commit()
+    return jsonify({**bulletin_json(rec, _prefix()), "deliveries": deliveries_json(session, rec.id)})
+
+
+@bp.post("/api/office/bulletins/<int:bulletin_id>/confirm")
+@login_required_any
+def confirm_bulletin(bulletin_id: int) -> Any:
+    from command.office.bulletins import confirm_receipt, deliveries_json
+
+    session = get_session()
+    run(confirm_receipt, session, bulletin_id, _my_units(), now=now_utc(), **actor())
+    session.commit()
+    return jsonify({"deliveries": deliveries_json(session, bulletin_id)})
+
+
+@bp.get("/office/bulletins/<int:bulletin_id>.<fmt>")
+@login_required_any
+def bulletin_file(bulletin_id: int, fmt: str) -> Any:
+    from flask import Response
+
+    from command.office.bulletins import number_text
+    from command.office.config import office_config
+    from command.office.render import render_html, render_pdf
+
+    rec = _bulletin_or_404(bulletin_id)
+    html = rec.html or render_html(rec, _prefix(), office_config().office_name_zh)
+    name = number_text(_prefix(), rec.year, rec.number)
+    if fmt == "html":
+        return Response(html, mimetype="text/html")
+    if fmt == "pdf":
+        data = rec.pdf if rec.pdf is not None else render_pdf(html)
+        from urllib.parse import quote
+
+        return Response(data, mimetype="application/pdf", headers={
+            "Content-Disposition": f"inline; filename*=UTF-8''{quote(name)}.pdf"})
+    raise NotFound("html or pdf")
+
+
+@bp.get("/office/bulletins")
+@login_required_any
+def bulletins_page() -> Any:
+    from command.models import DrillRecord
+
+    session = get_session()
+    drills = session.scalars(select(DrillRecord).where(DrillRecord.state.in_(("completed", "stopped")))
+                             .order_by(DrillRecord.started_at.desc()).limit(20)).all()
+    data = list_bulletins().get_json()
+    return render_template("office/bulletins.html", bulletins=data["bulletins"],
+                           my_units=data["my_units"], drills=drills,
+                           office=current_user.role in ("commander", "admin"))
+
+
+@bp.get("/office/bulletins/<int:bulletin_id>")
+@login_required_any
+def bulletin_page(bulletin_id: int) -> Any:
+    from command.office.bulletins import deliveries_json
+    from command.office.config import office_config
+    from command.office.render import notice_context
+
+    rec = _bulletin_or_404(bulletin_id)
+    session = get_session()
+    mine = _my_units()
+    deliveries = deliveries_json(session, rec.id)
+    return render_template("office/bulletin.html", office=current_user.role in ("commander", "admin"),
+                           deliveries=deliveries, my_units=mine, names=unit_names(),
+                           needs_confirm=[d for d in deliveries if d["unit"] in mine and not d["confirmed_at"]],
+                           **notice_context(rec, _prefix(), office_config().office_name_zh))
+
+
+@bp.get("/api/office/outbox")
+@roles_required(*OFFICE_ROLES)
+def list_outbox() -> Any:
+    from command.models import OutboxMessage
+
+    rows = get_session().scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(200))
+    return jsonify({"messages": [{"id": m.id, "to": m.to_addr, "subject": m.subject, "ref": m.ref,
+                                  "state": m.state, "attempts": m.attempts, "error": m.last_error,
+                                  "attachment": m.attachment_name,
+                                  "sent_at": m.sent_at.isoformat() if m.sent_at else None}
+                                 for m in rows]})
+
+
+@bp.post("/api/office/outbox/send")
+@roles_required(*OFFICE_ROLES)
+def send_outbox_now() -> Any:
+    from flask import current_app
+
+    from command.office.outbox import send_pending
+
+    return jsonify(send_pending(get_session(), current_app.config["HAILOPS"]))
