@@ -307,6 +307,25 @@ class StandingAgreementRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class EscalationRecord(Base):
+    """One raised step of an escalation ladder (dispatch.escalation), until a person
+    acknowledges it.  Unique per operation, ladder and step: raising is idempotent."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (UniqueConstraint("operation_id", "kind", "step", name="uq_escalation_step"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operation_id: Mapped[str] = mapped_column(String(40), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    step: Mapped[str] = mapped_column(String(32))
+    level: Mapped[int] = mapped_column(Integer)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    info: Mapped[Any] = mapped_column(JSON, default=dict)  # waiting_for, contacts, site, county
+    acked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    drill_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+
+
 class DrillEvent(Base):
     """An archived event for drills: its radar volumes (original scan times) and sounding."""
 

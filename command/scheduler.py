@@ -36,7 +36,8 @@ def start_scheduler(app: Flask, demo: bool = False) -> BackgroundScheduler:
     settings = app.config["HAILOPS"]
     scheduler.add_job(poll_incoming, "interval", seconds=settings.radar_poll_seconds, args=[app],
                       id="radar_feed", next_run_time=datetime.now(UTC))
-    scheduler.add_job(watch_job, "interval", seconds=20, args=[app], id="deadlines")
+    scheduler.add_job(watch_job, "interval", seconds=app.config["HAILOPS"].watch_interval_s,
+                      args=[app], id="deadlines")
     from command.office.bulletins import bulletin_job
     from command.office.outbox import outbox_job
 

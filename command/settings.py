@@ -95,6 +95,19 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
     smtp_timeout_s: float = Field(default=10.0, gt=0)
+    # Escalation ladders (minutes after the order / the clearance request): banner and sound,
+    # then second contact and liaison phone, then the commander's alarm.  JSON lists.
+    escalation_order_min: list[float] = Field(default_factory=lambda: [2.0, 4.0, 6.0])
+    escalation_clearance_min: list[float] = Field(default_factory=lambda: [3.0, 6.0, 9.0])
+    # How often the deadline watch (expiries, alerts, escalation) runs.
+    watch_interval_s: int = Field(default=20, ge=1, le=600)
+
+    @field_validator("escalation_order_min", "escalation_clearance_min")
+    @classmethod
+    def _three_increasing(cls, value: list[float]) -> list[float]:
+        if len(value) != 3 or any(v < 0 for v in value) or value != sorted(value):
+            raise ValueError("three non-negative minutes in increasing order, e.g. [2, 4, 6]")
+        return value
 
     @field_validator("drill_cron")
     @classmethod

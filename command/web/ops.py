@@ -279,3 +279,55 @@ def restock(code: str) -> Any:
                  before=ledger.balances(), after=after.balances())
     session.commit()
     return jsonify({"site_code": code, "stock": after.balances()})
+
+
+# --- escalation ladder (issue 11) -----------------------------------------------------------
+def _may_see_escalation(rec: Any) -> bool:
+    role = current_user.role
+    if role in ("commander", "admin"):
+        return True
+    if rec.step == "commander_alarm":
+        return False
+    if rec.kind == "order_unacknowledged":
+        return role == "county_operator" and current_user.county == rec.info.get("county")
+    return role in rec.info.get("waiting_for", [])
+
+
+@bp.get("/escalations")
+@login_required_any
+def list_escalations() -> Any:
+    """Raised ladder steps not yet acknowledged that this user must see (newest first)."""
+    from command.models import EscalationRecord
+    from command.watch import escalation_json
+
+    drill = requested_drill()
+    rows = get_session().scalars(select(EscalationRecord).where(
+        EscalationRecord.acked_at.is_(None),
+        drill_id_filter(EscalationRecord.drill_id, drill))
+        .order_by(EscalationRecord.id.desc()).limit(200))
+    return jsonify({"escalations": [escalation_json(r) for r in rows if _may_see_escalation(r)]})
+
+
+@bp.post("/escalations/<int:esc_id>/ack")
+@login_required_any
+def ack_escalation(esc_id: int) -> Any:
+    """A person acknowledges a raised step: persisted, audited, then announced."""
+    from command.models import EscalationRecord
+    from command.watch import escalation_json, escalation_rooms
+
+    session = get_session()
+    rec = session.get(EscalationRecord, esc_id)
+    if rec is None or not _may_see_escalation(rec):
+        raise NotFound(f"no escalation {esc_id}")
+    if rec.acked_at is None:
+        rec.acked_by = current_user.username
+        rec.acked_at = _now()
+        session.flush()
+        audit.append(session, actor=current_user.username, role=current_user.role,
+                     action="escalation.ack", object_type="operation", object_id=rec.operation_id,
+                     drill_id=rec.drill_id, before={"acked": False},
+                     after={"acked": True, "escalation_id": rec.id, "step": rec.step,
+                            "kind": rec.kind})
+        announce(session, "escalation.ack", escalation_json(rec), escalation_rooms(rec))
+        session.commit()
+    return jsonify(escalation_json(rec))

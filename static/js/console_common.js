@@ -299,6 +299,71 @@
     });
   }
 
+  // --- escalation ladder (issue 11): each raised step stays until a person acknowledges it --
+  const escalations = new Map();
+  let escBox = null;
+  function escContainer() {
+    if (escBox) return escBox;
+    escBox = document.createElement("div");
+    escBox.id = "escalations"; escBox.className = "escalations"; escBox.setAttribute("role", "alert");
+    const anchor = document.getElementById("alarm-banner");
+    if (anchor && anchor.parentNode) anchor.parentNode.insertBefore(escBox, anchor.nextSibling);
+    else document.body.prepend(escBox);
+    return escBox;
+  }
+  const WHO = { site: ["作业点", "the site"], atc: ["机场空管", "airport ATC"], military: ["军方", "military"] };
+  const CONTACT_ROLE = { site_second: ["作业点第二联系人", "site's second contact"], site_first: ["作业点联系人（未登记第二联系人）", "site contact (no second contact registered)"],
+    office_liaison: ["指挥部办公室联络员", "command office liaison"], atc_liaison: ["机场联络员", "airport liaison"], military_liaison: ["军分区联络员", "military liaison"] };
+  function escText(e) {
+    const i = e.info || {}, mins = Math.max(0, Math.round((Date.now() - Date.parse(i.since)) / 60000));
+    const who = (i.waiting_for || []).map(w => T((WHO[w] || [w, w])[0], (WHO[w] || [w, w])[1])).join(T("、", ", "));
+    const what = e.kind === "order_unacknowledged"
+      ? T("作业点 " + i.site_code + " 未确认作业指令", "site " + i.site_code + " has not acknowledged the order")
+      : T(i.site_code + " 空域申请待批（" + who + "）", i.site_code + " clearance pending (" + who + ")");
+    const level = { banner: T("一级提醒", "Step 1"), second_contact: T("二级：电话联系", "Step 2: call"), commander_alarm: T("三级：指挥员告警", "Step 3: commander alarm") }[e.step] || e.step;
+    return { level, what: what + T("，已 " + mins + " 分钟", ", " + mins + " min") };
+  }
+  function renderEscalations() {
+    const box = escContainer();
+    const list = Array.from(escalations.values()).sort((a, b) => b.level - a.level || b.id - a.id);
+    box.innerHTML = list.map(function (e) {
+      const t = escText(e);
+      const contacts = ((e.info || {}).contacts || []).map(c => '<li><b>' + esc(c.name) + '</b> <a href="tel:' + esc(c.phone) + '">' + esc(c.phone) + "</a> · " +
+        esc(T((CONTACT_ROLE[c.role] || [c.role, c.role])[0], (CONTACT_ROLE[c.role] || [c.role, c.role])[1])) + "</li>").join("");
+      return '<div class="escalation esc-' + esc(e.step) + '" data-escalation="' + e.id + '"><b>' + esc(t.level) + "</b> · " + esc(t.what) +
+        " · " + esc(bjt(e.raised_at)) + (contacts ? '<ul class="contacts">' + contacts + "</ul>" : "") +
+        (e.step === "second_contact" ? '<span class="small">' + esc(T("已记入待办外呼", "a call record is in the outbox")) + "</span> " : "") +
+        '<button type="button" class="ok" data-ack="' + e.id + '">' + esc(T("我已知晓", "Acknowledge")) + "</button></div>";
+    }).join("");
+  }
+  let escAlarmTimer = null;
+  function escSound() {
+    const loud = Array.from(escalations.values()).some(e => e.step === "commander_alarm");
+    if (escalations.size) beep(loud ? 4 : 2, loud);
+    clearTimeout(escAlarmTimer);
+    if (loud) escAlarmTimer = setTimeout(escSound, 8000); // the alarm repeats until acknowledged
+  }
+  function addEscalation(e, quiet) {
+    if (!e || e.acked_at) { if (e) escalations.delete(e.id); renderEscalations(); return; }
+    escalations.set(e.id, e);
+    renderEscalations();
+    if (!quiet) escSound();
+  }
+  document.addEventListener("click", async function (ev) {
+    const btn = ev.target.closest && ev.target.closest("button[data-ack]");
+    if (!btn) return;
+    const id = Number(btn.dataset.ack);
+    const done = await act(btn, "POST", "/api/escalations/" + id + "/ack", {}, "esc-ack:" + id);
+    if (done) { escalations.delete(id); renderEscalations(); }
+  });
+  document.addEventListener("hailops:escalation", ev => addEscalation(ev.detail.data));
+  document.addEventListener("hailops:escalation.ack", function (ev) { escalations.delete(ev.detail.data.id); renderEscalations(); });
+  async function loadEscalations() {
+    const r = await api("GET", "/api/escalations");
+    if (r.ok) r.data.escalations.forEach(e => addEscalation(e, true));
+  }
+  loadEscalations();
+
   window.HO = { askReason, countyName,  boot, zh, T, bjt, bjtDateTime, bjtToIso, bjtNowHms, dur, fmt, esc, stateLabel, stateBadge,
     CLOSED, ammoLabel, qty, compass, api, act, keyFor, uuid, errorText, toast, beep, alarm, clearAlarm,
     connect, currentSeq, on, ops, upsert, lastEntry, approvalCell, approvalSeconds };

@@ -28,8 +28,12 @@ def server(tmp_path_factory):
         subprocess.run([*hailops_command(), "seed", "--demo-accounts"], env=env, check=True,
                        capture_output=True)
 
-    with running_server(tmp_path_factory.mktemp("chain"), [], prepare) as base:
-        yield base
+    # A fast ladder for the test: the order escalates 12, 24 and 36 s after it is sent.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HAILOPS_ESCALATION_ORDER_MIN", "[0.2, 0.4, 0.6]")
+        mp.setenv("HAILOPS_WATCH_INTERVAL_S", "2")
+        with running_server(tmp_path_factory.mktemp("chain"), [], prepare) as base:
+            yield base
 
 
 def _console(browser, base, username):  # noqa: F811 - the imported fixture
@@ -120,11 +124,34 @@ def test_narrowed_ceiling_amended_in_one_step_and_ordered(server, browser):  # n
     cmd.wait_for_function(f"!document.querySelector(\"tr[data-conflict='{op_id}']\")", timeout=5000)
     assert not cmd.locator(f"{row} button[data-action=order]").is_disabled()
     cmd.click(f"{row} button[data-action=order]")
+    ordered_at = time.monotonic()
     cmd.wait_for_selector(f"{row}[data-state=ordered]", timeout=5000)
     ls.wait_for_selector(f"article.order-card[data-op='{op_id}']", timeout=5000)
+
+    # Nobody acknowledges: the ladder climbs on time at the site and at the commander.
+    banner = ".escalation.esc-banner"
+    ls.wait_for_selector(banner, timeout=20000)
+    cmd.wait_for_selector(banner, timeout=3000)
+    assert 12 - 1 <= time.monotonic() - ordered_at <= 12 + 2 + 3  # due + watch interval + push
+    assert "LS-01" in ls.locator(banner).text_content()
+    ls.wait_for_selector(".escalation.esc-second_contact", timeout=20000)
+    step2 = ls.locator(".escalation.esc-second_contact").text_content()
+    assert "0358-" in step2 and "联系人" in step2  # the phone to call, in Chinese
+    _shot(ls, "county_escalated")
+    cmd.wait_for_selector(".escalation.esc-commander_alarm", timeout=20000)
+    assert ls.locator(".escalation.esc-commander_alarm").count() == 0  # the commander's alone
+    _shot(cmd, "commander_alarm")
+    # Late acknowledgement: the operator acknowledges the steps, then the order.
+    for sel in (".escalation.esc-second_contact", banner):
+        ls.click(f"{sel} button[data-ack]")
+        ls.wait_for_function(f"!document.querySelector('{sel}')", timeout=5000)
+    cmd.click(".escalation.esc-commander_alarm button[data-ack]")
+    cmd.wait_for_function("!document.querySelector('.escalation.esc-commander_alarm')", timeout=5000)
+    ls.click(f"article.order-card[data-op='{op_id}'] button[data-do=acknowledge]")
+    cmd.wait_for_selector(f"{row}[data-state=acknowledged]", timeout=5000)
     history = cmd.evaluate(f"HO.ops.get('{op_id}').history.map(h => h.action)")
     assert history == ["propose", "authorize", "request_clearance", "grant", "grant", "amend",
-                       "order"]
+                       "order", "acknowledge"]
     assert cmd.evaluate(f"HO.ops.get('{op_id}').max_altitude_m") <= 6000
     _shot(cmd, "commander_ordered")
     for name, (ctx, _page, errors) in pages.items():
