@@ -1,6 +1,8 @@
 """``hailops radar detect PATH [--sounding PATH] [--h0 M --h20 M]``: cells as GeoJSON on stdout.
 
-Exit status: 0 success; 2 bad input (missing or unreadable volume or sounding, inconsistent
+Exit status: 0 success (an incomplete volume — sweeps missing, stream cut short — is
+processed as far as it is valid, flagged in the collection's ``complete``/``sweeps_expected``/
+``sweeps_read`` and named in one ``warning:`` line on stderr); 2 bad input (missing or unreadable volume or sounding, inconsistent
 levels, bad options) with exactly one line on stderr; 1 an unexpected internal error, also
 one line.  Without ``--sounding`` or ``--h0/--h20`` the configured seasonal levels are used
 (``HAILOPS_SEASONAL_H0_M`` / ``HAILOPS_SEASONAL_H20_M``, defaults 4300 / 7600 m) and
@@ -39,6 +41,14 @@ def _detect(args: argparse.Namespace) -> str:
     if not os.path.isfile(args.path):
         raise UsageError(f"{args.path}: not a regular file")
     result = detect_volume(args.path, levels)
+    if not result.complete:
+        # Still a result (exit 0): processed as far as the volume is valid, and said so.
+        print(
+            f"{PROG}: warning: {args.path}: incomplete volume ({result.sweeps_read} of "
+            f"{result.sweeps_expected if result.sweeps_expected is not None else '?'} sweeps): "
+            f"{' '.join(str(result.incomplete_reason).split())}",
+            file=sys.stderr,
+        )
     return json.dumps(volume_to_geojson(result), ensure_ascii=False, allow_nan=False)
 
 

@@ -35,8 +35,10 @@ import gzip
 import logging
 import os
 import signal
+import tempfile
 import threading
 import warnings
+import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -166,8 +168,51 @@ def _peek_compressed(path: Path, opener: Any) -> bytes:
         with opener(path, "rb") as fh:
             data: bytes = fh.read(_CINRAD_HEAD_BYTES)
             return data
-    except (OSError, EOFError, ValueError) as exc:
+    except (OSError, EOFError, ValueError, zlib.error) as exc:
         raise RadarReadError(path, f"corrupt compressed file ({exc})") from None
+
+
+_COMPRESSED_SUFFIXES = (".gz", ".gzip", ".bz2", ".bz")
+
+
+@contextlib.contextmanager
+def _decompressed(path: Path) -> Iterator[tuple[Path, str | None]]:
+    """The file itself, or — for a whole-file gzip/bzip2 file of any format — a decompressed
+    copy in a temporary directory under the same name minus its compression suffix (CINRAD
+    SA/SB readers take the station from the name).  Yields ``(path, truncated_note)``: a
+    compressed stream that ends early is decompressed as far as it goes and the note says so.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(3)
+    if head[:3] == b"BZh":
+        opener: Any = bz2.open
+    elif head[:2] == b"\x1f\x8b":
+        opener = gzip.open
+    else:
+        yield path, None
+        return
+    name = path.name
+    for suffix in _COMPRESSED_SUFFIXES:
+        if name.lower().endswith(suffix) and len(name) > len(suffix):
+            name = name[: -len(suffix)]
+            break
+    note = None
+    with tempfile.TemporaryDirectory(prefix="hailops-radar-") as tmp:
+        target = Path(tmp) / name
+        written = 0
+        with open(target, "wb") as out:
+            try:
+                with opener(path, "rb") as src:
+                    while chunk := src.read(1 << 16):
+                        written += len(chunk)
+                        if written > _MAX_BYTES:
+                            raise RadarReadError(path, "decompressed file too large")
+                        out.write(chunk)
+            except (OSError, EOFError, ValueError, zlib.error) as exc:
+                note = f"compressed stream ends early after {written} bytes ({exc})"
+        if written == 0:
+            raise RadarReadError(path, f"corrupt compressed file ({note})")
+        yield target, note
 
 
 def _sniff_hdf5(path: Path) -> str:
@@ -237,26 +282,127 @@ def read_volume(
     if size > _MAX_BYTES:
         raise RadarReadError(path, f"file too large ({size} bytes)")
 
-    kind = sniff_format(path)
-    try:
-        with _deadline(timeout_s), warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            radar = _READERS[kind](path, fields)
-    except RadarReadError:
-        raise
-    except _Deadline:
-        raise RadarReadError(path, f"reading {kind} timed out after {timeout_s:g} s") from None
-    except MemoryError:
-        raise RadarReadError(path, f"corrupt {kind} file (implausible sizes)") from None
-    except Exception as exc:  # noqa: BLE001 - readers raise anything on corrupt input
-        log.debug("reader failed on %s", path, exc_info=True)
-        raise RadarReadError(path, f"cannot read as {kind}: {type(exc).__name__}: {exc}") from None
+    with _decompressed(path) as (plain, truncated):
+        try:
+            kind = sniff_format(plain)
+        except RadarReadError as exc:  # name the file given, not the decompressed copy
+            raise RadarReadError(path, exc.reason + (f"; {truncated}" if truncated else "")) from None
+        try:
+            with _deadline(timeout_s), warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                radar, expected = _read_with_header(kind, plain, fields)
+        except RadarReadError as exc:
+            raise RadarReadError(path, exc.reason) from None
+        except _Deadline:
+            raise RadarReadError(path, f"reading {kind} timed out after {timeout_s:g} s") from None
+        except MemoryError:
+            raise RadarReadError(path, f"corrupt {kind} file (implausible sizes)") from None
+        except Exception as exc:  # noqa: BLE001 - readers raise anything on corrupt input
+            log.debug("reader failed on %s", path, exc_info=True)
+            reason = f"cannot read as {kind}: {type(exc).__name__}: {exc}"
+            if truncated:
+                reason += f"; {truncated}"
+            raise RadarReadError(path, reason) from None
 
     if fields is not None and not getattr(radar, "fields", None):
         # None of the requested names: read everything and let validation find reflectivity.
         return read_volume(path, fields=None, timeout_s=timeout_s)
     _validate(path, radar, kind)
+    radar, dropped = _drop_partial_last_sweep(radar)
+    notes = [n for n in (truncated, dropped) if n]
+    radar.hailops_format = kind
+    radar.hailops_sweeps_expected = expected
+    if expected is not None and int(radar.nsweeps) < expected:
+        notes.insert(0, f"{int(radar.nsweeps)} of {expected} sweeps read")
+    radar.hailops_incomplete = "; ".join(notes) if notes else None
     return radar
+
+
+def _read_with_header(kind: str, path: Path, fields: Sequence[str] | None) -> tuple[Any, int | None]:
+    """The radar, and the number of sweeps the file's own header says the volume holds
+    (``None`` where the format does not say: ODIM, GAMIC, CfRadial, UF, MDV)."""
+    if kind == "nexrad":
+        return _read_nexrad_counting(path, fields)
+    radar = _READERS[kind](path, fields)
+    expected = None
+    if kind == "sigmet":
+        expected = _sigmet_sweeps_expected(path)
+    elif kind == "cinrad":
+        expected = getattr(radar, "hailops_sweeps_expected", None)
+    return radar, expected
+
+
+def _sigmet_sweeps_expected(path: Path) -> int | None:
+    """``task_scan_info.number_sweeps`` of the Sigmet ingest header."""
+    try:
+        from pyart.io._sigmetfile import SigmetFile
+
+        sigmet = SigmetFile(str(path))
+        try:
+            n = int(sigmet.ingest_header["task_configuration"]["task_scan_info"]["number_sweeps"])
+        finally:
+            sigmet.close()
+    except Exception:  # noqa: BLE001 - a header we cannot read says nothing
+        return None
+    return n if 0 < n < 100 else None
+
+
+_NEXRAD_LOCK = threading.Lock()
+
+
+def _read_nexrad_counting(path: Path, fields: Sequence[str] | None) -> tuple[Any, int | None]:
+    """NEXRAD Level II through Py-ART, keeping the number of cuts of its VCP (message 5)."""
+    import pyart
+    import pyart.io.nexrad_archive as archive
+
+    seen: list[Any] = []
+    original = archive.NEXRADLevel2File
+
+    class _Keep(original):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            seen.append(self)
+
+    with _NEXRAD_LOCK:
+        archive.NEXRADLevel2File = _Keep
+        try:
+            radar = pyart.io.read_nexrad_archive(str(path), **_field_filter(fields))
+        finally:
+            archive.NEXRADLevel2File = original
+    expected = None
+    vcp = getattr(seen[0], "vcp", None) if seen else None
+    if vcp is not None:
+        try:
+            n = int(vcp["msg5_header"]["num_cuts"])
+            expected = n if 0 < n < 100 else None
+        except (KeyError, TypeError, ValueError):
+            expected = None
+    return radar, expected
+
+
+def _drop_partial_last_sweep(radar: Any) -> tuple[Any, str | None]:
+    """A volume cut short ends in a partial sweep: drop it when it covers less than 90 % of
+    the azimuths the other sweeps cover (sector scans stay, being alike)."""
+    n = int(radar.nsweeps)
+    if n < 2:
+        return radar, None
+
+    def coverage(i: int) -> float:
+        start = int(radar.sweep_start_ray_index["data"][i])
+        end = int(radar.sweep_end_ray_index["data"][i])
+        az = np.asarray(radar.azimuth["data"][start : end + 1], float)
+        az = az[np.isfinite(az)]
+        return float(np.unique(np.floor(np.mod(az, 360.0))).size)
+
+    last = coverage(n - 1)
+    others = float(np.median([coverage(i) for i in range(n - 1)]))
+    if others > 0 and last < 0.9 * others:
+        kept = radar.extract_sweeps(list(range(n - 1)))
+        for key in ("hailops_sweep_ranges",):
+            if getattr(radar, key, None) is not None:
+                setattr(kept, key, getattr(radar, key)[: n - 1])
+        return kept, f"last sweep partial ({last:.0f} of {others:.0f} azimuth degrees), dropped"
+    return radar, None
 
 
 def reflectivity_field(radar: Any, candidates: Sequence[str] = REFLECTIVITY_CANDIDATES) -> str:
@@ -288,16 +434,30 @@ def _read_odim(path: Path, fields: Sequence[str] | None) -> Any:
 
     try:
         return pyart.aux_io.read_odim_h5(str(path), **_field_filter(fields))
-    except Exception as first:  # noqa: BLE001 - any refusal sends us to the second reader
-        log.info("Py-ART refused ODIM file %s (%s); trying xradar", path, first)
+    except ValueError as first:
+        if "changes between sweeps" not in str(first):
+            return _read_odim_fallback(path, fields, first)
+        # Gate spacing or first gate differs between sweeps: keep each sweep's own ranges.
         try:
-            return _read_odim_xradar(path, fields)
+            return _read_odim_per_sweep_ranges(path, fields)
         except Exception as second:  # noqa: BLE001
             raise RadarReadError(
-                path,
-                f"cannot read as ODIM: Py-ART: {type(first).__name__}: {first}; "
-                f"xradar: {type(second).__name__}: {second}",
+                path, f"cannot read ODIM with per-sweep gates: {type(second).__name__}: {second}"
             ) from None
+    except Exception as first:  # noqa: BLE001 - any refusal sends us to the second reader
+        return _read_odim_fallback(path, fields, first)
+
+
+def _read_odim_fallback(path: Path, fields: Sequence[str] | None, first: Exception) -> Any:
+    log.info("Py-ART refused ODIM file %s (%s); trying xradar", path, first)
+    try:
+        return _read_odim_xradar(path, fields)
+    except Exception as second:  # noqa: BLE001
+        raise RadarReadError(
+            path,
+            f"cannot read as ODIM: Py-ART: {type(first).__name__}: {first}; "
+            f"xradar: {type(second).__name__}: {second}",
+        ) from None
 
 
 def _read_odim_xradar(path: Path, fields: Sequence[str] | None) -> Any:
@@ -332,6 +492,84 @@ def _read_odim_xradar(path: Path, fields: Sequence[str] | None) -> Any:
         azimuth=dict(xr_radar.azimuth),
         elevation=dict(xr_radar.elevation),
     )
+
+
+def _read_odim_per_sweep_ranges(path: Path, fields: Sequence[str] | None) -> Any:
+    """An ODIM volume whose sweeps have different gate spacings or first gates.
+
+    Py-ART refuses it and a common range axis would put every gate of the other sweeps at
+    the wrong distance, so each sweep keeps its own gates: the data arrays hold sweep ``i``
+    in its first ``nbins_i`` gates (masked beyond) and ``radar.hailops_sweep_ranges[i]``
+    gives that sweep's gate ranges (what :mod:`radar.grid` samples by).  Read with xradar.
+    """
+    import pyart
+    import xradar
+
+    tree = xradar.io.open_odim_datatree(str(path))
+    names = sorted((n for n in tree.children if n.startswith("sweep_")), key=lambda n: int(n[6:]))
+    sweeps = [tree[n].ds for n in names]
+    wanted = set(REFLECTIVITY_CANDIDATES if fields is None else fields) | set(
+        REFLECTIVITY_CANDIDATES
+    )
+    moments = [m for m in REFLECTIVITY_CANDIDATES if all(m in ds for ds in sweeps) and m in wanted]
+    if not moments:
+        raise RadarReadError(path, "no reflectivity moment present in every sweep")
+    max_bins = max(int(ds.sizes["range"]) for ds in sweeps)
+    nrays = [int(ds.sizes["azimuth"]) for ds in sweeps]
+    total = sum(nrays)
+    sweep_ranges: list[np.ndarray] = []
+    data = {m: np.ma.masked_all((total, max_bins), dtype=np.float32) for m in moments}
+    azimuth = np.empty(total, np.float32)
+    elevation = np.empty(total, np.float32)
+    seconds = np.empty(total, np.float64)
+    start_time = np.datetime64(str(tree.ds["time_coverage_start"].values).rstrip("Z"))
+    starts, ends, fixed = [], [], []
+    row = 0
+    for ds, n in zip(sweeps, nrays, strict=True):
+        r = np.asarray(ds["range"].values, np.float64)
+        step = float(r[1] - r[0]) if r.size > 1 else 1000.0
+        sweep_ranges.append(r[0] + step * np.arange(max_bins))
+        for m in moments:
+            values = np.asarray(ds[m].values, np.float32)
+            data[m][row : row + n, : r.size] = np.ma.masked_invalid(values)
+        azimuth[row : row + n] = ds["azimuth"].values
+        elevation[row : row + n] = ds["elevation"].values
+        seconds[row : row + n] = (ds["time"].values - start_time) / np.timedelta64(1, "s")
+        starts.append(row)
+        ends.append(row + n - 1)
+        fixed.append(float(ds["sweep_fixed_angle"].values))
+        row += n
+
+    def meta(name: str, values: Any) -> dict[str, Any]:
+        out = pyart.config.get_metadata(name)
+        out["data"] = np.asarray(values)
+        return out
+
+    finest = int(np.argmin([s[1] - s[0] for s in sweep_ranges]))
+    time = meta("time", seconds)
+    time["units"] = f"seconds since {str(start_time)[:19]}Z"
+    fields_out = {}
+    for m in moments:
+        fields_out[m] = {"data": data[m], "units": "dBZ", "long_name": m}
+    radar = pyart.core.Radar(
+        time=time,
+        _range=meta("range", sweep_ranges[finest].astype(np.float32)),
+        fields=fields_out,
+        metadata={"source": "ODIM (per-sweep gates)", "instrument_name": ""},
+        scan_type="ppi",
+        latitude=meta("latitude", [float(tree.ds["latitude"].values)]),
+        longitude=meta("longitude", [float(tree.ds["longitude"].values)]),
+        altitude=meta("altitude", [float(tree.ds["altitude"].values)]),
+        sweep_number=meta("sweep_number", np.arange(len(sweeps), dtype=np.int32)),
+        sweep_mode=meta("sweep_mode", np.array(["azimuth_surveillance"] * len(sweeps))),
+        fixed_angle=meta("fixed_angle", np.asarray(fixed, np.float32)),
+        sweep_start_ray_index=meta("sweep_start_ray_index", np.asarray(starts, np.int32)),
+        sweep_end_ray_index=meta("sweep_end_ray_index", np.asarray(ends, np.int32)),
+        azimuth=meta("azimuth", azimuth),
+        elevation=meta("elevation", elevation),
+    )
+    radar.hailops_sweep_ranges = sweep_ranges
+    return radar
 
 
 def _read_gamic(path: Path, fields: Sequence[str] | None) -> Any:

@@ -44,6 +44,7 @@ class Sounding:
     height_m: np.ndarray
     temperature_c: np.ndarray
     name: str = ""
+    note: str = ""  # e.g. "heights in km, converted to m"
 
 
 def read_sounding(path: str | Path) -> Sounding:
@@ -155,7 +156,41 @@ def _clean(height: np.ndarray, temp: np.ndarray, name: str, where: object) -> So
     height, temp = height[keep], temp[keep]
     if height.size < 2:
         raise SoundingError(f"{where}: fewer than two levels with height and temperature")
-    return Sounding(height, temp, name)
+    height, note = _height_in_metres(height, temp, where)
+    return Sounding(height, temp, name, note)
+
+
+#: Plausible mean tropospheric lapse rates (K per km) of a whole sounding.
+_LAPSE_RANGE_K_PER_KM = (1.0, 15.0)
+
+
+def _height_in_metres(height: np.ndarray, temp: np.ndarray, where: object) -> tuple[np.ndarray, str]:
+    """Heights in metres: a profile whose heights stop below 50 is taken to be in km (and
+    converted) when its mean lapse rate per unit is plausible per km; any profile whose mean
+    lapse rate is implausible in the unit assumed is refused, naming it.
+
+    The lapse rate is the least-squares slope of temperature on height over the levels
+    warmer than −60 °C (the troposphere), so a surface inversion does not decide it.
+    """
+    low, high = _LAPSE_RANGE_K_PER_KM
+    tropo = temp > -60.0
+    if np.count_nonzero(tropo) < 2:
+        tropo = np.ones(temp.size, dtype=bool)
+    slope = float(np.polyfit(height[tropo], temp[tropo], 1)[0]) if np.ptp(height[tropo]) > 0 else 0.0
+    if float(np.max(height)) <= 50.0:
+        if low <= -slope <= high:
+            return height * 1000.0, "heights in km, converted to m"
+        raise SoundingError(
+            f"{where}: heights stop at {np.max(height):g}: neither metres nor km "
+            f"(mean lapse rate {-slope:.3g} K per unit)"
+        )
+    per_km = -slope * 1000.0
+    if not low <= per_km <= high:
+        raise SoundingError(
+            f"{where}: heights do not look like metres (mean lapse rate {per_km:.3g} K/km; "
+            f"expected {low:g}-{high:g}): check the height unit"
+        )
+    return height, ""
 
 
 def level_height(
@@ -207,7 +242,7 @@ def levels_from_profile(
     if h20 <= h0:
         raise SoundingError(f"-20C level ({h20:.0f} m) is not above the 0C level ({h0:.0f} m)")
     text = source or f"sounding:{sounding.name}"
-    notes = "; ".join(n for n in (note0, note20) if n)
+    notes = "; ".join(n for n in (sounding.note, note0, note20) if n)
     return TemperatureLevels(h0_m=h0, h20_m=h20, source=f"{text} ({notes})" if notes else text)
 
 
