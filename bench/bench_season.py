@@ -59,27 +59,21 @@ def _psycopg_url(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://")
 
 
-def _time(fn: Any, n: int = 5) -> float:
-    fn()  # warm-up
-    runs = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        runs.append((time.perf_counter() - t0) * 1000.0)
-    return statistics.median(runs)
-
-
 class Bench:
     def __init__(self, base: str, scale: float, tmp: Path) -> None:
         import psycopg
 
         self.scale = scale
-        self.name = f"hail_bench_{os.getpid()}"
         self.base = base.rstrip("/")
-        self.url = f"{self.base}/{self.name}"
+        self.names = {"empty": f"hail_bench_{os.getpid()}_empty",
+                      "season": f"hail_bench_{os.getpid()}_season"}
+        self.urls = {k: f"{self.base}/{v}" for k, v in self.names.items()}
+        self.url = self.urls["empty"]
+        self.apps: dict[str, Any] = {}
         with psycopg.connect(_psycopg_url(f"{self.base}/postgres"), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}"')
-            conn.execute(f'CREATE DATABASE "{self.name}"')
+            for name in self.names.values():
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{self.names["empty"]}"')
         self.tmp = tmp
         self.n_volumes = max(10, int(SEASON["volumes"] * scale))
 
@@ -88,10 +82,36 @@ class Bench:
 
         from command.extensions import get_db
 
+        for app in self.apps.values():
+            with app.app_context():
+                get_db().dispose()
+        with psycopg.connect(_psycopg_url(f"{self.base}/postgres"), autocommit=True) as conn:
+            for name in self.names.values():
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def make_app(self, which: str) -> Any:
+        from command import create_app
+
+        app = create_app({"env": "test", "database_url": self.urls[which],
+                          "instance_path": self.tmp / "instance", "secret_key": "bench",
+                          "scheduler_enabled": False, "message_queue": None})
+        app.config["WTF_CSRF_ENABLED"] = False
+        self.apps[which] = app
+        return app
+
+    def clone(self) -> None:
+        """The season database starts as a copy of the empty one (same records, same ids)."""
+        import psycopg
+
+        from command.extensions import get_db
+
         with self.app.app_context():
             get_db().dispose()
         with psycopg.connect(_psycopg_url(f"{self.base}/postgres"), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{self.names["season"]}" '
+                         f'TEMPLATE "{self.names["empty"]}"')
+        self.url = self.urls["season"]
+        self.app = self.make_app("season")
 
     def pg(self) -> Any:
         import psycopg
@@ -102,7 +122,6 @@ class Bench:
     def setup(self) -> None:
         from alembic import command as alembic_command
 
-        from command import create_app
         from command.auth import create_user, issue_token
         from command.cli import alembic_config
         from command.extensions import get_db
@@ -110,10 +129,7 @@ class Bench:
         from command.seed import seed_deployment
 
         alembic_command.upgrade(alembic_config(self.url), "head")
-        self.app = create_app({"env": "test", "database_url": self.url,
-                               "instance_path": self.tmp / "instance", "secret_key": "bench",
-                               "scheduler_enabled": False, "message_queue": None})
-        self.app.config["WTF_CSRF_ENABLED"] = False
+        self.app = self.make_app("empty")
         # History gets the low ids; what is live now is received after it.
         with self.pg() as conn:
             conn.execute("SELECT setval('radar_volumes_id_seq', %s)", (self.n_volumes + 10,))
@@ -156,8 +172,8 @@ class Bench:
                                           {"counties": ["lishi"]})
             assert r.status_code == 201, r.get_json()
 
-    def client(self, role: str) -> Any:
-        c = self.app.test_client()
+    def client(self, role: str, app: Any = None) -> Any:
+        c = (app or self.app).test_client()
         headers = {"Authorization": f"Bearer {self.tokens[role]}"}
 
         def call(method: str, path: str, body: Any = None) -> Any:
@@ -166,20 +182,25 @@ class Bench:
         return call
 
     # --- measurements --------------------------------------------------------------------
-    def screens(self) -> dict[str, tuple[float, int]]:
-        out = {}
-        commander = self.client("commander")
+    def screens(self, n: int = 7) -> dict[str, dict[str, tuple[float, int]]]:
+        """Each screen on both databases, requests interleaved (empty, season, empty, ...) so
+        the machine's load falls on both alike; one warm-up each, then the median of n."""
+        out: dict[str, dict[str, tuple[float, int]]] = {"empty": {}, "season": {}}
+        clients = {k: self.client("commander", app) for k, app in self.apps.items()}
         for path in SCREENS:
-            status, size = 0, 0
-
-            def get(path: str = path) -> None:
-                nonlocal status, size
-                r = commander("GET", path)
-                status, size = r.status_code, len(r.data)
-
-            ms = _time(get)
-            assert status == 200, (path, status)
-            out[path] = (ms, size)
+            runs: dict[str, list[float]] = {k: [] for k in clients}
+            sizes: dict[str, int] = {}
+            for i in range(n + 1):
+                for which, call in clients.items():
+                    t0 = time.perf_counter()
+                    r = call("GET", path)
+                    ms = (time.perf_counter() - t0) * 1000.0
+                    assert r.status_code == 200, (which, path, r.status_code)
+                    sizes[which] = len(r.data)
+                    if i:
+                        runs[which].append(ms)
+            for which in clients:
+                out[which][path] = (statistics.median(runs[which]), sizes[which])
         return out
 
     def catch_up(self, count: int | None) -> tuple[float, int, int]:
@@ -204,6 +225,60 @@ class Bench:
             sock.disconnect(namespace="/live")
         size = sum(len(json.dumps(r["args"])) for r in got)
         return statistics.median(runs), len(got), size
+
+    def catch_up_server(self, count: int | None) -> tuple[float, int]:
+        """Socket connect + catch-up against a real ``hailops run`` process on this database
+        (websocket transport, python-socketio client): from before connecting until the last
+        replayed event has arrived, median of 3."""
+        import threading
+
+        import socketio
+        from sqlalchemy import func, select
+
+        from command.extensions import get_db
+        from command.live import rooms_for
+        from command.models import LiveEvent, User
+        from command.push import events_since
+        from command.testing import HailopsServer
+
+        with self.app.app_context(), get_db().session() as s:
+            last = s.scalar(select(func.max(LiveEvent.seq))) or 0
+            since = 0 if count is None else max(0, last - count)
+            user = s.scalar(select(User).where(User.username == "commander"))
+            expected = len(events_since(s, since, rooms_for(user)))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HAILOPS_")}
+        env.update(HAILOPS_ENV="test", HAILOPS_DATABASE_URL=self.url,
+                   HAILOPS_INSTANCE_PATH=str(self.tmp / "instance"),
+                   HAILOPS_SECRET_KEY="bench-secret-key-bench-secret-key",
+                   HAILOPS_SCHEDULER_ENABLED="false", PYART_QUIET="1", PYTHONUNBUFFERED="1",
+                   PYTHONPATH=str(ROOT))
+        server = HailopsServer("season", env, self.tmp / "server.log")
+        runs = []
+        try:
+            server.wait_ready()
+            for _ in range(3):
+                got: list[float] = []
+                done = threading.Event()
+                client = socketio.Client()
+
+                def on_any(name: str, *args: Any, got: list[float] = got,
+                           done: threading.Event = done) -> None:
+                    if name != "hello":
+                        got.append(time.perf_counter())
+                        if len(got) >= expected:
+                            done.set()
+
+                client.on("*", on_any, namespace="/live")
+                t0 = time.perf_counter()
+                client.connect(server.url, namespaces=["/live"], transports=["websocket"], wait_timeout=60,
+                               auth={"token": self.tokens["commander"], "since": since})
+                done.wait(60)
+                client.disconnect()
+                assert len(got) == expected, (len(got), expected)
+                runs.append(((got[-1] if got else time.perf_counter()) - t0) * 1000.0)
+        finally:
+            server.stop()
+        return statistics.median(runs), expected
 
     def verify(self, full: bool) -> tuple[float, int]:
         from command import audit
@@ -339,16 +414,20 @@ def main() -> int:
     try:
         t0 = time.perf_counter()
         bench.setup()
-        empty = bench.screens()
         empty_catch = bench.catch_up(None)
+        empty_served = bench.catch_up_server(None)
         empty_verify = bench.verify(full=True)
-        print(f"empty database ready and measured in {time.perf_counter() - t0:.0f} s")
+        print(f"empty database ready in {time.perf_counter() - t0:.0f} s", flush=True)
         t0 = time.perf_counter()
+        bench.clone()
         sizes = bench.fill()
         print(f"season at scale {args.scale:g} generated in {time.perf_counter() - t0:.0f} s: "
-              + ", ".join(f"{v:,} {k}" for k, v in sizes.items()))
-        season = bench.screens()
+              + ", ".join(f"{v:,} {k}" for k, v in sizes.items()), flush=True)
+        bench.make_app("empty")
+        measured = bench.screens()
+        empty, season = measured["empty"], measured["season"]
         catch = bench.catch_up(1000)
+        served = bench.catch_up_server(1000)
         full_ms, full_n = bench.verify(full=True)
         bench.append_audit(1000)
         routine_ms, routine_n = bench.verify(full=False)
@@ -365,9 +444,12 @@ def main() -> int:
         ratio = s / e if e else float("inf")
         print(f"| GET {path} | {e:.0f} ms ({es / 1000:.1f} kB) | {s:.0f} ms ({ss / 1000:.1f} kB) | "
               f"{ratio:.2f}x | {'PASS' if ratio <= 1.5 else 'FAIL'} |")
-    print(f"| socket connect + catch-up | {empty_catch[0]:.0f} ms ({empty_catch[1]} events, "
-          f"{empty_catch[2] / 1000:.0f} kB) | {catch[0]:.0f} ms ({catch[1]} events, "
-          f"{catch[2] / 1000:.0f} kB) | — | {'PASS' if catch[0] < 1000 else 'FAIL'} (< 1 s) |")
+    print(f"| socket connect + catch-up, `hailops run` + websocket client | {empty_served[0]:.0f} ms "
+          f"({empty_served[1]} events) | {served[0]:.0f} ms ({served[1]} events) | — | "
+          f"{'PASS' if served[0] < 1000 else 'FAIL'} (< 1 s) |")
+    print(f"| socket connect + catch-up, in-process test client | {empty_catch[0]:.0f} ms "
+          f"({empty_catch[1]} events, {empty_catch[2] / 1000:.0f} kB) | {catch[0]:.0f} ms "
+          f"({catch[1]} events, {catch[2] / 1000:.0f} kB) | — | — |")
     print(f"| audit verify --full | {empty_verify[0]:.0f} ms ({empty_verify[1]} records) | "
           f"{full_ms:.0f} ms ({full_n:,} records) | — | — |")
     print(f"| audit verify (routine, after 1,000 new) | — | {routine_ms:.0f} ms ({routine_n:,} "

@@ -53,6 +53,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from command.errors import register_error_handlers
     from command.extensions import babel, close_session, csrf, limiter, socketio
     from command.live import make_namespace
+    from command.push import JSONPacket
     from command.timefmt import register_filters
 
     settings = load_settings(config)
@@ -102,6 +103,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # would switch the check off.
         cors_allowed_origins=settings.socketio_allowed_origins or None,
         async_mode="threading",
+        serializer=JSONPacket,  # fast binary check of plain-JSON payloads (catch-up)
         logger=False,
         engineio_logger=False,
     )

@@ -92,3 +92,16 @@ def test_catchup_with_bad_argument_is_answered_not_crashed(app, users, since):
     sock = socketio.test_client(app, namespace="/live", auth={"token": _token(app, "commander")})
     ack = sock.emit("catchup", {"since": since}, namespace="/live", callback=True)
     assert ack["ok"] is False or ack == {"ok": True, "replayed": 0}
+
+
+def test_json_packets_still_detect_binary_payloads():
+    """Issue 16: the catch-up's binary check is a fast path for plain JSON, not a switch-off."""
+    from command.push import JSONPacket
+
+    assert JSONPacket.data_is_binary({"a": [1, {"b": "c"}]}) is False
+    assert JSONPacket.data_is_binary({"a": [1, {"b": b"\x00"}]}) is True
+    from socketio.packet import BINARY_EVENT, EVENT
+
+    assert JSONPacket(EVENT, data=["ev", {"blob": b"\x01"}], namespace="/live").packet_type \
+        == BINARY_EVENT
+    assert JSONPacket(EVENT, data=["ev", {"n": 1}], namespace="/live").packet_type == EVENT
