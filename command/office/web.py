@@ -625,3 +625,112 @@ def send_outbox_now() -> Any:
     from command.office.outbox import send_pending
 
     return jsonify(send_pending(get_session(), current_app.config["HAILOPS"]))
+
+
+# --- season statistics ----------------------------------------------------------------------
+
+def _season_scope() -> tuple[int | None, Any]:
+    from command.web.scope import requested_drill
+
+    drill = requested_drill()
+    if drill is not None:
+        return None, drill
+    start, _ = season_bounds(request.args.get("season"))
+    return start.astimezone(BEIJING).year, None
+
+
+def _season_data() -> tuple[dict[str, Any], dict[str, Any] | None, tuple[str, str], int | None, Any]:
+    from command.office.season import figures
+
+    year, drill = _season_scope()
+    session = get_session()
+    if drill is not None:
+        return figures(session, drill_id=drill.id), None, (f"drill {drill.id}", ""), None, drill
+    assert year is not None
+    return (figures(session, year=year), figures(session, year=year - 1),
+            (str(year), str(year - 1)), year, None)
+
+
+@bp.get("/api/office/season")
+@roles_required("commander", "forecaster", "member", "atc", "military")
+def season_json() -> Any:
+    this, last, labels, year, drill = _season_data()
+    return jsonify({"this": this, "last": last, "labels": list(labels)})
+
+
+@bp.get("/api/office/season.<fmt>")
+@roles_required("commander", "forecaster", "member", "atc", "military")
+def season_export(fmt: str) -> Any:
+    from flask import Response
+
+    from command.office.season import table_rows, to_csv, to_xlsx
+
+    this, last, labels, year, drill = _season_data()
+    rows = table_rows(this, last)
+    name = f"hailops-season-{year or drill.id}"
+    if fmt == "csv":
+        return Response(to_csv(rows, labels), mimetype="text/csv",
+                        headers={"Content-Disposition": f"attachment; filename={name}.csv"})
+    if fmt == "xlsx":
+        return Response(to_xlsx(rows, labels),
+                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": f"attachment; filename={name}.xlsx"})
+    raise NotFound("csv or xlsx")
+
+
+@bp.get("/office/season")
+@roles_required("commander", "forecaster", "member", "atc", "military")
+def season_page() -> Any:
+    from flask_babel import gettext as _
+
+    from command.models import DrillRecord
+    from command.office.charts import bar_chart
+
+    this, last, labels, year, drill = _season_data()
+    zh_auth = {"atc": _("airport ATC"), "military": _("military control")}
+
+    def series(getter: Any, cats: list[str]) -> dict[str, list[float | None]]:
+        out = {labels[0]: [getter(this, c) for c in cats]}
+        if last is not None:
+            out[labels[1]] = [getter(last, c) for c in cats]
+        return out
+
+    def minutes(v: float | None) -> float | None:
+        return None if v is None else round(v / 60, 1)
+
+    auths = [a["authority"] for a in this["approvals"]]
+    app_of = lambda f, a: next((x for x in f["approvals"] if x["authority"] == a), {})  # noqa: E731
+    charts = {
+        "approval": bar_chart(_("Approval delay per authority: median and 90th percentile (min)"),
+                              [f"{zh_auth.get(a, a)} P50" for a in auths] + [f"{zh_auth.get(a, a)} P90" for a in auths],
+                              {lab: [minutes(app_of(f, a).get("median_s")) for a in auths]
+                               + [minutes(app_of(f, a).get("p90_s")) for a in auths]
+                               for lab, f in ((labels[0], this), (labels[1], last)) if f is not None},
+                              unit=" min"),
+    }
+    counties = sorted(set(this["operations"]["by_county"]) | set((last or this)["operations"]["by_county"]))
+    from command.office.bulletins import county_name
+
+    charts["county"] = bar_chart(_("Operations per county"), [county_name(c) for c in counties],
+                                 series(lambda f, c: f["operations"]["by_county"].get(c, 0), counties))
+    months = ["06", "07", "08", "09"]
+    if drill is None:
+        charts["month"] = bar_chart(_("Operations per month"), [f"{int(m)}月" for m in months],
+                                    series(lambda f, m: sum(v for k, v in f["operations"]["by_month"].items()
+                                                            if k.endswith("-" + m)), months))
+    types = sorted(set(this["rounds"]["used"]) | set(this["rounds"]["stock"]))
+    charts["rounds"] = bar_chart(_("Rounds used, restocked and in stock"), types, {
+        _("used"): [this["rounds"]["used"].get(t, 0) for t in types],
+        _("restocked"): [this["rounds"]["restocked"].get(t, 0) for t in types],
+        _("in stock"): [this["rounds"]["stock"].get(t, 0) for t in types]})
+    drills = get_session().scalars(select(DrillRecord).order_by(DrillRecord.started_at.desc()).limit(20)).all()
+    step_labels = {"proposal_to_authorization_s": _("proposal to authorization"),
+                   "authorization_to_request_s": _("authorization to airspace request"),
+                   "clearance_atc_s": _("airspace approval by airport ATC"),
+                   "clearance_military_s": _("airspace approval by military control"),
+                   "cleared_to_order_s": _("cleared to order"),
+                   "order_to_acknowledgement_s": _("order to acknowledgement"),
+                   "acknowledgement_to_firing_s": _("acknowledgement to firing")}
+    return render_template("office/season.html", this=this, last=last, labels=labels, year=year,
+                           drill=drill, charts=charts, auth_names=zh_auth, drills=drills,
+                           cname=county_name, step_labels=step_labels)

@@ -151,6 +151,22 @@ def test_drill_bulletin_issued_delivered_confirmed_and_chased(app, client, users
     # Ammunition left.
     assert fig["ammunition"]["stock"] == exp["stock"]
 
+    # The season page's drill view shows the same figures.
+    import numpy as np
+
+    season = client.get(f"/api/office/season?drill={drill_id}").get_json()["this"]
+    assert season["operations"]["total"] == len(exp["ops"])
+    assert season["operations"]["by_county"] == dict(sorted(Counter(op.county for op in exp["ops"]).items()))
+    assert season["rounds"]["used"] == exp["rounds"]
+    for a in season["approvals"]:
+        vals = [v for (_, auth), v in exp["delays"].items() if auth == a["authority"]]
+        assert a["decided"] == len(vals)
+        if vals:
+            assert a["median_s"] == pytest.approx(float(np.percentile(vals, 50)))
+            assert a["p90_s"] == pytest.approx(float(np.percentile(vals, 90)))
+    page = client.get(f"/office/season?drill={drill_id}").get_data(as_text=True)
+    assert page.index("approval-table") < page.index("kpi-ops")
+
     # Edit, then issue with the running number.
     r = client.put(f"/api/office/bulletins/{bid}", json={"body": "各单位：演练作业情况如下。\n第二段。"})
     assert r.status_code == 200
