@@ -44,8 +44,9 @@ def cell_paths(vol: RadarVolume, cells: list[Any]) -> dict[str, CellPath]:
 
 def recommend_for_volume(session: Session, vol: RadarVolume,
                          overrides: dict[str, str] | None = None) -> RecommendationSet:
-    """Recommendations for the hail cells of ``vol`` at its scan time."""
-    cells = [c for c in volume_cells(vol) if c.hail]
+    """Recommendations for the hail cells of ``vol`` at its scan time; its "cannot tell"
+    cells come back in ``to_review`` (threats to review, never engaged automatically)."""
+    cells = [c for c in volume_cells(vol) if c.hail or c.verdict == "cannot_tell"]
     sites = load_sites(session)
     if vol.drill_id is not None:
         # A drill uses its own ammunition ledger and its injected readiness changes.

@@ -23,6 +23,9 @@ Method
    ``u = 1 - t_reach / window`` (``t_reach`` = when the path first enters a populated/county
    area; 0 if never within the window).  Demand: one site, plus one per
    ``area_per_extra_site_km2`` of cell area, at most ``max_sites_per_cell``.
+0. Cells whose hail verdict is ``cannot_tell`` (the radar did not see enough: cone of
+   silence, lowest beam above H0, missing sweeps, no vertical products) are not assessed:
+   they are returned in ``to_review`` with their reason, for a forecaster to decide.
 6. Assignment: ``scipy.optimize.linear_sum_assignment`` (maximise) over sites × demand copies
    of the cells, benefit ``1000 * threat * 0.5**copy + quality`` (quality in (0, 1] from the
    ranking terms): the most threatening cells are covered first, a cell's first site before a
@@ -286,12 +289,24 @@ class Recommendation:
 
 
 @dataclass(frozen=True)
+class ReviewCell:
+    """A cell the radar could not judge (verdict ``cannot_tell``): a threat for a forecaster
+    to review, never engaged automatically."""
+
+    cell_id: str
+    max_dbz: float
+    sampling: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
 class RecommendationSet:
     at: datetime
     window_min: float
     layer: SeedingLayer
     cells: tuple[CellAssessment, ...]
     recommendations: tuple[Recommendation, ...]
+    to_review: tuple[ReviewCell, ...] = ()
 
 
 # --------------------------------------------------------------------------- the core
@@ -383,6 +398,14 @@ def recommend(
     ``config.near_miss_ranges`` ranges); the rest are simply not candidates.
     """
     config = config or RecommendConfig()
+    # "Cannot tell" cells (radar blind to part of the storm) are listed for review, with
+    # their reason, and never assigned a site: a person decides, not the optimiser.
+    to_review = tuple(
+        ReviewCell(c.id, c.max_dbz, tuple(c.sampling), c.verdict_reason or "")
+        for c in cells
+        if c.verdict == "cannot_tell"
+    )
+    cells = [c for c in cells if c.verdict != "cannot_tell"]
     layer = levels if isinstance(levels, SeedingLayer) else SeedingLayer.from_levels(levels)
     if index is None or index.sites != tuple(sites):
         index = EngagementIndex.build(sites, no_fire_areas)
@@ -492,6 +515,7 @@ def recommend(
         layer=layer,
         cells=tuple(assessments),
         recommendations=_assign(assessments, sites, now, config),
+        to_review=to_review,
     )
 
 
@@ -665,5 +689,15 @@ def recommendations_to_json(result: RecommendationSet) -> dict[str, Any]:
                 "excluded": [{"site_code": e.site_code, "reason": e.reason} for e in a.excluded],
             }
             for a in result.cells
+        ],
+        # Cells with verdict "cannot_tell": threats to review, not engaged automatically.
+        "to_review": [
+            {
+                "cell_id": r.cell_id,
+                "max_dbz": r.max_dbz,
+                "sampling": list(r.sampling),
+                "reason": r.reason,
+            }
+            for r in result.to_review
         ],
     }

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -122,6 +123,30 @@ def _track_summary(track: dict[str, Any] | None) -> dict[str, Any] | None:
             "arrivals": track.get("arrivals") or {"counties": {}, "sites": {}}}
 
 
+def verdict_of_props(props: dict[str, Any]) -> str:
+    """The cell's three-valued verdict (collections written before it existed: from ``hail``)."""
+    return str(props.get("verdict") or ("hail" if props.get("hail") else "no_hail"))
+
+
+def verdict_words(props: dict[str, Any]) -> tuple[str, str]:
+    """The cell's verdict and its reason (empty when there is none to give) in the user's
+    language: the sampling flags and the 0 °C rule are translated by code; unknown flags are
+    shown as they are."""
+    flags = {
+        "cone_of_silence": _("cone of silence: the top of the storm is above the highest beam"),
+        "lowest_beam_above_h0": _("far from the radar: the lowest beam is above the 0 °C level"),
+        "sweeps_missing": _("incomplete volume: sweeps are missing"),
+        "too_few_elevations": _("too few elevations for the hail products"),
+    }
+    verdict = verdict_of_props(props)
+    head = {"hail": _("Hail"), "no_hail": _("No hail"),
+            "cannot_tell": _("Cannot tell — review")}.get(verdict, verdict)
+    parts = [flags.get(f, f) for f in props.get("sampling") or []]
+    if verdict == "no_hail" and "below the 0 C level" in str(props.get("verdict_reason") or ""):
+        parts.append(_("the 45 dBZ echo stays below the 0 °C level"))
+    return head, ("；" if str(get_locale()) == "zh" else "; ").join(parts)
+
+
 @bp.get("/api/cells/latest")
 @roles_required("forecaster", "commander", "member")
 def latest_cells() -> Any:
@@ -143,10 +168,15 @@ def latest_cells() -> Any:
                 .order_by(CellRecord.id)):
             earlier[rec.track_id or ""] = rec  # the last one wins
     cells = []
-    for c in sorted(vol.cells, key=lambda r: (not r.hail, -(r.feature["properties"].get("mesh_mm") or 0))):
+    rank = {"hail": 0, "cannot_tell": 1}  # hail first, then the threats to review
+    for c in sorted(vol.cells, key=lambda r: (rank.get(verdict_of_props(r.feature["properties"]), 2),
+                                              -(r.feature["properties"].get("mesh_mm") or 0))):
         prev = earlier.get(c.track_id or "")
         cells.append({
             "record_id": c.id, "cell_id": c.cell_id, "hail": c.hail,
+            "verdict": verdict_of_props(c.feature["properties"]),
+            "verdict_text": verdict_words(c.feature["properties"])[0],
+            "verdict_reason_text": verdict_words(c.feature["properties"])[1],
             "properties": c.feature["properties"], "geometry": c.feature["geometry"],
             "review": c.review, "review_reason": c.review_reason, "reviewed_by": c.reviewed_by,
             "track_review": None if prev is None else {

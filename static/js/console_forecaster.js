@@ -33,13 +33,15 @@
       return;
     }
     const hailOnly = document.getElementById("hail-only").checked;
-    body.innerHTML = data.cells.filter(c => !hailOnly || c.hail).map(function (c) {
+    body.innerHTML = data.cells.filter(c => !hailOnly || c.hail || c.verdict === "cannot_tell").map(function (c) {
       const p = c.properties, t = c.track;
       const rv = REVIEW[c.review] || [c.review, c.review];
       const prior = c.review === "new" && c.track_review ? '<br><span class="muted small">' + T("航迹此前: ", "track earlier: ") +
         esc(T(REVIEW[c.track_review.review][0], REVIEW[c.track_review.review][1])) + "</span>" : "";
       return '<tr data-record="' + c.record_id + '" class="' + (c.hail ? "hail" : "") + (chosen === c.record_id ? " chosen" : "") + '">' +
         "<td><b>" + esc(p.id.split("-").pop()) + "</b>" + (c.hail ? ' <span class="state state-denied">' + T("冰雹", "HAIL") + "</span>" : "") +
+        (c.verdict === "cannot_tell" ? ' <span class="state state-clearance_requested" title="' + esc(c.verdict_text) + '">' + T("待核实", "REVIEW") + "</span>" : "") +
+        (c.verdict_reason_text ? '<br><span class="muted small verdict-reason">' + esc(c.verdict_reason_text) + "</span>" : "") +
         '<br><span class="muted small">' + esc(t ? t.id : "") + "</span></td>" +
         "<td>" + fmt(p.max_dbz, 1) + "</td><td><b>" + fmt(p.mesh_mm, 1) + "</b></td><td>" + fmt(p.posh_pct) + "</td><td>" + fmt(p.top45_km, 1) +
         "</td><td>" + fmt(p.vil_kgm2, 1) + "</td><td>" + fmt(p.vild_gm3, 2) + "</td><td>" + fmt(p.area_km2) + "</td>" +
