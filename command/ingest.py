@@ -124,7 +124,10 @@ def record_volume(
     vol = RadarVolume(
         sha256=sha256, filename=filename, status="processed", scan_time=result.scan_time,
         radar={"lat": result.radar.lat, "lon": result.radar.lon, "alt_m": result.radar.alt_m,
-               "name": result.radar.name},
+               "name": result.radar.name,
+               # Completeness, as in the collection's properties (shown in the feed).
+               "complete": result.complete, "sweeps_expected": result.sweeps_expected,
+               "sweeps_read": result.sweeps_read, "incomplete_reason": result.incomplete_reason},
         levels={"h0_m": result.levels.h0_m, "h20_m": result.levels.h20_m,
                 "source": result.levels.source},
         products={k: (None if v is None else {"file": Path(v["path"]).name, "bounds": v["bounds"]})
@@ -147,7 +150,9 @@ def record_volume(
     audit.append(session, actor="radar-feed", role="system", action="volume.ingest",
                  object_type="volume", object_id=str(vol.id), drill_id=drill_id,
                  after={"file": filename, "sha256": sha256, "cells": len(fc["features"]),
-                        "hail_cells": sum(1 for f in fc["features"] if f["properties"]["hail"])})
+                        "hail_cells": sum(1 for f in fc["features"] if f["properties"]["hail"]),
+                        "complete": result.complete, "sweeps_expected": result.sweeps_expected,
+                        "sweeps_read": result.sweeps_read})
     session.flush()
     announce(session, "volume.new", volume_event(vol, fc["features"], tracks_json),
              scoped([ROOM_ALL], drill_id))
@@ -215,6 +220,11 @@ def volume_event(vol: RadarVolume, features: list[dict[str, Any]],
         "scan_time": vol.scan_time.isoformat() if vol.scan_time else None,
         "radar": vol.radar, "levels": vol.levels, "drill_id": vol.drill_id, "url": url,
         "cell_count": len(features), "hail_cell_count": len(hail),
+        "review_cell_count": sum(1 for f in features
+                                 if f["properties"].get("verdict") == "cannot_tell"),
+        "complete": (vol.radar or {}).get("complete", True),
+        "sweeps_expected": (vol.radar or {}).get("sweeps_expected"),
+        "sweeps_read": (vol.radar or {}).get("sweeps_read"),
         "max_mesh_mm": max((p.get("mesh_mm") or 0 for p in hail), default=0),
         "hail_track_ids": sorted({t["id"] for t in tracks
                                   if any(p.get("track_id") == t["id"] for p in hail)}),
@@ -277,6 +287,9 @@ def process_file(session: Session, path: Path, settings: Settings,
     processed_dir.mkdir(parents=True, exist_ok=True)
     shutil.move(str(path), processed_dir / path.name)
     log.info("volume %s %s: %d cells in %.0f ms", vol.id, path.name, len(result.cells), elapsed_ms)
+    if not result.complete:
+        log.warning("volume %s %s is incomplete (%s of %s sweeps): %s", vol.id, path.name,
+                    result.sweeps_read, result.sweeps_expected, result.incomplete_reason)
     return IngestOutcome(vol.id, "processed", f"{len(result.cells)} cells")
 
 

@@ -184,8 +184,12 @@ def latest_cells() -> Any:
                 "cell_id": prev.cell_id},
             "track": _track_summary(tracks.get(c.track_id or "")),
         })
+    radar = vol.radar or {}
     return jsonify({"volume_id": vol.id, "scan_time": vol.scan_time.isoformat() if vol.scan_time
-                    else None, "levels": vol.levels, "cells": cells})
+                    else None, "levels": vol.levels, "cells": cells,
+                    "complete": radar.get("complete", True),
+                    "sweeps_expected": radar.get("sweeps_expected"),
+                    "sweeps_read": radar.get("sweeps_read")})
 
 
 @bp.get("/api/cells/arrivals")

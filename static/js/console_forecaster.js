@@ -60,7 +60,8 @@
     if (!data || !data.scan_time) { el.textContent = T("尚无雷达体扫", "no radar volume yet"); return; }
     const hail = data.cells.filter(c => c.hail).length;
     el.textContent = T("体扫 ", "volume ") + H.bjtDateTime(data.scan_time) + T(" 北京时间", " BJT") + " · " + T("单体 ", "cells ") + data.cells.length +
-      " · " + T("冰雹单体 ", "hail cells ") + hail + (data.levels ? " · H0 " + fmt(data.levels.h0_m) + " m · H-20 " + fmt(data.levels.h20_m) + " m" : "");
+      " · " + T("冰雹单体 ", "hail cells ") + hail +
+      (data.complete === false ? " · " + T("体扫不完整 ", "incomplete volume ") + data.sweeps_read + "/" + (data.sweeps_expected == null ? "?" : data.sweeps_expected) : "") + (data.levels ? " · H0 " + fmt(data.levels.h0_m) + " m · H-20 " + fmt(data.levels.h20_m) + " m" : "");
   }
   async function load() {
     const r = await H.api("GET", "/api/cells/latest");
