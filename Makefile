@@ -54,8 +54,8 @@ bench: install
 
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check . || true
-	$(VENV)/bin/mypy sites dispatch
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy radar command sites dispatch
 	$(VENV)/bin/lint-imports
 
 clean-instance:

@@ -28,7 +28,7 @@ def _select_locale() -> str:
 def role_label(role: str) -> str:
     from flask_babel import gettext as _
 
-    return {
+    return {  # type: ignore[no-any-return]
         "forecaster": _("duty forecaster"), "commander": _("commander"),
         "atc": _("airport ATC"), "military": _("military control"),
         "county_operator": _("county site operator"), "member": _("member unit"),

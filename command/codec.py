@@ -62,10 +62,12 @@ def decode(tp: Any, data: JSON) -> Any:
         options = [a for a in args if a is not type(None)]
         if isinstance(data, dict) and "__type__" in data:
             for option in options:
-                if dataclasses.is_dataclass(option) and option.__name__ == data["__type__"]:
+                if isinstance(option, type) and dataclasses.is_dataclass(option) and (
+                    option.__name__ == data["__type__"]
+                ):
                     return decode(option, data)
         return decode(options[0], data)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(data, dict):
             raise ValueError(f"expected an object for {tp.__name__}")
         hints = _hints(tp)

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from flask import Flask
 from sqlalchemy import select
@@ -117,6 +117,36 @@ def resolve_event(session: Session, name_or_dir: str) -> DrillEvent:
 
 
 # --- the drill clock ----------------------------------------------------------------------
+class WallClock(Protocol):
+    """The runner's wall clock: real by default; tests inject a stepped one."""
+
+    def now(self) -> datetime: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class RealWallClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+class SteppedWallClock:
+    """Wall time that passes only while the runner waits, never while it works: the drill's
+    schedule no longer depends on how fast a (loaded) machine processes the volumes."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = start
+
+    def now(self) -> datetime:
+        return self._now
+
+    def sleep(self, seconds: float) -> None:
+        self._now += timedelta(seconds=seconds)
+
+
 def drill_now(drill: DrillRecord, wall: datetime | None = None) -> datetime:
     if drill.state != "running":
         return drill.anchor_event
@@ -125,12 +155,12 @@ def drill_now(drill: DrillRecord, wall: datetime | None = None) -> datetime:
 
 
 def set_state(session: Session, drill: DrillRecord, state: str, actor: str = "system",
-              role: str = "admin") -> None:
+              role: str = "admin", wall: datetime | None = None) -> None:
     """pause / resume / stop / complete, keeping the drill clock continuous."""
     allowed = {"running": {"paused", "stopped", "completed"}, "paused": {"running", "stopped"}}
     if state not in allowed.get(drill.state, set()):
         raise DrillError(f"drill {drill.id} is {drill.state}; cannot become {state}")
-    now_wall = datetime.now(UTC)
+    now_wall = wall or datetime.now(UTC)
     now_event = drill_now(drill, now_wall)
     before = drill.state
     drill.anchor_event, drill.anchor_wall, drill.state = now_event, now_wall, state
@@ -176,8 +206,10 @@ class DrillRunner:
     def __init__(self, app: Flask, drill_id: str, *, delays: AutoDelays | None = None,
                  tail: timedelta = timedelta(minutes=45), poll_s: float = 0.2,
                  tick: timedelta = timedelta(seconds=15),
-                 present_roles: Callable[[], set[str]] | None = None) -> None:
+                 present_roles: Callable[[], set[str]] | None = None,
+                 clock: WallClock | None = None) -> None:
         self.app, self.drill_id = app, drill_id
+        self.clock: WallClock = clock or RealWallClock()
         self.delays = delays or AutoDelays()
         self.tail, self.poll_s, self.tick = tail, poll_s, tick
         self.present_roles = present_roles or (lambda: set())
@@ -186,7 +218,7 @@ class DrillRunner:
         self.end = datetime.max.replace(tzinfo=UTC)
         self.queue: list[_Task] = []
         self.counter = itertools.count()
-        self.engaged_tracks: set[str] = set()
+        self.engaged_tracks: set[tuple[str, str]] = set()
         self.pending_denials: dict[str, int] = {"atc": 0, "military": 0}
         self.skipped_volumes: set[int] = set()
 
@@ -241,7 +273,7 @@ class DrillRunner:
         with self._db().session() as session:
             drill = self._drill(session)
             if drill.state in ("running", "paused"):
-                set_state(session, drill, "completed")
+                set_state(session, drill, "completed", wall=self.clock.now())
                 session.commit()
         return "completed"
 
@@ -252,13 +284,13 @@ class DrillRunner:
                 if drill.state == "stopped":
                     return "stopped"
                 if drill.state == "running":
-                    now = drill_now(drill)
+                    now = drill_now(drill, self.clock.now())
                     if now >= when:
                         return "running"
                     wait = (when - now).total_seconds() / drill.speed
                 else:
                     wait = self.poll_s
-            time.sleep(min(max(wait, 0.0), self.poll_s))
+            self.clock.sleep(min(max(wait, 0.0), self.poll_s))
 
     # radar volumes
     def _volume_task(self, event: DrillEvent, index: int) -> Callable[[Session, datetime], None]:
@@ -302,7 +334,7 @@ class DrillRunner:
                      site=rec.site_code, window=[rec.window_start.isoformat(),
                                                  rec.window_end.isoformat()])
             if (track, rec.site_code) not in self.engaged_tracks:
-                self.engaged_tracks.add((track, rec.site_code))  # type: ignore[arg-type]
+                self.engaged_tracks.add((track, rec.site_code))
                 self.recommendations.append((now, rec))
 
     # --- automatic players -------------------------------------------------------------------
@@ -518,7 +550,8 @@ def start_in_background(app: Flask, drill_id: str, **kwargs: Any) -> threading.T
 
 
 def operation_of(rec: OperationRecord) -> lc.Operation:
-    return decode(lc.Operation, rec.data)
+    operation: lc.Operation = decode(lc.Operation, rec.data)
+    return operation
 
 
 # --- the monthly schedule -------------------------------------------------------------------

@@ -10,7 +10,7 @@ import io
 import statistics
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -64,7 +64,8 @@ def build_report(session: Session, drill_id: str, targets: Targets = Targets()) 
             recommended.setdefault((item["cell_id"], item["site"]), t)
     track_of_cell = {i["cell_id"]: i.get("track_id") for i in timeline if i["kind"] == "detection"}
 
-    ops_json, durations = [], {k: [] for k in (
+    ops_json: list[dict[str, Any]] = []
+    durations: dict[str, list[float]] = {k: [] for k in (
         "detection_to_recommendation_s", "recommendation_to_authorization_s", "clearance_atc_s",
         "clearance_military_s", "cleared_to_order_s", "order_to_acknowledgement_s",
         "acknowledgement_to_firing_s")}
@@ -120,7 +121,7 @@ def build_report(session: Session, drill_id: str, targets: Targets = Targets()) 
         target = getattr(targets, key, None) if not key.startswith("clearance_") else targets.clearance_s
         mean = statistics.fmean(values) if values else None
         step_scores[key] = {"n": len(values), "mean": mean, "max": max(values) if values else None,
-                            "target": target, "met": None if mean is None else mean <= target,
+                            "target": target, "met": None if mean is None or target is None else mean <= target,
                             "owner": OWNERS[key]}
     per_role = {
         "commander": _merge(step_scores, ("recommendation_to_authorization_s", "cleared_to_order_s")),
@@ -251,11 +252,11 @@ def _figures(report: dict[str, Any], session: Session) -> dict[str, bytes]:
     figs: dict[str, bytes] = {}
     order = ["proposed", "authorized", "clearance_requested", "cleared", "ordered", "acknowledged",
              "firing", "completed", "denied", "recalled", "expired", "cancelled"]
-    colours = dict(zip(order, plt.cm.tab20.colors, strict=False))
+    colours = dict(zip(order, plt.get_cmap("tab20")(range(20)), strict=False))
     fig, ax = plt.subplots(figsize=(10, max(2.5, 0.45 * len(report["operations"]) + 1.5)))
     for row, op in enumerate(report["operations"]):
         for state, when in op["states"].items():
-            ax.plot(datetime.fromisoformat(when), row, "o", color=colours.get(state, "k"),
+            ax.plot(cast(Any, datetime.fromisoformat(when)), row, "o", color=colours.get(state, "k"),
                     label=state)
     handles, labels = ax.get_legend_handles_labels()
     uniq = dict(zip(labels, handles, strict=False))
@@ -308,7 +309,9 @@ def _png(fig: Any) -> bytes:
 def _warning_line(w: dict[str, Any]) -> str:
     if not w.get("available"):
         return "no warnings issued and no hail observed over the counties"
-    fmt = lambda v: "—" if v is None else f"{v:.2f}"  # noqa: E731
+    def fmt(v: float | None) -> str:
+        return "—" if v is None else f"{v:.2f}"
+
     lead = w.get("mean_lead_time_s")
     return (f"POD {fmt(w['pod'])}, FAR {fmt(w['far'])}, CSI {fmt(w['csi'])}, mean lead time "
             f"{'—' if lead is None else f'{lead / 60:.1f} min'}; hits {', '.join(w['hits']) or '—'}; "
@@ -332,8 +335,12 @@ def render_html(report: dict[str, Any], session: Session) -> str:
         f"<td>{v['target']:.0f}</td><td>{'—' if v['met'] is None else ('✔' if v['met'] else '✘')}</td>"
         f"<td>{esc(v['owner'])}</td></tr>" for k, v in s["steps"].items())
     aa = report["after_action"]
-    lis = lambda items: "".join(f"<li>{esc(i['item'])} — <i>{esc(i['owner'])}</i></li>" for i in items)  # noqa: E731
-    img = lambda k: f'<img alt="{k}" src="data:image/png;base64,{base64.b64encode(figs[k]).decode()}">'  # noqa: E731
+    def lis(items: list[dict[str, Any]]) -> str:
+        return "".join(f"<li>{esc(i['item'])} — <i>{esc(i['owner'])}</i></li>" for i in items)
+
+    def img(k: str) -> str:
+        return f'<img alt="{k}" src="data:image/png;base64,{base64.b64encode(figs[k]).decode()}">'
+
     return f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <title>演练报告 Drill report {esc(d['id'])}</title>
 <style>body{{font-family:"Noto Sans CJK SC",sans-serif;margin:2rem;max-width:1100px}}

@@ -32,7 +32,7 @@ RANGE_RINGS_KM = (50, 100, 150)
 
 
 def readiness_label(value: str) -> str:
-    return {
+    return {  # type: ignore[no-any-return]
         "ready": _("ready"), "standby": _("standby"), "firing": _("firing"),
         "offline": _("offline"), "out_of_ammunition": _("out of ammunition"),
     }.get(value, value)

@@ -221,7 +221,10 @@ def standing_agreements(session: Session, site_code: str) -> list[StandingAgreem
 
 def clearance_request_for(session: Session, op: lc.Operation, body: dict[str, Any],
                           now: datetime, contact: Contact) -> ClearanceRequest:
-    site = to_site(session.get(SiteRecord, op.site_code))
+    record = session.get(SiteRecord, op.site_code)
+    if record is None:
+        raise NotFoundError(f"site {op.site_code} not found")
+    site = to_site(record)
     equipment = _piece_for(site, op, body)
     sectors = tuple(Sector(float(a), float(b)) for a, b in body["sectors"]) if body.get("sectors") \
         else equipment.sectors

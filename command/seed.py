@@ -34,7 +34,7 @@ def seed_deployment(session: Session) -> str:
 def seed_demo_accounts(session: Session, settings: Settings) -> str:
     if settings.env == "production":
         raise RuntimeError("demo accounts are never created in production")
-    names = [(r, r, None) for r in DEMO_ROLES]
+    names: list[tuple[str, str, str | None]] = [(r, r, None) for r in DEMO_ROLES]
     names += [(c, "county_operator", c) for c in sorted(deployment().county_keys())]
     created = []
     for username, role, county in names:

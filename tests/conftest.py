@@ -12,13 +12,25 @@ import pytest
 
 os.environ.setdefault("PYART_QUIET", "1")
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TEST_PASSWORD = "correct-horse-battery"
 ALL_ROLES = ("forecaster", "commander", "atc", "military", "county_operator", "member", "admin")
 
 
-def shared_data() -> Path:
-    return SHARED_DATA
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``needs_shared`` tests read the unlicensed ``../shared/data/cinrad`` files, which are
+    never vendored: without them they are skipped with the reason (a fresh clone), unless
+    ``HAILOPS_REQUIRE_SHARED=1`` (CI), where their absence is an error, not a skip."""
+    from tests.unit.radar.radar_paths import cinrad_files, shared_data
+
+    if cinrad_files() or os.environ.get("HAILOPS_REQUIRE_SHARED") == "1":
+        return
+    skip = pytest.mark.skip(
+        reason=f"needs_shared: {shared_data() / 'cinrad'} is absent (unlicensed CINRAD files "
+        "are never vendored; CI runs this)"
+    )
+    for item in items:
+        if item.get_closest_marker("needs_shared"):
+            item.add_marker(skip)
 
 
 @pytest.fixture

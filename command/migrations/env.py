@@ -3,6 +3,8 @@ from the models."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 
 from command import models  # noqa: F401  (register tables)
@@ -31,7 +33,7 @@ def run_migrations_online() -> None:
         _run(connectable)
 
 
-def _run(connection: object) -> None:
+def _run(connection: Any) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
                       render_as_batch=True, compare_type=True)
     with context.begin_transaction():

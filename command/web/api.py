@@ -109,8 +109,8 @@ def set_readiness(code: str) -> Any:
     body = request.get_json(silent=True) or {}
     value = body.get("readiness")
     try:
-        readiness = Readiness(value)
-    except ValueError:
+        readiness = Readiness(str(value))
+    except (ValueError, TypeError):
         raise Unprocessable("invalid readiness", {"readiness": f"one of {[r.value for r in Readiness]}"}) from None
     before = rec.readiness
     rec.readiness = readiness.value
@@ -354,6 +354,7 @@ def review_cell(record_id: int) -> Any:
     if errors:
         raise Unprocessable("invalid review", errors)
     before = {"review": cell.review, "reason": cell.review_reason}
+    assert isinstance(decision, str) and isinstance(reason, str)  # validated above
     cell.review, cell.review_reason, cell.reviewed_by = decision, reason, current_user.username
     audit.append(session, actor=current_user.username, role=current_user.role,
                  action=f"cell.{decision}", object_type="cell", object_id=cell.cell_id,

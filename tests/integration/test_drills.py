@@ -15,19 +15,28 @@ from sqlalchemy import func, select
 from command import audit
 from command.cli import main
 from command.codec import decode
-from command.drill import DrillError, DrillRunner, create_drill, parse_script, resolve_event
+from command.drill import (
+    DrillError,
+    DrillRunner,
+    SteppedWallClock,
+    create_drill,
+    parse_script,
+    resolve_event,
+)
 from command.drill_report import build_report, render_html, render_pdf
 from command.models import AuditRecord, CellRecord, DrillRecord, OperationRecord, RadarVolume
 from dispatch import lifecycle as lc
-from tests.conftest import shared_data
+from tests.unit.radar.radar_paths import canberra_volumes, feldberg_dir
 
 
 def _run(app, db_session, **kwargs):
     event = resolve_event(db_session, "canberra_20181220")
     drill = create_drill(db_session, event, speed=600, started_by="test", auto_approve=True, **kwargs)
     db_session.commit()
+    # A stepped wall clock: the drill's schedule is the same on a loaded machine (issue 12).
+    clock = SteppedWallClock(drill.anchor_wall)
     with app.app_context():
-        outcome = DrillRunner(app, drill.id, poll_s=0.02).run()
+        outcome = DrillRunner(app, drill.id, poll_s=0.02, clock=clock).run()
     assert outcome == "completed"
     db_session.expire_all()
     return drill.id
@@ -151,7 +160,7 @@ def test_live_operations_continue_while_a_drill_runs(app, users, seeded, db_sess
     try:
         incoming = app.config["HAILOPS"].incoming
         incoming.mkdir(parents=True, exist_ok=True)
-        shutil.copy(shared_data() / "radar" / "canberra_20181220" / "40_20181220_060630.pvol.h5",
+        shutil.copy(canberra_volumes()[0],
                     incoming / "live.h5")
         assert [o.status for o in poll_incoming(app)] == ["processed"]
         login(client, "commander")
@@ -181,7 +190,7 @@ def test_cli_import_run_and_report(app_config, app, users, seeded, tmp_path):
     env = {"HAILOPS_DATABASE_URL": app_config["database_url"],
            "HAILOPS_INSTANCE_PATH": str(app_config["instance_path"]), "HAILOPS_ENV": "test"}
     runner = CliRunner()
-    r = runner.invoke(main, ["drill", "import", str(shared_data() / "radar" / "feldberg_20080602"),
+    r = runner.invoke(main, ["drill", "import", str(feldberg_dir()),
                              "--name", "feldberg"], env=env)
     assert r.exit_code == 0, r.output
     assert "4 volumes" in r.output and "realistic drill needs" in r.output

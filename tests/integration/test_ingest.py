@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from command.ingest import poll_incoming
 from command.models import CellRecord, LiveEvent, RadarVolume
-from tests.conftest import shared_data
+from tests.unit.radar.radar_paths import canberra_volumes
 
-CANBERRA = sorted((shared_data() / "radar" / "canberra_20181220").glob("*.h5"))
+CANBERRA = canberra_volumes()
 
 
 @pytest.fixture
