@@ -144,7 +144,8 @@ class SteppedWallClock:
         return self._now
 
     def sleep(self, seconds: float) -> None:
-        self._now += timedelta(seconds=seconds)
+        # At least the clock's resolution: a wait shorter than 1 µs must still move time on.
+        self._now += max(timedelta(seconds=seconds), timedelta(microseconds=1))
 
 
 def drill_now(drill: DrillRecord, wall: datetime | None = None) -> datetime:
