@@ -142,9 +142,9 @@ def render_map_page(session: Session, user: Any) -> str:
     nonce = csp_nonce()
     return render_template(
         "map.html",
-        map_header=Markup(_with_nonce(fig.header.render(), nonce)),
-        map_html=Markup(fig.html.render()),
-        map_script=Markup(fig.script.render()),
+        map_header=Markup(_with_nonce(fig.header.render(), nonce)),  # type: ignore[attr-defined]
+        map_html=Markup(fig.html.render()),  # type: ignore[attr-defined]
+        map_script=Markup(fig.script.render()),  # type: ignore[attr-defined]
         boot=boot,
         sample=deployment().sample_registry,
         user=current_user,

@@ -132,7 +132,8 @@ def severe_hail_index(
     span = hi - lo
 
     def energy_at(x: Array) -> Array:
-        return e_lo + (e_hi - e_lo) * (x - lo) / span
+        value: Array = e_lo + (e_hi - e_lo) * (x - lo) / span
+        return value
 
     # Break points: the kinks of W_T inside each interval.
     p1 = np.clip(h0_m, lo, hi)
