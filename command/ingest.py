@@ -1,6 +1,21 @@
 """The radar feed: each new volume in the incoming directory is processed once (content
 hash) through detection, tracking and nowcasting; results are persisted, then pushed.
-A bad file is moved to quarantine with its reason recorded; the service keeps running."""
+A bad file is moved to quarantine with its reason recorded; the service keeps running.
+
+Nothing valid is lost (issue 12):
+
+* **Complete files only.** A file is read once it has not changed (size and mtime) for
+  ``radar_settle_s`` seconds; producers may also write under a temporary name (a leading dot,
+  or a ``.part``/``.tmp`` suffix) and rename when done — such names are never read.
+* **Transient database errors** (connection lost, lock timeout) leave the file in the incoming
+  directory for the next poll; nothing is quarantined for them.
+* **A quarantined file dropped in again is tried again** (only processed or late volumes count
+  as duplicates).
+* **Late scans** (older than, or as old as, the last tracked scan) are stored with status
+  ``late``, detected but not tracked, and announced as ``feed.late``; they never replace the
+  live picture.
+* **Quarantine reasons name the real cause**, also from the isolated reading process.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +30,7 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from command import audit
@@ -28,7 +44,7 @@ from radar.errors import RadarError, RadarReadError
 from radar.levels import levels_from_sounding, seasonal_default_levels
 from radar.model import TemperatureLevels
 from radar.nowcast import arrival_times, nowcast_tracks
-from radar.tracking import ReflectivityGrid, Tracker, TrackerState
+from radar.tracking import ReflectivityGrid, Tracker, TrackerState, TrackingError
 from sites.geometry import engagement_polygon
 from sites.model import Site
 
@@ -40,7 +56,7 @@ _PREVIOUS_FIELDS: dict[str, ReflectivityGrid] = {}  # in-process cache for phase
 @dataclass(frozen=True)
 class IngestOutcome:
     volume_id: int | None
-    status: str  # processed | quarantined | duplicate
+    status: str  # processed | quarantined | duplicate | late
     message: str = ""
 
 
@@ -260,8 +276,10 @@ def process_file(session: Session, path: Path, settings: Settings,
                  config: DetectionConfig | None = None) -> IngestOutcome:
     """Process one incoming file (caller commits).  Never raises for bad radar input."""
     sha = sha256_of(path)
-    seen = session.scalar(select(RadarVolume).where(RadarVolume.sha256 == sha,
-                                                    RadarVolume.drill_id.is_(None)))
+    # Only a volume that made it counts: a quarantined one dropped in again is tried again.
+    seen = session.scalar(select(RadarVolume).where(
+        RadarVolume.sha256 == sha, RadarVolume.drill_id.is_(None),
+        RadarVolume.status.in_(("processed", "late"))).limit(1))
     processed_dir = settings.instance_path / "processed"
     if seen is not None:
         processed_dir.mkdir(parents=True, exist_ok=True)
@@ -274,7 +292,9 @@ def process_file(session: Session, path: Path, settings: Settings,
             try:
                 result = RUNNER.call(settings.radar_timeout_s, detect_volume, str(path), levels, cfg)
             except IsolatedCallFailed as exc:
-                raise RadarReadError(str(path), str(exc)) from None
+                # The child's own message names the file already; keep the real cause.
+                reason = str(exc).removeprefix(f"{path}: ")
+                raise RadarReadError(str(path), reason) from None
         else:
             result = detect_volume(path, levels, cfg)
     except RadarError as exc:
@@ -282,8 +302,17 @@ def process_file(session: Session, path: Path, settings: Settings,
         log.warning("quarantined %s: %s", path.name, exc)
         return IngestOutcome(vol.id, "quarantined", str(exc))
     elapsed_ms = (time.perf_counter() - started) * 1000.0
-    vol = record_volume(session, result, filename=path.name, sha256=sha,
-                        products_dir=settings.products, processing_ms=elapsed_ms)
+    last = _load_tracker(session, None).state.last_scan_time
+    if last is not None and result.scan_time <= last:
+        return _record_late(session, path, result, sha, processed_dir, last)
+    try:
+        with session.begin_nested():
+            vol = record_volume(session, result, filename=path.name, sha256=sha,
+                                products_dir=settings.products, processing_ms=elapsed_ms)
+    except TrackingError as exc:  # a state the tracker refuses: the volume is still kept
+        vol = quarantine(session, path, settings, f"{path}: tracking refused the volume: {exc}",
+                         sha)
+        return IngestOutcome(vol.id, "quarantined", str(exc))
     processed_dir.mkdir(parents=True, exist_ok=True)
     shutil.move(str(path), processed_dir / path.name)
     log.info("volume %s %s: %d cells in %.0f ms", vol.id, path.name, len(result.cells), elapsed_ms)
@@ -291,6 +320,53 @@ def process_file(session: Session, path: Path, settings: Settings,
         log.warning("volume %s %s is incomplete (%s of %s sweeps): %s", vol.id, path.name,
                     result.sweeps_read, result.sweeps_expected, result.incomplete_reason)
     return IngestOutcome(vol.id, "processed", f"{len(result.cells)} cells")
+
+
+def _record_late(session: Session, path: Path, result: VolumeResult, sha: str,
+                 processed_dir: Path, last: datetime) -> IngestOutcome:
+    """A scan not after the last tracked one: kept (detected, untracked), never quarantined."""
+    note = (f"late scan {result.scan_time.isoformat()}: not after the last tracked scan "
+            f"{last.isoformat()}; stored without tracking")
+    fc = volume_to_geojson(result)
+    vol = RadarVolume(sha256=sha, filename=path.name, status="late", scan_time=result.scan_time,
+                      error=note, tracks=[], products={},
+                      radar={"lat": result.radar.lat, "lon": result.radar.lon,
+                             "alt_m": result.radar.alt_m, "name": result.radar.name},
+                      levels={"h0_m": result.levels.h0_m, "h20_m": result.levels.h20_m,
+                              "source": result.levels.source})
+    session.add(vol)
+    session.flush()
+    audit.append(session, actor="radar-feed", role="system", action="volume.late",
+                 object_type="volume", object_id=str(vol.id),
+                 after={"file": path.name, "sha256": sha, "cells": len(fc["features"]),
+                        "note": note})
+    announce(session, "feed.late", {"file": path.name, "volume_id": vol.id,
+                                    "scan_time": result.scan_time.isoformat(), "note": note},
+             [ROOM_ALL])
+    processed_dir.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(path), processed_dir / path.name)
+    log.info("volume %s %s: %s", vol.id, path.name, note)
+    return IngestOutcome(vol.id, "late", note)
+
+
+IN_PROGRESS_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload")
+
+
+def complete_files(incoming: Path, settle_s: float, now: float | None = None) -> list[Path]:
+    """Files ready to read, oldest first: not under a temporary name, and unchanged for
+    ``settle_s`` seconds (any write moves the mtime, so a file still being copied waits)."""
+    now = time.time() if now is None else now
+    ready = []
+    for p in incoming.iterdir():
+        if not p.is_file() or p.name.startswith(".") or p.name.endswith(IN_PROGRESS_SUFFIXES):
+            continue
+        try:
+            st = p.stat()
+        except FileNotFoundError:  # renamed or removed meanwhile
+            continue
+        if now - st.st_mtime >= settle_s:
+            ready.append((st.st_mtime, p.name, p))
+    return [p for _, _, p in sorted(ready)]
 
 
 def poll_incoming(app: Flask) -> list[IngestOutcome]:
@@ -301,19 +377,23 @@ def poll_incoming(app: Flask) -> list[IngestOutcome]:
     incoming = settings.incoming
     incoming.mkdir(parents=True, exist_ok=True)
     outcomes = []
-    files = sorted((p for p in incoming.iterdir() if p.is_file() and not p.name.startswith(".")),
-                   key=lambda p: (p.stat().st_mtime, p.name))
-    for path in files:
+    for path in complete_files(incoming, settings.radar_settle_s):
         with app.app_context(), get_db().session() as session:
             try:
                 outcomes.append(process_file(session, path, settings))
                 session.commit()
-            except Exception:  # noqa: BLE001 - one bad volume must not stop the feed
+            except DBAPIError as exc:
+                # The database, not the file: leave it where it is for the next poll.
+                session.rollback()
+                log.warning("database unavailable while processing %s (%s); will retry",
+                            path.name, type(exc.orig).__name__ if exc.orig else exc)
+                return outcomes
+            except Exception as exc:  # noqa: BLE001 - one bad volume must not stop the feed
                 log.exception("unexpected failure on %s; quarantining", path.name)
                 session.rollback()
                 if path.exists():
-                    quarantine(session, path, settings, "internal error while processing "
-                               "(see server log)", sha256_of(path))
+                    quarantine(session, path, settings, f"{path}: internal error while "
+                               f"processing: {type(exc).__name__}: {exc}", sha256_of(path))
                     session.commit()
     with app.app_context(), get_db().session() as session:
         row = session.get(ServiceStatus, "radar_feed") or ServiceStatus(name="radar_feed")

@@ -13,9 +13,11 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from command import audit
 from command.codec import decode, encode
+from command.idempotency import claim, scoped_key
 from command.models import (
     AmmunitionEntry,
     IdempotencyKey,
@@ -131,7 +133,17 @@ def _rooms(op: lc.Operation) -> list[str]:
     return scoped(rooms, op.drill_id)
 
 
-def ledger_for(session: Session, site_code: str, drill_id: str | None) -> AmmunitionLedger:
+def lock_site_stock(session: Session, site_code: str) -> None:
+    """Serialise stock movements of one site: a row lock on the site (PostgreSQL ``FOR UPDATE``;
+    SQLite transactions are already single-writer) taken before the ledger is read, so two
+    concurrent movements can never both pass the never-negative check on the same balance."""
+    session.execute(select(SiteRecord.code).where(SiteRecord.code == site_code).with_for_update())
+
+
+def ledger_for(session: Session, site_code: str, drill_id: str | None,
+               lock: bool = False) -> AmmunitionLedger:
+    if lock:
+        lock_site_stock(session, site_code)
     q = select(AmmunitionEntry).where(AmmunitionEntry.site_code == site_code).order_by(AmmunitionEntry.id)
     q = q.where(AmmunitionEntry.drill_id.is_(None) | (AmmunitionEntry.drill_id == drill_id)) \
         if drill_id else q.where(AmmunitionEntry.drill_id.is_(None))
@@ -150,8 +162,17 @@ def _save_ledger(session: Session, before: AmmunitionLedger, after: AmmunitionLe
                                     actor=e.actor, drill_id=drill_id))
 
 
-def load(session: Session, op_id: str) -> tuple[OperationRecord, lc.Operation]:
-    rec = session.get(OperationRecord, op_id)
+def load(session: Session, op_id: str,
+         for_update: bool = False) -> tuple[OperationRecord, lc.Operation]:
+    """The operation; ``for_update`` locks its row for a transition, so concurrent transitions
+    (ATC and military granting at once) run one after the other instead of one failing."""
+    if for_update:
+        # Forget a copy read earlier in this transaction: the locked read brings the latest.
+        earlier = session.identity_map.get(identity_key(OperationRecord, op_id))
+        if earlier is not None:
+            session.expire(earlier)
+    rec = session.get(OperationRecord, op_id, with_for_update=for_update or None,
+                      populate_existing=for_update)
     if rec is None:
         raise NotFoundError(f"no operation {op_id}")
     return rec, decode(lc.Operation, rec.data)
@@ -179,8 +200,9 @@ def _persist(session: Session, rec: OperationRecord, before: lc.Operation | None
 
 def propose(session: Session, actor: lc.Actor, body: dict[str, Any], now: datetime,
             idempotency_key: str | None = None, drill_id: str | None = None) -> lc.Operation:
-    if idempotency_key:
-        seen = session.get(IdempotencyKey, idempotency_key)
+    key = scoped_key(actor.username, "propose", idempotency_key)
+    if key:
+        seen = session.get(IdempotencyKey, key)
         if seen is not None:
             return load(session, seen.object_id)[1]
     site_rec = session.get(SiteRecord, str(body.get("site_code", "")))
@@ -188,17 +210,18 @@ def propose(session: Session, actor: lc.Actor, body: dict[str, Any], now: dateti
         raise ValidationFailed({"site_code": "unknown site"})
     window = _window(body, "window")
     op_id = f"OP{now:%Y%m%d%H%M%S}{secrets.token_hex(2).upper()}"
+    if key:
+        first = claim(session, key, "propose", op_id, actor.username, now)
+        if first is not None:  # a concurrent duplicate: the first request's operation
+            return load(session, first.object_id)[1]
     op = lc.propose(
         id=op_id, cell_id=_cell_id(body), site_code=site_rec.code, county=site_rec.county,
         window=window, azimuth_deg=_num(body, "azimuth_deg"), elevation_deg=_num(body, "elevation_deg"),
         quantity=_quantity(body.get("quantity")), max_altitude_m=_num(body, "max_altitude_m"),
-        actor=actor, now=now, drill_id=drill_id, idempotency_key=idempotency_key)
+        actor=actor, now=now, drill_id=drill_id, idempotency_key=key)
     rec = OperationRecord(id=op.id, cell_id=op.cell_id, site_code=op.site_code, county=op.county,
                           state=op.state.value, drill_id=drill_id, data={}, created_at=now)
     session.add(rec)
-    if idempotency_key:
-        session.add(IdempotencyKey(key=idempotency_key, action="propose", object_id=op.id,
-                                   actor=actor.username, at=now))
     _persist(session, rec, None, op, actor, "propose", now)
     return op
 
@@ -257,11 +280,12 @@ def _piece_for(site: Any, op: lc.Operation, body: dict[str, Any]) -> Any:
 def transition(session: Session, op_id: str, action: str, actor: lc.Actor, body: dict[str, Any],
                now: datetime, idempotency_key: str | None = None,
                contact: Contact | None = None) -> lc.Operation:
-    rec, op = load(session, op_id)
     handler = _ACTIONS.get(action)
     if handler is None:
         raise NotFoundError(f"no action {action}")
-    after = handler(session, op, actor, body, now, idempotency_key, contact)
+    rec, op = load(session, op_id, for_update=True)
+    key = scoped_key(actor.username, action, idempotency_key)
+    after = handler(session, op, actor, body, now, key, contact)
     if after is op or after == op:
         return op  # an idempotent replay: nothing new to persist or announce
     _persist(session, rec, op, after, actor, action, now)
@@ -350,7 +374,7 @@ def _report(session: Session, op: lc.Operation, actor: lc.Actor, body: dict[str,
         if isinstance(exc, ValidationFailed):
             raise
         raise ValidationFailed({"report": f"malformed firing report: {exc}"}) from None
-    ledger = ledger_for(session, op.site_code, op.drill_id)
+    ledger = ledger_for(session, op.site_code, op.drill_id, lock=True)
     after, new_ledger = lc.report_firing(op, ledger, actor, now, report, idempotency_key=key)
     _save_ledger(session, ledger, new_ledger, op.drill_id)
     return after

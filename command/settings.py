@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # Each volume is read in a child process, stopped after this many seconds.
     radar_isolate: bool = True
     radar_timeout_s: float = Field(default=120.0, gt=0)
+    # A file is read only once complete: unchanged (size and mtime) for this many seconds, or
+    # written under a temporary name (".name", "*.part", "*.tmp") and renamed when done.
+    radar_settle_s: float = Field(default=1.0, ge=0)
     scheduler_enabled: bool = True
     # Seasonal fallback temperature levels (m ASL) when no sounding is configured.
     seasonal_h0_m: float = Field(default=4300.0, gt=0)

@@ -43,6 +43,8 @@ def app_config(tmp_path: Path) -> dict[str, Any]:
         "secret_key": "test-secret",
         "scheduler_enabled": False,
         "message_queue": None,
+        # Tests drop complete files; the settle rule itself is tested in test_feed_faults.py.
+        "radar_settle_s": 0.0,
     }
 
 

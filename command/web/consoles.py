@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from command import idempotency
 from command.auth import login_required_any, roles_required
 from command.cap import to_cap_xml
 from command.deployment import deployment
@@ -311,25 +312,33 @@ def issue_warning(record_id: int) -> Any:
     and the named counties; the CAP document stays reproducible from ``cap_url``.
     Retrying with the same Idempotency-Key returns the first warning."""
     session = get_session()
-    key = request.headers.get("Idempotency-Key")
+    key = idempotency.scoped_key(current_user.username, f"warning:{record_id}",
+                                 request.headers.get("Idempotency-Key"))
     body = request.get_json(silent=True) or {}
     counties = _counties_arg(body.get("counties"))
-    if key:
-        seen = session.get(IdempotencyKey, key)
-        if seen is not None and seen.action == "warning":
+
+    def first_result(first: IdempotencyKey | None) -> Any:
+        if first is not None and first.action == "warning":
             row = session.scalar(select(AuditRecord).where(
                 AuditRecord.action == "warning.issue",
-                AuditRecord.object_id == seen.object_id).limit(1))
+                AuditRecord.object_id == first.object_id).limit(1))
             if row is not None:
                 return jsonify(row.after), 200
+        return None
+
+    replay = first_result(idempotency.seen(session, key))
+    if replay is not None:
+        return replay
     drill = requested_drill()
     now = (datetime.now(UTC) if drill is None else running_drill_now(drill)).replace(microsecond=0)
     cell, warning = _warning_for(record_id, counties, now)
+    if key:
+        replay = first_result(idempotency.claim(session, key, "warning", warning.identifier,
+                                                current_user.username, now))
+        if replay is not None:
+            return replay
     payload = record_warning(session, cell, warning, counties, now, current_user.username,
                              current_user.role)
-    if key:
-        session.add(IdempotencyKey(key=key, action="warning", object_id=warning.identifier,
-                                   actor=current_user.username, at=now))
     session.commit()
     return jsonify(payload), 201
 

@@ -261,6 +261,7 @@ def revoke_agreement(agreement_id: str) -> Any:
 @bp.post("/sites/<code>/restock")
 @roles_required("commander")
 def restock(code: str) -> Any:
+    from command.idempotency import scoped_key
     from command.operations import _save_ledger, ledger_for
 
     session = get_session()
@@ -270,9 +271,10 @@ def restock(code: str) -> Any:
     ammo_type, count = body.get("ammo_type"), body.get("count")
     if not isinstance(ammo_type, str) or not isinstance(count, int) or isinstance(count, bool):
         raise ValidationFailed({"ammo_type": "required string", "count": "required whole number"})
-    ledger = ledger_for(session, code, None)
-    after = ledger.restock(ammo_type, count, _now(), current_user.username,
-                           reference=request.headers.get("Idempotency-Key"))
+    ledger = ledger_for(session, code, None, lock=True)
+    key = scoped_key(current_user.username, f"restock:{code}",
+                     request.headers.get("Idempotency-Key"))
+    after = ledger.restock(ammo_type, count, _now(), current_user.username, reference=key)
     _save_ledger(session, ledger, after, None)
     audit.append(session, actor=current_user.username, role=current_user.role,
                  action="ammunition.restock", object_type="site", object_id=code,
