@@ -419,18 +419,28 @@ def scheduler_cmd(demo: bool) -> None:
     deployment whose web workers run with HAILOPS_SCHEDULER_ENABLED=false."""
     import time
 
-    from command.scheduler import start_scheduler
+    from command.scheduler import SchedulerAlreadyRunning, start_scheduler, stop_scheduler
 
     app = _app()
-    scheduler = start_scheduler(app, demo=demo)
+    try:
+        scheduler = start_scheduler(app, demo=demo)
+    except SchedulerAlreadyRunning as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo("scheduler running (Ctrl-C to stop)")
+
+    def _terminate(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt  # systemd's SIGTERM stops the jobs and reader cleanly
+
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
         pass
     finally:
-        scheduler.shutdown(wait=False)
+        stop_scheduler(app, scheduler)
 
 
 @main.command("run")
@@ -441,7 +451,7 @@ def run(demo: bool, host: str) -> None:
     import logging
 
     from command.extensions import get_db, socketio
-    from command.scheduler import start_scheduler
+    from command.scheduler import SchedulerAlreadyRunning, start_scheduler, stop_scheduler
     from command.seed import seed_demo_accounts, seed_deployment
     from command.settings import server_port
 
@@ -455,7 +465,10 @@ def run(demo: bool, host: str) -> None:
         if demo:
             click.echo(seed_demo_accounts(session, settings))
         session.commit()
-    scheduler = start_scheduler(app, demo=demo) if settings.scheduler_enabled else None
+    try:
+        scheduler = start_scheduler(app, demo=demo) if settings.scheduler_enabled else None
+    except SchedulerAlreadyRunning as exc:
+        raise click.ClickException(f"{exc} (or set HAILOPS_SCHEDULER_ENABLED=false)") from None
     port = server_port()
     click.echo(f"hailops listening on http://{host}:{port}/  (Ctrl-C to stop)")
     try:
@@ -464,8 +477,7 @@ def run(demo: bool, host: str) -> None:
         socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False,
                      log_output=False, request_handler=QuietRequestHandler)
     finally:
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
+        stop_scheduler(app, scheduler)
 
 
 if __name__ == "__main__":  # pragma: no cover

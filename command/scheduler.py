@@ -1,17 +1,86 @@
 """APScheduler wiring.  Started once per deployment by ``hailops run`` (or a dedicated
-scheduler process), never inside every web worker.  Jobs own their session."""
+scheduler process), never inside every web worker.  Jobs own their session.
+
+Exactly one scheduler runs per deployment: starting takes a lock that lives as long as the
+process — a PostgreSQL session advisory lock on a dedicated connection, or an exclusive
+``flock`` on ``<instance>/scheduler.lock`` with SQLite — and a second scheduler refuses to
+start.  The lock is released by the operating system / database when the process dies."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 from datetime import UTC, datetime
+from typing import IO, Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from command.models import ServiceStatus
 
 log = logging.getLogger(__name__)
+
+ADVISORY_LOCK_KEY = 0x6861696C6F7073  # "hailops"
+
+
+class SchedulerAlreadyRunning(RuntimeError):
+    """Another scheduler holds the deployment's lock."""
+
+
+class SchedulerLock:
+    """The one-scheduler-per-deployment lock (see the module docstring)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.settings = app.config["HAILOPS"]
+        self._conn: Any = None
+        self._engine: Any = None
+        self._file: IO[str] | None = None
+
+    def acquire(self) -> None:
+        url = self.settings.sqlalchemy_url
+        if url.startswith("postgresql"):
+            self._engine = create_engine(url, poolclass=NullPool)
+            self._conn = self._engine.connect()
+            got = self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
+                                     {"k": ADVISORY_LOCK_KEY}).scalar()
+            self._conn.commit()  # a session-level lock outlives the transaction
+            if not got:
+                self.release()
+                raise SchedulerAlreadyRunning(
+                    "another hailops scheduler is running against this database "
+                    "(PostgreSQL advisory lock held); refusing to start a second one")
+            return
+        path = self.settings.instance_path / "scheduler.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise SchedulerAlreadyRunning(
+                f"another hailops scheduler is running ({path} is locked); "
+                "refusing to start a second one") from None
+        self._file = handle
+
+    def release(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY})
+                self._conn.commit()
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
 
 
 def heartbeat(app: Flask, scheduler: BackgroundScheduler) -> None:
@@ -26,6 +95,11 @@ def heartbeat(app: Flask, scheduler: BackgroundScheduler) -> None:
 
 
 def start_scheduler(app: Flask, demo: bool = False) -> BackgroundScheduler:
+    """Start the deployment's scheduler; raises :class:`SchedulerAlreadyRunning` if another
+    one holds the lock.  Stop it with :func:`stop_scheduler`."""
+    lock = SchedulerLock(app)
+    lock.acquire()
+    app.extensions["hailops_scheduler_lock"] = lock
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True,
                                                                     "max_instances": 1})
     scheduler.add_job(heartbeat, "interval", seconds=15, args=[app, scheduler], id="heartbeat",
@@ -53,3 +127,15 @@ def start_scheduler(app: Flask, demo: bool = False) -> BackgroundScheduler:
     scheduler.start()
     log.info("scheduler started with jobs %s", [j.id for j in scheduler.get_jobs()])
     return scheduler
+
+
+def stop_scheduler(app: Flask, scheduler: BackgroundScheduler | None) -> None:
+    """Stop the jobs, the isolated reader process and release the one-scheduler lock."""
+    from command.isolation import RUNNER
+
+    if scheduler is not None and scheduler.running:
+        scheduler.shutdown(wait=False)
+    RUNNER.close()
+    lock = app.extensions.pop("hailops_scheduler_lock", None)
+    if lock is not None:
+        lock.release()

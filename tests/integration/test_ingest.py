@@ -22,7 +22,7 @@ def feed(app):
     return incoming
 
 
-def test_feed_processes_real_volumes_and_quarantines_junk(app, feed, db_session, client):
+def test_feed_processes_real_volumes_and_quarantines_junk(app, feed, db_session, client, users):
     for path in CANBERRA:
         shutil.copy(path, feed / path.name)
     (feed / "zz_truncated.h5").write_bytes(CANBERRA[0].read_bytes()[:5000])
@@ -50,6 +50,10 @@ def test_feed_processes_real_volumes_and_quarantines_junk(app, feed, db_session,
     quarantined = app.config["HAILOPS"].quarantine / "zz_truncated.h5"
     assert quarantined.exists()
     assert quarantined.with_suffix(".h5.reason.txt").read_text().strip()
+    from tests.conftest import login
+
+    assert "recent_quarantine" not in client.get("/healthz").get_json()["radar_feed"]
+    login(client, "admin")
     health = client.get("/healthz").get_json()["radar_feed"]
     assert health["quarantined"] == 1
     assert health["recent_quarantine"][0]["file"] == "zz_truncated.h5"
