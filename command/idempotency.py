@@ -31,14 +31,16 @@ def seen(session: Session, key: str | None) -> IdempotencyKey | None:
     return None if key is None else session.get(IdempotencyKey, key)
 
 
-def claim(session: Session, key: str, action: str, object_id: str, actor: str,
-          at: datetime) -> IdempotencyKey | None:
+def claim(
+    session: Session, key: str, action: str, object_id: str, actor: str, at: datetime
+) -> IdempotencyKey | None:
     """Claim ``key`` for this request; returns ``None`` when claimed, or the first request's
     row when another request holds it (after waiting for that request's transaction)."""
     try:
         with session.begin_nested():
-            session.add(IdempotencyKey(key=key, action=action, object_id=object_id, actor=actor,
-                                       at=at))
+            session.add(
+                IdempotencyKey(key=key, action=action, object_id=object_id, actor=actor, at=at)
+            )
     except IntegrityError:
         first = session.get(IdempotencyKey, key, populate_existing=True)
         if first is None:  # the first request rolled back between our insert and this read

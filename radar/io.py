@@ -518,7 +518,8 @@ def _read_odim_per_sweep_ranges(path: Path, fields: Sequence[str] | None) -> Any
     nrays = [int(ds.sizes["azimuth"]) for ds in sweeps]
     total = sum(nrays)
     sweep_ranges: list[np.ndarray] = []
-    data = {m: np.ma.masked_all((total, max_bins), dtype=np.float32) for m in moments}
+    data = {m: np.ma.masked_all((total, max_bins), dtype=np.float32)  # type: ignore[no-untyped-call]
+            for m in moments}
     azimuth = np.empty(total, np.float32)
     elevation = np.empty(total, np.float32)
     seconds = np.empty(total, np.float64)
@@ -541,7 +542,7 @@ def _read_odim_per_sweep_ranges(path: Path, fields: Sequence[str] | None) -> Any
         row += n
 
     def meta(name: str, values: Any) -> dict[str, Any]:
-        out = pyart.config.get_metadata(name)
+        out: dict[str, Any] = pyart.config.get_metadata(name)
         out["data"] = np.asarray(values)
         return out
 

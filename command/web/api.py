@@ -205,7 +205,8 @@ def _user_named(session: Any, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         raise NotFound(f"no user {username}")
-    return user
+    found: User = user
+    return found
 
 
 @bp.post("/users/<username>/revoke")

@@ -291,8 +291,8 @@ def _may_see_escalation(rec: Any) -> bool:
     if rec.step == "commander_alarm":
         return False
     if rec.kind == "order_unacknowledged":
-        return role == "county_operator" and current_user.county == rec.info.get("county")
-    return role in rec.info.get("waiting_for", [])
+        return bool(role == "county_operator" and current_user.county == rec.info.get("county"))
+    return bool(role in rec.info.get("waiting_for", []))
 
 
 @bp.get("/escalations")

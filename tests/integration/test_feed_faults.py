@@ -100,8 +100,10 @@ def test_a_late_scan_is_kept_explicitly_not_quarantined(app, feed, db_session) -
     assert _statuses(db_session) == ["processed", "late"]
     assert "feed.late" in db_session.scalars(select(LiveEvent.event)).all()
     # The live picture is still the 06:12 volume.
-    assert db_session.scalar(select(RadarVolume.filename).where(
-        RadarVolume.status == "processed")) == CANBERRA[1].name
+    assert (
+        db_session.scalar(select(RadarVolume.filename).where(RadarVolume.status == "processed"))
+        == CANBERRA[1].name
+    )
 
 
 def test_quarantine_reason_is_the_readers_real_cause(app, feed, db_session, tmp_path) -> None:
@@ -130,8 +132,12 @@ time.sleep(120)
 
 def test_reader_processes_end_with_the_scheduler() -> None:
     """Each scheduler kill used to leave reader processes behind."""
-    parent = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True,
-                              env={**os.environ, "PYTHONPATH": str(REPO)})
+    parent = subprocess.Popen(
+        [sys.executable, "-c", CHILD],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     try:
         child = int(parent.stdout.readline())
         assert Path(f"/proc/{child}").exists()
@@ -140,7 +146,11 @@ def test_reader_processes_end_with_the_scheduler() -> None:
         deadline = time.monotonic() + 10
         while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
             time.sleep(0.1)
-            with open(f"/proc/{child}/stat") if Path(f"/proc/{child}").exists() else open(os.devnull) as f:
+            with (
+                open(f"/proc/{child}/stat")
+                if Path(f"/proc/{child}").exists()
+                else open(os.devnull) as f
+            ):
                 if " Z " in f.read():  # a zombie is dead
                     break
         stat = Path(f"/proc/{child}/stat")

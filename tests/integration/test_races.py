@@ -39,8 +39,9 @@ def _token(app: Any, username: str) -> str:
 @pytest.fixture
 def api(app: Any, users: Any, seeded: Any) -> Callable[..., Any]:
     """Bearer-token calls; every call gets a fresh test client (safe from any thread)."""
-    tokens = {n: _token(app, n) for n in ("commander", "atc", "military", "county_operator",
-                                          "forecaster")}
+    tokens = {
+        n: _token(app, n) for n in ("commander", "atc", "military", "county_operator", "forecaster")
+    }
 
     def call(who: str, method: str, path: str, body: Any = None, key: str | None = None) -> Any:
         headers = {"Authorization": f"Bearer {tokens[who]}"}
@@ -74,11 +75,21 @@ def at_once(*calls: Callable[[], Any]) -> list[Any]:
 
 def _propose(api: Any, rounds: int, who: str = "commander", key: str | None = None) -> Any:
     now = datetime.now(UTC)
-    return api(who, "POST", "/api/operations", {
-        "cell_id": "C-RACE", "site_code": SITE,
-        "window": [_iso(now - timedelta(minutes=1)), _iso(now + timedelta(minutes=30))],
-        "azimuth_deg": 10.0, "elevation_deg": 60.0, "quantity": {"37mm_shell": rounds},
-        "max_altitude_m": 6000.0}, key=key)
+    return api(
+        who,
+        "POST",
+        "/api/operations",
+        {
+            "cell_id": "C-RACE",
+            "site_code": SITE,
+            "window": [_iso(now - timedelta(minutes=1)), _iso(now + timedelta(minutes=30))],
+            "azimuth_deg": 10.0,
+            "elevation_deg": 60.0,
+            "quantity": {"37mm_shell": rounds},
+            "max_altitude_m": 6000.0,
+        },
+        key=key,
+    )
 
 
 def _requested(api: Any, rounds: int) -> str:
@@ -93,8 +104,13 @@ def _requested(api: Any, rounds: int) -> str:
 
 def _firing(api: Any, rounds: int) -> str:
     oid = _requested(api, rounds)
-    for who, action in [("atc", "grant"), ("military", "grant"), ("commander", "order"),
-                        ("county_operator", "acknowledge"), ("county_operator", "start-firing")]:
+    for who, action in [
+        ("atc", "grant"),
+        ("military", "grant"),
+        ("commander", "order"),
+        ("county_operator", "acknowledge"),
+        ("county_operator", "start-firing"),
+    ]:
         r = api(who, "POST", f"/api/operations/{oid}/{action}", {})
         assert r.status_code == 200, (action, r.get_json())
     return oid
@@ -106,13 +122,18 @@ def _stock(api: Any) -> int:
 
 def _report(api: Any, oid: str, rounds: int) -> Callable[[], Any]:
     now = datetime.now(UTC)
-    body = {"started_at": _iso(now - timedelta(minutes=1)), "ended_at": _iso(now),
-            "rounds": {"37mm_shell": rounds}, "observation": "none"}
+    body = {
+        "started_at": _iso(now - timedelta(minutes=1)),
+        "ended_at": _iso(now),
+        "rounds": {"37mm_shell": rounds},
+        "observation": "none",
+    }
     return lambda: api("county_operator", "POST", f"/api/operations/{oid}/report", body)
 
 
-def test_concurrent_firing_reports_never_take_the_stock_negative(app: Any, api: Any,
-                                                                 db_session: Any) -> None:
+def test_concurrent_firing_reports_never_take_the_stock_negative(
+    app: Any, api: Any, db_session: Any
+) -> None:
     """Two reports at one site whose sum exceeds the stock: exactly one is accepted."""
     for _ in range(TRIALS):
         stock = _stock(api)
@@ -122,8 +143,11 @@ def test_concurrent_firing_reports_never_take_the_stock_negative(app: Any, api: 
         codes = sorted(r.status_code for r in responses)
         assert codes == [200, 409], [r.get_json() for r in responses]
         assert _stock(api) == stock - rounds >= 0
-    ledger_sum = db_session.scalar(select(func.sum(AmmunitionEntry.delta)).where(
-        AmmunitionEntry.site_code == SITE, AmmunitionEntry.ammo_type == "37mm_shell"))
+    ledger_sum = db_session.scalar(
+        select(func.sum(AmmunitionEntry.delta)).where(
+            AmmunitionEntry.site_code == SITE, AmmunitionEntry.ammo_type == "37mm_shell"
+        )
+    )
     assert ledger_sum == _stock(api) >= 0
 
 
@@ -131,17 +155,22 @@ def test_one_restock_key_sent_twice_at_once_counts_once(api: Any) -> None:
     for trial in range(TRIALS):
         before = _stock(api)
         key = f"delivery-note-{trial}"
-        restock = lambda: api("commander", "POST", f"/api/sites/{SITE}/restock",  # noqa: E731
-                              {"ammo_type": "37mm_shell", "count": 7}, key=key)
+        restock = lambda key=key: api(
+            "commander",
+            "POST",  # noqa: E731
+            f"/api/sites/{SITE}/restock",
+            {"ammo_type": "37mm_shell", "count": 7},
+            key=key,
+        )
         responses = at_once(restock, restock)
         assert [r.status_code for r in responses] == [200, 200]
         assert _stock(api) == before + 7
 
 
-def test_one_proposal_key_sent_twice_at_once_gives_one_operation(api: Any,
-                                                                 db_session: Any) -> None:
+def test_one_proposal_key_sent_twice_at_once_gives_one_operation(api: Any, db_session: Any) -> None:
     for trial in range(TRIALS):
-        responses = at_once(*(lambda: _propose(api, 5, key=f"p-{trial}") for _ in range(2)))
+        key = f"p-{trial}"
+        responses = at_once(*(lambda key=key: _propose(api, 5, key=key) for _ in range(2)))
         assert [r.status_code for r in responses] == [201, 201], [r.get_json() for r in responses]
         assert responses[0].get_json()["id"] == responses[1].get_json()["id"]
     assert db_session.scalar(select(func.count()).select_from(OperationRecord)) == TRIALS
@@ -155,8 +184,13 @@ def test_idempotency_keys_are_scoped_to_user_and_endpoint(api: Any, db_session: 
     assert db_session.scalar(select(func.count()).select_from(OperationRecord)) == 2
     # The same key on another endpoint is another request: the restock is counted.
     before = _stock(api)
-    r = api("commander", "POST", f"/api/sites/{SITE}/restock",
-            {"ammo_type": "37mm_shell", "count": 3}, key="shared-key")
+    r = api(
+        "commander",
+        "POST",
+        f"/api/sites/{SITE}/restock",
+        {"ammo_type": "37mm_shell", "count": 3},
+        key="shared-key",
+    )
     assert r.status_code == 200 and _stock(api) == before + 3
     # The same user, endpoint and key: a replay, not a second operation.
     again = _propose(api, 5, who="commander", key="shared-key")

@@ -35,16 +35,24 @@ def test_healthz_is_503_when_the_scheduler_heartbeat_is_stale(client, db_session
     stale = client.get("/healthz")
     assert stale.status_code == 503
     assert stale.get_json()["scheduler"] == {
-        "ok": False, "state": "stale",
-        "last_heartbeat": stale.get_json()["scheduler"]["last_heartbeat"]}
+        "ok": False,
+        "state": "stale",
+        "last_heartbeat": stale.get_json()["scheduler"]["last_heartbeat"],
+    }
     assert stale.get_json()["status"] == "degraded"
 
 
 def test_healthz_shows_no_internals_without_login(app, client, users, db_session) -> None:
     _beat(db_session, timedelta(seconds=1))
     public = client.get("/healthz").get_data(as_text=True)
-    for internal in (str(app.config["HAILOPS"].instance_path), "incoming_dir", "dialect",
-                     "recent_quarantine", "radar_feed\": {\"incoming", "heartbeat\","):
+    for internal in (
+        str(app.config["HAILOPS"].instance_path),
+        "incoming_dir",
+        "dialect",
+        "recent_quarantine",
+        'radar_feed": {"incoming',
+        'heartbeat",',
+    ):
         assert internal not in public, internal
     login(client, "admin")
     inside = client.get("/healthz").get_json()
@@ -65,13 +73,19 @@ def test_a_second_scheduler_lock_is_refused(app) -> None:
 
 @pytest.mark.slow
 def test_a_second_hailops_scheduler_process_refuses_to_start(app, app_config) -> None:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HAILOPS_ENV": "test",
-           "HAILOPS_DATABASE_URL": app_config["database_url"],
-           "HAILOPS_INSTANCE_PATH": str(app_config["instance_path"]),
-           "HAILOPS_SECRET_KEY": "test-secret", "HAILOPS_RADAR_POLL_SECONDS": "3600"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "HAILOPS_ENV": "test",
+        "HAILOPS_DATABASE_URL": app_config["database_url"],
+        "HAILOPS_INSTANCE_PATH": str(app_config["instance_path"]),
+        "HAILOPS_SECRET_KEY": "test-secret",
+        "HAILOPS_RADAR_POLL_SECONDS": "3600",
+    }
     cmd = [sys.executable, "-m", "command.cli", "scheduler"]
-    first = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True)
+    first = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         lines = []
         while not any("scheduler running" in line for line in lines):
