@@ -19,8 +19,8 @@ from command.models import ApiToken, User
 from command.push import (
     NAMESPACE,
     ROOM_ALL,
+    catch_up_page,
     envelope,
-    events_since,
     room_county,
     room_role,
     scoped,
@@ -69,7 +69,10 @@ class LiveNamespace(Namespace):
                             "rooms": sorted(rooms)}, room=request.sid)  # type: ignore[attr-defined]
         since = auth.get("since") if isinstance(auth, dict) else None
         if isinstance(since, int):
-            self._catch_up(since, rooms)
+            page = self._catch_up(since, rooms)
+            # Tell the client how far it now is; if more pages follow it asks for them.
+            self.emit("live.sync", {"last_seq": page["last_seq"], "more": page["more"]},
+                      room=request.sid)  # type: ignore[attr-defined]
 
     def on_disconnect(self, *args: Any) -> None:
         self._sessions.pop(request.sid, None)  # type: ignore[attr-defined]
@@ -140,8 +143,7 @@ class LiveNamespace(Namespace):
         since = data.get("since", 0) if isinstance(data, dict) else 0
         if not isinstance(since, int):
             return {"ok": False, "error": "since must be an integer"}
-        n = self._catch_up(since, info[3])
-        return {"ok": True, "replayed": n}
+        return {"ok": True, **self._catch_up(since, info[3])}
 
     def on_join_drill(self, data: Any) -> dict[str, Any]:
         """Take part in a drill: join the drill's copies of this user's rooms.  Only a drill
@@ -168,11 +170,13 @@ class LiveNamespace(Namespace):
         info[3].update(base | set(rooms))
         return {"ok": True, "rooms": rooms}
 
-    def _catch_up(self, since: int, rooms: set[str]) -> int:
-        events = events_since(get_session(), since, rooms)
-        for ev in events:
+    def _catch_up(self, since: int, rooms: set[str]) -> dict[str, Any]:
+        """Replay one page of what the user missed; the reply says where it stopped
+        (``last_seq``) and whether more follows (the client asks again from there)."""
+        page = catch_up_page(get_session(), since, rooms)
+        for ev in page.events:
             self.emit(ev.event, envelope(ev), room=request.sid)  # type: ignore[attr-defined]
-        return len(events)
+        return {"replayed": len(page.events), "last_seq": page.last_seq, "more": page.more}
 
 
 def make_namespace() -> LiveNamespace:

@@ -8,10 +8,11 @@ reconnects can ask for everything after the last sequence number it saw.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from socketio.packet import Packet
-from sqlalchemy import event, select
+from sqlalchemy import Text, cast, event, func, or_, select
 from sqlalchemy.orm import Session
 
 from command.audit import to_plain
@@ -84,7 +85,50 @@ def _drop_pending(session: Session) -> None:
     session.info.pop("hailops_pending_events", None)
 
 
-def events_since(session: Session, seq: int, rooms: set[str], limit: int = 1000) -> list[LiveEvent]:
-    rows = session.scalars(select(LiveEvent).where(LiveEvent.seq > seq)
-                           .order_by(LiveEvent.seq).limit(limit))
-    return [ev for ev in rows if rooms.intersection(ev.rooms)]
+CATCH_UP_PAGE = 200
+
+
+@dataclass(frozen=True)
+class CatchUpPage:
+    """One page of missed events the user may see; ``last_seq`` is how far this page read
+    (the client's next ``since``), ``more`` whether another page follows."""
+
+    events: list[LiveEvent]
+    last_seq: int
+    more: bool
+
+
+def catch_up_page(
+    session: Session, since: int, rooms: set[str], limit: int = CATCH_UP_PAGE
+) -> CatchUpPage:
+    """Missed events filtered by the user's rooms *before* paging (a burst in rooms the user
+    cannot see never hides the user's own events), one page at a time."""
+    if not rooms:
+        head = session.scalar(select(func.max(LiveEvent.seq))) or 0
+        return CatchUpPage([], max(since, head), False)
+    # Rooms are stored as a JSON list: its text holds each room as a quoted token.  LIKE
+    # narrows in SQL (portable: SQLite and PostgreSQL); the exact test follows in Python.
+    text = cast(LiveEvent.rooms, Text)
+    visible = or_(*(text.like(f'%"{room}"%') for room in sorted(rooms)))
+    rows = list(
+        session.scalars(
+            select(LiveEvent)
+            .where(LiveEvent.seq > since, visible)
+            .order_by(LiveEvent.seq)
+            .limit(limit + 1)
+        )
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if more:
+        last = rows[-1].seq
+    else:  # read to the end: the watermark is the head of the whole sequence
+        last = max(since, session.scalar(select(func.max(LiveEvent.seq))) or 0)
+    return CatchUpPage([ev for ev in rows if rooms.intersection(ev.rooms)], last, more)
+
+
+def events_since(
+    session: Session, seq: int, rooms: set[str], limit: int = CATCH_UP_PAGE
+) -> list[LiveEvent]:
+    """The first page of missed events the user may see (see :func:`catch_up_page`)."""
+    return catch_up_page(session, seq, rooms, limit).events

@@ -204,6 +204,8 @@
     lastSeq = Math.max(lastSeq, since || 0);
     if (typeof io === "undefined") { setStatus(T("实时组件缺失", "live client missing"), false); return null; }
     socket = io("/live", { auth: cb => cb({ since: window.HailopsSeq.resumeFrom(lastSeq) }), transports: ["websocket", "polling"] });
+    // Catch-up pages, gap detection and the sequence heartbeat (seq.js).
+    const seqSync = window.HailopsSeq.attach(socket, { get: () => lastSeq, set: v => { lastSeq = v; } });
     socket.on("connect", function () {
       setStatus(T("实时连接正常", "live"), true);
       if (boot.drill) {
@@ -218,6 +220,7 @@
     socket.onAny(function (name, env) {
       if (!env || typeof env.seq !== "number") return;
       if (!fresh(env.seq)) return; // already seen (several rooms, or catch-up overlap)
+      seqSync.observe(env.seq);
       lastSeq = Math.max(lastSeq, env.seq);
       document.dispatchEvent(new CustomEvent("hailops:" + name, { detail: env }));
     });

@@ -207,12 +207,18 @@
     auth: function (cb) { cb({ since: window.HailopsSeq.resumeFrom(lastSeq) }); },
     transports: ["websocket", "polling"],
   });
+  // Catch-up pages, gap detection and the sequence heartbeat (seq.js).
+  const seqSync = window.HailopsSeq.attach(socket, {
+    get: function () { return lastSeq; },
+    set: function (v) { lastSeq = v; sessionStorage.setItem("hailops.lastSeq", String(lastSeq)); },
+  });
   socket.on("connect", function () { setStatus(T("实时连接正常", "live") + " · #" + lastSeq, true); });
   socket.on("disconnect", function () { setStatus(T("连接中断，重连中…", "disconnected, reconnecting…"), false); });
   socket.on("connect_error", function (err) { setStatus(T("连接失败: ", "connection failed: ") + err.message, false); });
   socket.onAny(function (name, env) {
     if (!env || typeof env.seq !== "number") return;
     if (!fresh(env.seq)) return; // already seen (catch-up overlap, several rooms)
+    seqSync.observe(env.seq);
     lastSeq = Math.max(lastSeq, env.seq);
     sessionStorage.setItem("hailops.lastSeq", String(lastSeq));
     setStatus(T("实时连接正常", "live") + " · #" + lastSeq, true);
