@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from dispatch.season import ApprovalDecision, OperationRow
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,6 +15,7 @@ from command.codec import decode
 from command.models import OperationRecord
 from dispatch import lifecycle as lc
 from dispatch.clearance import Denial, decision_delays
+from dispatch.season import ApprovalDecision, OperationRow
 
 #: Response-time steps of an operation (the drill report's steps, from the history alone).
 STEPS = ("proposal_to_authorization_s", "authorization_to_request_s", "clearance_atc_s",

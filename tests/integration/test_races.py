@@ -155,13 +155,11 @@ def test_one_restock_key_sent_twice_at_once_counts_once(api: Any) -> None:
     for trial in range(TRIALS):
         before = _stock(api)
         key = f"delivery-note-{trial}"
-        restock = lambda key=key: api(
-            "commander",
-            "POST",  # noqa: E731
-            f"/api/sites/{SITE}/restock",
-            {"ammo_type": "37mm_shell", "count": 7},
-            key=key,
-        )
+
+        def restock(key: str = key) -> Any:
+            body = {"ammo_type": "37mm_shell", "count": 7}
+            return api("commander", "POST", f"/api/sites/{SITE}/restock", body, key=key)
+
         responses = at_once(restock, restock)
         assert [r.status_code for r in responses] == [200, 200]
         assert _stock(api) == before + 7
