@@ -232,9 +232,11 @@ PLANNED = [
     ("SELECT id FROM cells WHERE volume_id = 1", "ix_cells_volume_id"),
     ("SELECT id FROM audit_log WHERE action = 'warning.issue' AND at >= '2026-01-01'",
      "ix_audit_log_action_at"),
-    ("SELECT id FROM radar_volumes WHERE drill_id = 'D1' AND scan_time >= '2026-01-01'",
+    ("SELECT id FROM radar_volumes WHERE drill_id = 'D1' AND scan_time >= '2026-01-01' "
+     "ORDER BY scan_time LIMIT 201",
      "ix_radar_volumes_drill_scan_time"),
-    ("SELECT id FROM operations WHERE drill_id = 'D1' AND created_at >= '2026-01-01'",
+    ("SELECT id FROM operations WHERE drill_id = 'D1' AND created_at >= '2026-01-01' "
+     "ORDER BY created_at DESC LIMIT 101",
      "ix_operations_drill_created"),
     ("SELECT count(*) FROM radar_volumes WHERE status = 'quarantined'", "ix_radar_volumes_status_id"),
 ]
