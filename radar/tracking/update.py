@@ -1,0 +1,342 @@
+"""One volume's update of the tracks: first guess, overlap, assignment, merges and splits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from radar.model import HailCell
+from radar.tracking.field import ReflectivityGrid, _field_motion
+from radar.tracking.geometry import (
+    _cached_projection,
+    _outlines_xy,
+    _overlap_matrix,
+    grid_motion,
+    translate_all,
+)
+from radar.tracking.model import (
+    Motion,
+    Track,
+    TrackerConfig,
+    TrackerState,
+    TrackingError,
+    TrackPoint,
+)
+from radar.tracking.motion import (
+    _Ambient,
+    _child_motion,
+    _field_reference,
+    _first_guess,
+    _fitted_count,
+    _LazyMotion,
+    _new_cell_motion,
+    _steering,
+    _track_motion,
+    compute_trend,
+)
+
+_FORBIDDEN = 1.0e9  # cost of a forbidden pair in the assignment matrices
+
+
+# --------------------------------------------------------------------------- the update
+
+
+def update_tracks(
+    state: TrackerState,
+    cells: Iterable[HailCell | TrackPoint],
+    scan_time: datetime,
+    config: TrackerConfig | None = None,
+    field: ReflectivityGrid | None = None,
+    prev_field: ReflectivityGrid | None = None,
+) -> TrackerState:
+    """Add one volume's cells to the tracks and return the new state (``state`` is unchanged).
+
+    ``cells`` are the cells of the volume at ``scan_time`` (timezone-aware UTC, later than
+    ``state.last_scan_time``).  ``field``/``prev_field`` are the composite reflectivity of this
+    and the previous volume on the same grid; when both are given the first-guess motion comes
+    from phase correlation.  See the module docstring for the method.
+    """
+    config = config or TrackerConfig()
+    if scan_time.tzinfo is None or scan_time.utcoffset() is None:
+        raise TrackingError("scan_time must be timezone-aware (UTC)")
+    if state.last_scan_time is not None and scan_time <= state.last_scan_time:
+        raise TrackingError(
+            f"volume {scan_time.isoformat()} is not after the last tracked volume "
+            f"{state.last_scan_time.isoformat()}"
+        )
+    points = sorted(
+        (c if isinstance(c, TrackPoint) else TrackPoint.from_cell(c) for c in cells),
+        key=lambda p: (-p.area_km2, p.centroid[0], p.centroid[1], p.cell_id),
+    )
+    origin = state.origin
+    if origin is None and points:
+        lon = float(np.mean([p.centroid[0] for p in points]))
+        lat = float(np.mean([p.centroid[1] for p in points]))
+        origin = (round(lon, 2), round(lat, 2))
+    previous = list(state.tracks)
+    active = [i for i, t in enumerate(previous) if t.active]
+    dt_s = (
+        (scan_time - state.last_scan_time).total_seconds()
+        if state.last_scan_time is not None
+        else None
+    )
+    if active and dt_s is not None and dt_s > config.max_gap_s:
+        for i in active:
+            previous[i] = replace(previous[i], ended_at=scan_time, end_reason="gap")
+        active = []
+    if origin is None:  # nothing ever seen
+        return replace(state, last_scan_time=scan_time)
+
+    projection = _cached_projection(origin[0], origin[1])
+    fields_ok = (
+        field is not None
+        and prev_field is not None
+        and dt_s is not None
+        and field.same_grid(prev_field)
+    )
+    global_motion = _LazyMotion(
+        (lambda: _field_motion(prev_field, field, dt_s, config))  # type: ignore[arg-type]
+        if fields_ok
+        else None
+    )
+    steering = _steering([previous[i] for i in active])
+    next_id = state.next_id
+
+    new_xy, new_polys = _outlines_xy(points, projection)
+    new_area = np.array([max(p.area_km2, 1e-6) for p in points])
+
+    # match[k] = index into `points` for active track k (or -1)
+    match = np.full(len(active), -1, dtype=int)
+    guesses: list[Motion] = []
+    phases: list[tuple[float, float] | None] = []
+    if active and points:
+        assert dt_s is not None
+        for i in active:
+            guess, phase = _first_guess(
+                previous[i],
+                dt_s,
+                config,
+                steering,
+                global_motion,
+                prev_field if fields_ok else None,
+                field if fields_ok else None,
+            )
+            guesses.append(guess)
+            phases.append(phase)
+        old = [previous[i] for i in active]
+        last_xy, old_polys = _outlines_xy([t.last for t in old], projection)
+        shift = (
+            np.array(
+                [
+                    grid_motion(
+                        projection, t.last.centroid[0], t.last.centroid[1], g.u_mps, g.v_mps
+                    )
+                    for t, g in zip(old, guesses, strict=True)
+                ]
+            )
+            * dt_s
+        )
+        pred_xy = last_xy + shift
+        pred_polys = translate_all(old_polys, shift)
+        touch_frac, mutual = _overlap_matrix(pred_polys, new_polys)
+        old_area = np.array([max(t.last.area_km2, 1e-6) for t in old])
+
+        # 1. overlap first: pairs whose mutual overlap I / sqrt(A_pred A_new) reaches the
+        #    threshold, one to one by maximum total mutual overlap.  Unassigned pairs cost 0
+        #    (not "forbidden") so a big cell is never traded for two small nested ones.
+        ok = mutual >= config.overlap_threshold
+        touch = touch_frac >= config.touch_threshold
+        if ok.any():
+            rows, cols = linear_sum_assignment(np.where(ok, -mutual, 0.0))
+            for r, c in zip(rows, cols, strict=True):
+                if ok[r, c]:
+                    match[r] = c
+        # 2. Hungarian on distance and size for the rest, except tracks touching an
+        #    already matched cell (merge candidates) and cells touching an already matched
+        #    track (split candidates)
+        matched_t = match >= 0
+        matched_c = np.zeros(len(points), dtype=bool)
+        matched_c[match[matched_t]] = True
+        free_t = [
+            k for k in range(len(active)) if not matched_t[k] and not touch[k, matched_c].any()
+        ]
+        free_c = [
+            j for j in range(len(points)) if not matched_c[j] and not touch[matched_t, j].any()
+        ]
+        if free_t and free_c:
+            reach = config.max_speed_mps * dt_s
+            jump = np.hypot(
+                new_xy[free_c][None, :, 0] - last_xy[free_t][:, None, 0],
+                new_xy[free_c][None, :, 1] - last_xy[free_t][:, None, 1],
+            )
+            miss = np.hypot(
+                new_xy[free_c][None, :, 0] - pred_xy[free_t][:, None, 0],
+                new_xy[free_c][None, :, 1] - pred_xy[free_t][:, None, 1],
+            )
+            a_old = old_area[free_t][:, None]
+            a_new = new_area[free_c][None, :]
+            cost = config.distance_weight * miss / reach + config.size_weight * np.abs(
+                a_new - a_old
+            ) / np.maximum(a_new, a_old)
+            cost = np.where(jump <= reach, cost, _FORBIDDEN)
+            rows, cols = linear_sum_assignment(cost)
+            for r, c in zip(rows, cols, strict=True):
+                if cost[r, c] < _FORBIDDEN:
+                    match[free_t[r]] = free_c[c]
+        matched_t = match >= 0
+        matched_c = np.zeros(len(points), dtype=bool)
+        matched_c[match[matched_t]] = True
+        # 3. merges: an unmatched track touching matched cells joins the one it overlaps
+        #    most; the track with the larger last area keeps the id
+        merging: dict[int, list[int]] = {}
+        for k in map(int, np.flatnonzero(~matched_t)):
+            candidates = touch[k] & matched_c
+            if candidates.any():
+                j = int(np.argmax(np.where(candidates, touch_frac[k], -1.0)))
+                merging.setdefault(j, []).append(k)
+        merged_into: dict[int, int] = {}  # track k -> track k' it merged into
+        owner = {int(c): k for k, c in enumerate(match) if c >= 0}
+        for j, others in sorted(merging.items()):
+            group = [owner[j], *others]
+            keeper = min(group, key=lambda k: (-old_area[k], old[k].first_time, old[k].id))
+            for k in group:
+                if k != keeper:
+                    merged_into[k] = keeper
+                    match[k] = -1
+            match[keeper] = j
+        # 4. splits: an unmatched cell touching matched tracks split from the one it overlaps
+        #    most; the larger cell carries the parent's id on
+        matched_t = match >= 0
+        splitting: dict[int, list[int]] = {}
+        for j in map(int, np.flatnonzero(~matched_c)):
+            candidates = touch[:, j] & matched_t
+            if candidates.any():
+                k = int(np.argmax(np.where(candidates, touch_frac[:, j], -1.0)))
+                splitting.setdefault(k, []).append(j)
+        split_parent: dict[int, int] = {}  # cell j -> track k it split from
+        for k, kids in sorted(splitting.items()):
+            group = [int(match[k]), *kids]
+            keep_cell = min(group, key=lambda j: (-new_area[j], j))
+            match[k] = keep_cell
+            for j in group:
+                if j != keep_cell:
+                    split_parent[j] = k
+    else:
+        old = [previous[i] for i in active]
+        merged_into = {}
+        split_parent = {}
+    # tracks that keep their id through a merge or a split: their centroid jumps here, so
+    # their motion fit restarts at this volume
+    event_keepers = set(merged_into.values()) | set(split_parent.values())
+    ambient = _Ambient(
+        global_motion if fields_ok else None,
+        steering if _fitted_count(old) >= config.steering_min_tracks else None,
+        config,
+    )
+
+    # ---- build the new track list
+    result: dict[str, Track] = {t.id: t for t in previous}
+    children_of: dict[str, list[str]] = {}
+    for k, i in enumerate(active):
+        track = previous[i]
+        if match[k] >= 0:
+            obs = (*track.observations, points[int(match[k])])
+            since = scan_time if k in event_keepers else track.motion_since
+            reference = _field_reference(phases[k], ambient, config)
+            motion = _track_motion(obs, since, guesses[k], reference, projection, config)
+            result[track.id] = replace(
+                track,
+                observations=obs,
+                motion=motion,
+                trend=compute_trend(obs, config),
+                motion_since=since,
+            )
+        elif k in merged_into:
+            result[track.id] = replace(
+                track,
+                ended_at=scan_time,
+                end_reason="merged",
+                merged_into=old[merged_into[k]].id,
+            )
+        else:
+            result[track.id] = replace(track, ended_at=scan_time, end_reason="lost")
+    matched_cells = {int(c) for c in match if c >= 0}
+    for j, point in enumerate(points):
+        if j in matched_cells:
+            continue
+        track_id = f"{config.id_prefix}{next_id:0{config.id_width}d}"
+        next_id += 1
+        parent: str | None = None
+        if j in split_parent:
+            k = split_parent[j]
+            parent = old[k].id
+            motion = _child_motion(
+                point,
+                old[k],
+                dt_s,
+                config,
+                steering,
+                ambient,
+                prev_field if fields_ok else None,
+                field if fields_ok else None,
+            )
+            children_of.setdefault(parent, []).append(track_id)
+        else:
+            motion = _new_cell_motion(
+                point,
+                dt_s,
+                config,
+                steering,
+                global_motion,
+                prev_field if fields_ok else None,
+                field if fields_ok else None,
+            )
+        result[track_id] = Track(
+            id=track_id,
+            observations=(point,),
+            motion=motion,
+            trend=compute_trend((point,), config),
+            parent_id=parent,
+        )
+    for parent, child_ids in children_of.items():
+        result[parent] = replace(result[parent], children=(*result[parent].children, *child_ids))
+
+    horizon = scan_time - timedelta(seconds=config.retain_ended_s)
+    tracks = tuple(
+        sorted(
+            (t for t in result.values() if t.ended_at is None or t.ended_at >= horizon),
+            key=lambda t: t.id,
+        )
+    )
+    return TrackerState(tracks=tracks, next_id=next_id, last_scan_time=scan_time, origin=origin)
+
+
+class Tracker:
+    """Convenience wrapper that keeps the state and the previous field between volumes."""
+
+    def __init__(
+        self,
+        config: TrackerConfig | None = None,
+        state: TrackerState | None = None,
+        prev_field: ReflectivityGrid | None = None,
+    ) -> None:
+        """``state``/``prev_field``: resume after a restart (the field of the last volume)."""
+        self.config = config or TrackerConfig()
+        self.state = state or TrackerState()
+        self._prev_field = prev_field
+
+    def update(
+        self,
+        cells: Iterable[HailCell | TrackPoint],
+        scan_time: datetime,
+        field: ReflectivityGrid | None = None,
+    ) -> TrackerState:
+        self.state = update_tracks(
+            self.state, cells, scan_time, self.config, field=field, prev_field=self._prev_field
+        )
+        self._prev_field = field
+        return self.state
