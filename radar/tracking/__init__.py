@@ -3,10 +3,14 @@
 The tracker follows TITAN (Dixon & Wiener 1993, J. Atmos. Oceanic Technol. 10, 785-797) with
 the first-guess motion of TINT (phase correlation of successive reflectivity fields):
 
-1. *First guess.*  Each active track gets a first-guess velocity: phase correlation of the
-   previous and current composite reflectivity in a box around the track (when both fields
-   are given), else the weighted fit of the track history, else the median motion of the
-   other tracks ("steering"), else zero.  Each track's last outline is moved by that guess.
+1. *First guess.*  Each active track gets a first-guess velocity: the weighted fit of its
+   history when that rests on at least ``established_points`` centroids since its last
+   split or merge (TITAN's forecast; such tracks need no phase correlation, which keeps
+   hundreds of cells affordable); otherwise phase correlation of the previous and current
+   composite reflectivity in a box around the track (when both fields are given; the boxes
+   of all tracks are correlated in one FFT call), else the weighted fit of a shorter
+   history, else the median motion of the other tracks ("steering"), else zero.  Each
+   track's last outline is moved by that guess.
 2. *Overlap.*  Predicted outlines are intersected with the new outlines.  A pair *matches* by
    overlap when ``I / sqrt(A_pred · A_new) >= overlap_threshold`` (I: intersection area);
    such pairs are matched one to one by maximum total overlap (Hungarian method), so a
@@ -18,7 +22,9 @@ the first-guess motion of TINT (phase correlation of successive reflectivity fie
    :func:`scipy.optimize.linear_sum_assignment` on the cost
    ``distance_weight * |c_new - c_pred| / (max_speed * dt) + size_weight * |dA| / max(A)``;
    pairs whose centroid displacement from the last observation exceeds ``max_speed * dt``
-   are forbidden.
+   are forbidden.  Candidates come from a k-d tree of the new centroids (``scipy``'s
+   ``cKDTree``), and each connected group of candidate pairs is solved on its own, which
+   gives the same optimum as one matrix of all tracks and cells.
 4. *Merges and splits.*  An unmatched track that touches a matched cell merged into it; an
    unmatched cell that touches a matched track split from it.  The larger participant (last
    area of the tracks for a merge, area of the cells for a split) keeps the track id; the

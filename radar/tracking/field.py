@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import fft as sp_fft
 from scipy.ndimage import gaussian_filter
 
-from radar.tracking.geometry import _GEOD, _cached_projection, true_motion
+from radar.tracking.geometry import _GEOD, _cached_projection, true_motion, true_motions
 from radar.tracking.model import TrackerConfig, TrackingError
 
 
@@ -96,6 +97,22 @@ class ReflectivityGrid:
         frac = (lat - self.lat_bounds[0]) / (self.lat_bounds[1] - self.lat_bounds[0])
         row = (1.0 - frac if self.north_up else frac) * ny - 0.5
         return row, col
+
+    def indices_of(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`index_of` of many points: fractional (rows, cols) arrays."""
+        lon = np.asarray(lon, float)
+        lat = np.asarray(lat, float)
+        if self.projected:
+            assert self.x_m is not None and self.y_m is not None and self.origin is not None
+            x, y = _cached_projection(*self.origin).to_xy(lon, lat)
+            col = (np.asarray(x, float) - self.x_m[0]) / (self.x_m[1] - self.x_m[0])
+            row = (np.asarray(y, float) - self.y_m[0]) / (self.y_m[1] - self.y_m[0])
+            return row, col
+        rows_cols = [self.index_of(float(a), float(b)) for a, b in zip(lon, lat, strict=True)]
+        return (
+            np.array([r for r, _ in rows_cols], float),
+            np.array([c for _, c in rows_cols], float),
+        )
 
     def shift_to_mps(self, drow: float, dcol: float, dt_s: float) -> tuple[float, float]:
         """Convert a pixel shift over ``dt_s`` seconds to (east, north) m/s."""
@@ -188,3 +205,101 @@ def _field_motion(
         x, y = projection.to_xy(*around)
         u, v = true_motion(projection, float(x), float(y), u, v)
     return u, v
+
+
+def _phase_correlation_shifts(
+    previous: np.ndarray, current: np.ndarray, min_value: float | None
+) -> list[tuple[float, float] | None]:
+    """:func:`phase_correlation_shift` of a stack of equally shaped boxes (k, ny, nx) at once.
+
+    The same arithmetic box by box (zero padding, normalised cross-power spectrum, σ = 1 px
+    smoothing, parabolic sub-pixel peak), with one FFT call for the whole stack.
+    """
+    a = np.nan_to_num(np.asarray(previous, float), nan=0.0)
+    b = np.nan_to_num(np.asarray(current, float), nan=0.0)
+    if min_value is not None:
+        a = np.where(a >= min_value, a - min_value, 0.0)
+        b = np.where(b >= min_value, b - min_value, 0.0)
+    out: list[tuple[float, float] | None] = [None] * a.shape[0]
+    ok = np.flatnonzero(a.any(axis=(1, 2)) & b.any(axis=(1, 2)))
+    if ok.size == 0:
+        return out
+    a, b = a[ok], b[ok]
+    shape = tuple(sp_fft.next_fast_len(2 * n, real=True) for n in a.shape[1:])
+    fa = sp_fft.rfft2(a, s=shape)
+    fb = sp_fft.rfft2(b, s=shape)
+    cross = fb * np.conj(fa)
+    magnitude = np.abs(cross)
+    cross /= magnitude + 1e-12 * magnitude.max(axis=(1, 2), keepdims=True)
+    surfaces = gaussian_filter(sp_fft.irfft2(cross, s=shape), (0.0, 1.0, 1.0), mode="wrap")
+    for k, surface in zip(ok.tolist(), surfaces, strict=True):
+        peak = np.unravel_index(int(np.argmax(surface)), surface.shape)
+        shift = []
+        for axis, (p, n) in enumerate(zip(peak, surface.shape, strict=True)):
+            idx_m = list(peak)
+            idx_p = list(peak)
+            idx_m[axis] = (p - 1) % n
+            idx_p[axis] = (p + 1) % n
+            ym, y0, yp = surface[tuple(idx_m)], surface[peak], surface[tuple(idx_p)]
+            denom = ym - 2.0 * y0 + yp
+            delta = 0.5 * (ym - yp) / denom if denom < 0 else 0.0
+            s = p + float(np.clip(delta, -0.5, 0.5))
+            shift.append(s - n if s > n / 2 else s)
+        out[k] = (shift[0], shift[1])
+    return out
+
+
+def _field_motions(
+    prev: ReflectivityGrid,
+    curr: ReflectivityGrid,
+    dt_s: float,
+    config: TrackerConfig,
+    around: Sequence[tuple[float, float]],
+    radii_m: Sequence[float],
+) -> list[tuple[float, float] | None]:
+    """:func:`_field_motion` around many points at once: boxes of equal shape are stacked
+    and correlated in one FFT call, positions are projected in one call."""
+    n = len(around)
+    out: list[tuple[float, float] | None] = [None] * n
+    if n == 0:
+        return out
+    dx, dy = (abs(d) for d in prev.step_m())
+    ny, nx = prev.shape
+    lon = np.array([p[0] for p in around], float)
+    lat = np.array([p[1] for p in around], float)
+    rows, cols = prev.indices_of(lon, lat)
+    groups: dict[tuple[int, int], list[tuple[int, slice, slice]]] = {}
+    for i in range(n):
+        reach = radii_m[i] + config.max_speed_mps * dt_s
+        half_r = max(config.phase_min_box_px // 2, int(math.ceil(reach / dy)))
+        half_c = max(config.phase_min_box_px // 2, int(math.ceil(reach / dx)))
+        r0, c0 = int(round(float(rows[i]))), int(round(float(cols[i])))
+        rs = slice(max(0, r0 - half_r), min(ny, r0 + half_r + 1))
+        cs = slice(max(0, c0 - half_c), min(nx, c0 + half_c + 1))
+        if rs.stop - rs.start < 4 or cs.stop - cs.start < 4:
+            continue
+        groups.setdefault((rs.stop - rs.start, cs.stop - cs.start), []).append((i, rs, cs))
+    uv = np.full((n, 2), np.nan)
+    for members in groups.values():
+        a = np.stack([prev.dbz[rs, cs] for _, rs, cs in members])
+        b = np.stack([curr.dbz[rs, cs] for _, rs, cs in members])
+        for (i, _, _), shift in zip(
+            members, _phase_correlation_shifts(a, b, config.phase_min_dbz), strict=True
+        ):
+            if shift is None:
+                continue
+            u, v = prev.shift_to_mps(shift[0], shift[1], dt_s)
+            if math.hypot(u, v) > config.max_speed_mps:
+                continue
+            uv[i] = (u, v)
+    found = np.flatnonzero(~np.isnan(uv[:, 0]))
+    if found.size == 0:
+        return out
+    if prev.projected:
+        # grid axes are east/north only at the grid origin: measure on the ellipsoid
+        projection = _cached_projection(*prev.origin)  # type: ignore[misc]
+        x, y = projection.to_xy(lon[found], lat[found])
+        uv[found] = true_motions(projection, np.column_stack([x, y]), uv[found])
+    for i in found.tolist():
+        out[i] = (float(uv[i, 0]), float(uv[i, 1]))
+    return out

@@ -90,6 +90,48 @@ def grid_motion(
     return float(x[1] - x[0]) / 3600.0, float(y[1] - y[0]) / 3600.0
 
 
+def grid_motions(projection: LocalProjection, lon: Any, lat: Any, u: Any, v: Any) -> np.ndarray:
+    """:func:`grid_motion` of many points at once: an (n, 2) array of grid m/s."""
+    lon, lat, u, v = (np.asarray(a, float).ravel() for a in (lon, lat, u, v))
+    out = np.zeros((lon.size, 2))
+    moving = (u != 0.0) | (v != 0.0)
+    if not moving.any():
+        return out
+    speed = np.hypot(u[moving], v[moving])
+    azimuth = np.degrees(np.arctan2(u[moving], v[moving]))
+    lon2, lat2, _ = _GEOD.fwd(lon[moving], lat[moving], azimuth, speed * 3600.0)
+    m = int(moving.sum())
+    x, y = projection.to_xy(
+        np.concatenate([lon[moving], lon2]), np.concatenate([lat[moving], lat2])
+    )
+    out[moving, 0] = (x[m:] - x[:m]) / 3600.0
+    out[moving, 1] = (y[m:] - y[:m]) / 3600.0
+    return out
+
+
+def true_motions(projection: LocalProjection, xy: Any, uv_grid: Any) -> np.ndarray:
+    """:func:`true_motion` of many points at once: (n, 2) positions and grid velocities
+    (projection metres, m/s) to an (n, 2) array of true (east, north) m/s."""
+    xy = np.asarray(xy, float).reshape(-1, 2)
+    uv = np.asarray(uv_grid, float).reshape(-1, 2)
+    out = np.zeros_like(uv)
+    moving = (uv[:, 0] != 0.0) | (uv[:, 1] != 0.0)
+    if not moving.any():
+        return out
+    m = int(moving.sum())
+    x, y = xy[moving, 0], xy[moving, 1]
+    lon, lat = projection.to_lonlat(
+        np.concatenate([x, x + uv[moving, 0] * 3600.0]),
+        np.concatenate([y, y + uv[moving, 1] * 3600.0]),
+    )
+    azimuth, _, distance = _GEOD.inv(lon[:m], lat[:m], lon[m:], lat[m:])
+    speed = np.asarray(distance) / 3600.0
+    rad = np.radians(np.asarray(azimuth))
+    out[moving, 0] = speed * np.sin(rad)
+    out[moving, 1] = speed * np.cos(rad)
+    return out
+
+
 def direction_toward_deg(u_mps: float, v_mps: float) -> float:
     """Direction a motion (east, north components) points toward, degrees clockwise from north."""
     if u_mps == 0.0 and v_mps == 0.0:
@@ -102,32 +144,38 @@ def _outlines_xy(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Centroids (n, 2) and outline polygons of the points in projection metres.
 
-    A point without a usable outline gets a disc of its area around the centroid.
+    One projection call for every vertex and vectorised polygon construction; a point
+    without a usable outline (fewer than four vertices, empty or of zero area) gets a disc
+    of its area around the centroid.
     """
-    if not points:
+    n = len(points)
+    if n == 0:
         return np.zeros((0, 2)), np.array([], dtype=object)
+    sizes = np.array([len(p.outline) if len(p.outline) >= 4 else 0 for p in points], dtype=int)
     lon = [p.centroid[0] for p in points]
     lat = [p.centroid[1] for p in points]
-    sizes = [len(p.outline) for p in points]
-    for p in points:
-        lon.extend(q[0] for q in p.outline)
-        lat.extend(q[1] for q in p.outline)
+    for p, size in zip(points, sizes.tolist(), strict=True):
+        if size:
+            lon.extend(q[0] for q in p.outline)
+            lat.extend(q[1] for q in p.outline)
     x, y = projection.to_xy(lon, lat)
-    n = len(points)
     xy = np.column_stack([x[:n], y[:n]])
-    polys = []
-    start = n
-    for p, size, (cx, cy) in zip(points, sizes, xy, strict=True):
-        ring = np.column_stack([x[start : start + size], y[start : start + size]])
-        start += size
-        poly = shapely.Polygon(ring) if size >= 4 else None
-        if poly is not None and not poly.is_valid:
-            poly = shapely.make_valid(poly)
+    polys = np.empty(n, dtype=object)
+    has = sizes > 0
+    if has.any():
+        coords = np.column_stack([x[n:], y[n:]])
+        index = np.repeat(np.arange(int(has.sum())), sizes[has])
+        made = shapely.polygons(shapely.linearrings(coords, indices=index))
+        invalid = ~shapely.is_valid(made)
+        if invalid.any():
+            made[invalid] = shapely.make_valid(made[invalid])
+        polys[has] = made
+    for i in range(n):
+        poly = polys[i]
         if poly is None or poly.is_empty or poly.area <= 0.0:
-            radius = math.sqrt(max(p.area_km2, 1e-6) / math.pi) * 1000.0
-            poly = shapely.Point(cx, cy).buffer(radius, 16)
-        polys.append(poly)
-    return xy, np.array(polys, dtype=object)
+            radius = math.sqrt(max(points[i].area_km2, 1e-6) / math.pi) * 1000.0
+            polys[i] = shapely.Point(float(xy[i, 0]), float(xy[i, 1])).buffer(radius, 16)
+    return xy, polys
 
 
 def translate_all(polys: np.ndarray, shift: np.ndarray) -> np.ndarray:

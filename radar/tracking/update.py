@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 
 from radar.model import HailCell
-from radar.tracking.field import ReflectivityGrid, _field_motion
+from radar.tracking.field import ReflectivityGrid, _field_motion, _field_motions
 from radar.tracking.geometry import (
     _cached_projection,
     _outlines_xy,
     _overlap_matrix,
-    grid_motion,
+    grid_motions,
     translate_all,
 )
 from radar.tracking.model import (
@@ -37,6 +41,8 @@ from radar.tracking.motion import (
     _steering,
     _track_motion,
     compute_trend,
+    fit_motions,
+    usable_history,
 )
 
 _FORBIDDEN = 1.0e9  # cost of a forbidden pair in the assignment matrices
@@ -115,28 +121,43 @@ def update_tracks(
     phases: list[tuple[float, float] | None] = []
     if active and points:
         assert dt_s is not None
-        for i in active:
+        old = [previous[i] for i in active]
+        local: list[tuple[float, float] | None] = [None] * len(old)
+        settled = [_established(t, config) for t in old]
+        if fields_ok:
+            assert prev_field is not None and field is not None
+            young = [k for k, e in enumerate(settled) if not e]
+            for k, motion in zip(
+                young,
+                _field_motions(
+                    prev_field,
+                    field,
+                    dt_s,
+                    config,
+                    [old[k].last.centroid for k in young],
+                    [math.sqrt(max(old[k].last.area_km2, 0.0) / math.pi) * 1000.0 for k in young],
+                ),
+                strict=True,
+            ):
+                local[k] = motion
+        for k, i in enumerate(active):
+            if settled[k]:
+                guesses.append(previous[i].motion)
+                phases.append(None)
+                continue
             guess, phase = _first_guess(
-                previous[i],
-                dt_s,
-                config,
-                steering,
-                global_motion,
-                prev_field if fields_ok else None,
-                field if fields_ok else None,
+                previous[i], config, steering, global_motion, fields_ok, local[k]
             )
             guesses.append(guess)
             phases.append(phase)
-        old = [previous[i] for i in active]
         last_xy, old_polys = _outlines_xy([t.last for t in old], projection)
         shift = (
-            np.array(
-                [
-                    grid_motion(
-                        projection, t.last.centroid[0], t.last.centroid[1], g.u_mps, g.v_mps
-                    )
-                    for t, g in zip(old, guesses, strict=True)
-                ]
+            grid_motions(
+                projection,
+                [t.last.centroid[0] for t in old],
+                [t.last.centroid[1] for t in old],
+                [g.u_mps for g in guesses],
+                [g.v_mps for g in guesses],
             )
             * dt_s
         )
@@ -151,42 +172,35 @@ def update_tracks(
         ok = mutual >= config.overlap_threshold
         touch = touch_frac >= config.touch_threshold
         if ok.any():
-            rows, cols = linear_sum_assignment(np.where(ok, -mutual, 0.0))
-            for r, c in zip(rows, cols, strict=True):
-                if ok[r, c]:
-                    match[r] = c
+            for rows, cols in _components(ok):
+                sub = ok[np.ix_(rows, cols)]
+                r_idx, c_idx = linear_sum_assignment(
+                    np.where(sub, -mutual[np.ix_(rows, cols)], 0.0)
+                )
+                for r, c in zip(r_idx, c_idx, strict=True):
+                    if sub[r, c]:
+                        match[rows[r]] = cols[c]
         # 2. Hungarian on distance and size for the rest, except tracks touching an
         #    already matched cell (merge candidates) and cells touching an already matched
         #    track (split candidates)
         matched_t = match >= 0
         matched_c = np.zeros(len(points), dtype=bool)
         matched_c[match[matched_t]] = True
-        free_t = [
-            k for k in range(len(active)) if not matched_t[k] and not touch[k, matched_c].any()
-        ]
-        free_c = [
-            j for j in range(len(points)) if not matched_c[j] and not touch[matched_t, j].any()
-        ]
-        if free_t and free_c:
-            reach = config.max_speed_mps * dt_s
-            jump = np.hypot(
-                new_xy[free_c][None, :, 0] - last_xy[free_t][:, None, 0],
-                new_xy[free_c][None, :, 1] - last_xy[free_t][:, None, 1],
+        free_t = np.flatnonzero(~matched_t & ~touch[:, matched_c].any(axis=1))
+        free_c = np.flatnonzero(~matched_c & ~touch[matched_t, :].any(axis=0))
+        if free_t.size and free_c.size:
+            _assign_by_distance(
+                match,
+                free_t,
+                free_c,
+                last_xy,
+                pred_xy,
+                new_xy,
+                old_area,
+                new_area,
+                config.max_speed_mps * dt_s,
+                config,
             )
-            miss = np.hypot(
-                new_xy[free_c][None, :, 0] - pred_xy[free_t][:, None, 0],
-                new_xy[free_c][None, :, 1] - pred_xy[free_t][:, None, 1],
-            )
-            a_old = old_area[free_t][:, None]
-            a_new = new_area[free_c][None, :]
-            cost = config.distance_weight * miss / reach + config.size_weight * np.abs(
-                a_new - a_old
-            ) / np.maximum(a_new, a_old)
-            cost = np.where(jump <= reach, cost, _FORBIDDEN)
-            rows, cols = linear_sum_assignment(cost)
-            for r, c in zip(rows, cols, strict=True):
-                if cost[r, c] < _FORBIDDEN:
-                    match[free_t[r]] = free_c[c]
         matched_t = match >= 0
         matched_c = np.zeros(len(points), dtype=bool)
         matched_c[match[matched_t]] = True
@@ -241,19 +255,32 @@ def update_tracks(
     # ---- build the new track list
     result: dict[str, Track] = {t.id: t for t in previous}
     children_of: dict[str, list[str]] = {}
+    matched = [k for k in range(len(active)) if match[k] >= 0]
+    since_of = {
+        k: scan_time if k in event_keepers else previous[active[k]].motion_since for k in matched
+    }
+    extended = {k: (*previous[active[k]].observations, points[int(match[k])]) for k in matched}
+    fits = dict(
+        zip(
+            matched,
+            fit_motions(
+                [usable_history(extended[k], since_of[k]) for k in matched], projection, config
+            ),
+            strict=True,
+        )
+    )
     for k, i in enumerate(active):
         track = previous[i]
         if match[k] >= 0:
-            obs = (*track.observations, points[int(match[k])])
-            since = scan_time if k in event_keepers else track.motion_since
+            obs = extended[k]
             reference = _field_reference(phases[k], ambient, config)
-            motion = _track_motion(obs, since, guesses[k], reference, projection, config)
+            motion = _track_motion(fits[k], guesses[k], reference, config)
             result[track.id] = replace(
                 track,
                 observations=obs,
                 motion=motion,
                 trend=compute_trend(obs, config),
-                motion_since=since,
+                motion_since=since_of[k],
             )
         elif k in merged_into:
             result[track.id] = replace(
@@ -340,3 +367,83 @@ class Tracker:
         )
         self._prev_field = field
         return self.state
+
+
+def _components(pairs: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Connected components (rows, cols) of a boolean bipartite adjacency matrix.
+
+    An assignment problem whose only admissible pairs are ``pairs`` splits into
+    independent problems on these components: solving each on its own gives the same
+    optimum as the whole matrix, at a fraction of the cost when there are hundreds of cells.
+    """
+    n_rows, n_cols = pairs.shape
+    r, c = np.nonzero(pairs)
+    graph = coo_matrix((np.ones(r.size), (r, n_rows + c)), shape=(n_rows + n_cols, n_rows + n_cols))
+    _, labels = connected_components(graph, directed=False)
+    out = []
+    used = np.unique(labels[r])
+    for label in used.tolist():
+        rows = np.flatnonzero(labels[:n_rows] == label)
+        cols = np.flatnonzero(labels[n_rows:] == label)
+        out.append((rows, cols))
+    return out
+
+
+def _assign_by_distance(
+    match: np.ndarray,
+    free_t: np.ndarray,
+    free_c: np.ndarray,
+    last_xy: np.ndarray,
+    pred_xy: np.ndarray,
+    new_xy: np.ndarray,
+    old_area: np.ndarray,
+    new_area: np.ndarray,
+    reach: float,
+    config: TrackerConfig,
+) -> None:
+    """Step 3 of the method: Hungarian assignment of the free tracks and cells on distance
+    and size; pairs farther apart than ``reach`` are forbidden.
+
+    Candidates come from a k-d tree of the new centroids (only pairs within ``reach``), and
+    each connected group of candidate pairs is solved on its own (:func:`_components`).
+    """
+    tree = cKDTree(new_xy[free_c])
+    near = tree.query_ball_point(last_xy[free_t], r=reach)
+    rows = np.repeat(np.arange(free_t.size), [len(n) for n in near])
+    if rows.size == 0:
+        return
+    cols = np.fromiter((j for n in near for j in n), dtype=int, count=rows.size)
+    allowed = np.zeros((free_t.size, free_c.size), dtype=bool)
+    allowed[rows, cols] = True
+    for comp_rows, comp_cols in _components(allowed):
+        t_idx, c_idx = free_t[comp_rows], free_c[comp_cols]
+        jump = np.hypot(
+            new_xy[c_idx][None, :, 0] - last_xy[t_idx][:, None, 0],
+            new_xy[c_idx][None, :, 1] - last_xy[t_idx][:, None, 1],
+        )
+        miss = np.hypot(
+            new_xy[c_idx][None, :, 0] - pred_xy[t_idx][:, None, 0],
+            new_xy[c_idx][None, :, 1] - pred_xy[t_idx][:, None, 1],
+        )
+        a_old = old_area[t_idx][:, None]
+        a_new = new_area[c_idx][None, :]
+        cost = config.distance_weight * miss / reach + config.size_weight * np.abs(
+            a_new - a_old
+        ) / np.maximum(a_new, a_old)
+        cost = np.where(jump <= reach, cost, _FORBIDDEN)
+        r_idx, k_idx = linear_sum_assignment(cost)
+        for r, c in zip(r_idx, k_idx, strict=True):
+            if cost[r, c] < _FORBIDDEN:
+                match[t_idx[r]] = c_idx[c]
+
+
+def _established(track: Track, config: TrackerConfig) -> bool:
+    """Whether the track's fitted motion rests on at least ``established_points`` centroids
+    since its last split or merge: its history is then its first guess (TITAN), and the
+    phase correlation around it (the most expensive step) is not needed."""
+    motion = track.motion
+    return (
+        motion.source == "fit"
+        and motion.n_points >= config.established_points
+        and len(usable_history(track.observations, track.motion_since)) >= config.established_points
+    )
