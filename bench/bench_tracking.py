@@ -3,8 +3,9 @@
 Target: tracking + nowcast under 300 ms per volume for 500 cells.  Synthetic volumes of disc
 cells (64-vertex outlines) moving with a common steering flow plus per-cell deviations and
 centroid jitter; each volume also carries a 481 x 481 composite (1 km) so the
-phase-correlation first guess is exercised.  Every cell is a hail cell (the worst case: all
-nowcasts and arrival times are wanted at once).  Per volume we time ``Tracker.update``,
+phase-correlation first guess is exercised.  In the table every cell is a hail cell (the
+worst case: all nowcasts and arrival times are wanted at once); a last line shows 500 cells
+of which one in five has hail (the others' nowcasts are computed lazily).  Per volume we time ``Tracker.update``,
 ``nowcast_tracks`` with every step materialised (``to_dict``, as the feed and the CLI do)
 and the arrival times of every nowcast into 100 county-sized targets.
 
@@ -55,7 +56,9 @@ AXIS_M = np.arange(-HALF_KM, HALF_KM + 1) * 1000.0
 GEOD = Geod(ellps="WGS84")
 
 
-def build_cells(positions: list[tuple[float, float, float]], t: datetime) -> list[HailCell]:
+def build_cells(
+    positions: list[tuple[float, float, float]], t: datetime, hail_every: int = 1
+) -> list[HailCell]:
     az = np.linspace(0.0, 2 * math.pi, 65)
     cells = []
     for i, (x, y, r) in enumerate(positions):
@@ -73,7 +76,7 @@ def build_cells(positions: list[tuple[float, float, float]], t: datetime) -> lis
                 mesh_mm=20.0,
                 top45_km=8.0,
                 vil_kgm2=35.0,
-                hail=True,
+                hail=i % hail_every == 0,
             )
         )
     return cells
@@ -124,9 +127,14 @@ TARGETS = {
 
 
 def run(
-    tracking: Any, nowcast: Any, volumes: list[Any], with_fields: bool
+    tracking: Any, nowcast: Any, volumes: list[Any], with_fields: bool, hail_every: int = 1
 ) -> tuple[dict[str, list[float]], Any, list[Any], list[dict[str, Any]]]:
-    """Time one implementation over the volumes; return timings and the final results."""
+    """Time one implementation over the volumes; return timings and the final results.
+
+    Every nowcast is materialised and gets arrival times when all cells are hail
+    (``hail_every`` 1); otherwise only the hail tracks' nowcasts are used, as dispatch does
+    (the current nowcast computes the others only when asked; the reference always does).
+    """
     tracker = tracking.Tracker()
     times: dict[str, list[float]] = {"track": [], "nowcast": [], "arrival": []}
     t0 = datetime(2024, 6, 20, 9, 0, tzinfo=UTC)
@@ -134,17 +142,19 @@ def run(
     arrivals: list[dict[str, Any]] = []
     for k, positions in enumerate(volumes):
         t = t0 + timedelta(seconds=SCAN_S * k)
-        cells = build_cells(positions, t)
+        cells = build_cells(positions, t, hail_every)
         field = build_field(positions, tracking.ReflectivityGrid) if with_fields else None
 
         start = time.perf_counter()
         state = tracker.update(cells, t, field=field)
         mid = time.perf_counter()
         nowcasts = nowcast.nowcast_tracks(state.tracks)
-        for n in nowcasts:
+        hail = {tr.id for tr in state.tracks if tr.active and tr.last.hail}
+        used = [n for n in nowcasts if n.track_id in hail]
+        for n in used:
             n.to_dict()
         end = time.perf_counter()
-        arrivals = [nowcast.arrival_times(n, TARGETS) for n in nowcasts]
+        arrivals = [nowcast.arrival_times(n, TARGETS) for n in used]
         done = time.perf_counter()
         if k > 0:  # the first volume only creates tracks
             times["track"].append((mid - start) * 1000)
@@ -162,7 +172,11 @@ def same_results(a: tuple[Any, list[Any], list[Any]], b: tuple[Any, list[Any], l
     for ta, tb in zip(state_a.tracks, state_b.tracks, strict=True):
         if [p.cell_id for p in ta.observations] != [p.cell_id for p in tb.observations]:
             return f"{ta.id}: different links"
-        if (ta.parent_id, ta.merged_into, ta.end_reason) != (tb.parent_id, tb.merged_into, tb.end_reason):
+        if (ta.parent_id, ta.merged_into, ta.end_reason) != (
+            tb.parent_id,
+            tb.merged_into,
+            tb.end_reason,
+        ):
             return f"{ta.id}: different split/merge"
         if math.hypot(ta.motion.u_mps - tb.motion.u_mps, ta.motion.v_mps - tb.motion.v_mps) > 1e-6:
             return f"{ta.id}: motion differs"
@@ -209,7 +223,9 @@ def main(argv: list[str] | None = None) -> int:
         track = statistics.mean(new_t["track"])
         now = statistics.mean(new_t["nowcast"])
         arrival = statistics.mean(new_t["arrival"])
-        ref_tn = statistics.mean(a + b for a, b in zip(ref_t["track"], ref_t["nowcast"], strict=True))
+        ref_tn = statistics.mean(
+            a + b for a, b in zip(ref_t["track"], ref_t["nowcast"], strict=True)
+        )
         ref_arrival = statistics.mean(ref_t["arrival"])
         print(
             f"{n_cells:>5} | {track:>9.1f} {now:>10.1f} {track + now:>9.1f} {arrival:>9.1f} |"
@@ -218,6 +234,23 @@ def main(argv: list[str] | None = None) -> int:
         )
         if n_cells == TARGET_CELLS:
             verdict = track + now <= TARGET_MS and not why
+    if TARGET_CELLS in sizes:
+        # a crowded afternoon where one cell in five has hail: only the hail tracks'
+        # nowcasts and arrival times are needed now, the others are computed when asked
+        volumes = scenario(TARGET_CELLS, args.volumes)
+        new_t, *_ = run(new_tracking, new_nowcast, volumes, with_fields, hail_every=5)
+        ref_t, *_ = run(ref_tracking, ref_nowcast, volumes, with_fields, hail_every=5)
+        tn = statistics.mean(a + b for a, b in zip(new_t["track"], new_t["nowcast"], strict=True))
+        ref_tn = statistics.mean(
+            a + b for a, b in zip(ref_t["track"], ref_t["nowcast"], strict=True)
+        )
+        arrival = statistics.mean(new_t["arrival"])
+        ref_arrival = statistics.mean(ref_t["arrival"])
+        print(
+            f"{TARGET_CELLS} cells, 1 in 5 hail (hail nowcasts now, the rest lazily): tracking +"
+            f" nowcast {tn:.1f} ms (reference {ref_tn:.1f} ms, {ref_tn / tn:.1f}x), arrivals"
+            f" {arrival:.1f} ms (reference {ref_arrival:.1f} ms, {ref_arrival / arrival:.1f}x)"
+        )
     if verdict is not None:
         print(
             f"target: tracking + nowcast <= {TARGET_MS:.0f} ms per volume at {TARGET_CELLS} cells,"

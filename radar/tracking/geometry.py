@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -139,6 +140,24 @@ def direction_toward_deg(u_mps: float, v_mps: float) -> float:
     return math.degrees(math.atan2(u_mps, v_mps)) % 360.0
 
 
+_OUTLINE_CACHE: OrderedDict[tuple[Any, ...], tuple[float, float, Any]] = OrderedDict()
+_OUTLINE_CACHE_SIZE = 8192  # a few volumes of hundreds of cells
+
+
+def _outline_key(point: TrackPoint, projection: LocalProjection) -> tuple[Any, ...]:
+    # a cell is identified by its scan time, id and centroid; the outline length guards
+    # against a caller reusing an id with another outline
+    return (
+        projection.lon0,
+        projection.lat0,
+        point.scan_time,
+        point.cell_id,
+        point.centroid,
+        len(point.outline),
+        point.area_km2,
+    )
+
+
 def _outlines_xy(
     points: Sequence[TrackPoint], projection: LocalProjection
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -146,11 +165,39 @@ def _outlines_xy(
 
     One projection call for every vertex and vectorised polygon construction; a point
     without a usable outline (fewer than four vertices, empty or of zero area) gets a disc
-    of its area around the centroid.
+    of its area around the centroid.  Results are cached by cell (scan time, id, centroid)
+    and projection: a volume's new cells are the next volume's track ends, so each outline
+    is projected once even when the state is rebuilt from JSON between volumes.
     """
     n = len(points)
     if n == 0:
         return np.zeros((0, 2)), np.array([], dtype=object)
+    keys = [_outline_key(p, projection) for p in points]
+    xy = np.empty((n, 2))
+    polys = np.empty(n, dtype=object)
+    todo = []
+    for i, key in enumerate(keys):
+        hit = _OUTLINE_CACHE.get(key)
+        if hit is None:
+            todo.append(i)
+        else:
+            xy[i] = hit[0], hit[1]
+            polys[i] = hit[2]
+    if todo:
+        fresh_xy, fresh = _project_outlines([points[i] for i in todo], projection)
+        for k, i in enumerate(todo):
+            xy[i] = fresh_xy[k]
+            polys[i] = fresh[k]
+            _OUTLINE_CACHE[keys[i]] = (float(fresh_xy[k, 0]), float(fresh_xy[k, 1]), fresh[k])
+        while len(_OUTLINE_CACHE) > _OUTLINE_CACHE_SIZE:
+            _OUTLINE_CACHE.popitem(last=False)
+    return xy, polys
+
+
+def _project_outlines(
+    points: Sequence[TrackPoint], projection: LocalProjection
+) -> tuple[np.ndarray, np.ndarray]:
+    n = len(points)
     sizes = np.array([len(p.outline) if len(p.outline) >= 4 else 0 for p in points], dtype=int)
     lon = [p.centroid[0] for p in points]
     lat = [p.centroid[1] for p in points]
