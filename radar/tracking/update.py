@@ -127,7 +127,7 @@ def update_tracks(
         if fields_ok:
             assert prev_field is not None and field is not None
             young = [k for k, e in enumerate(settled) if not e]
-            for k, motion in zip(
+            for k, found in zip(
                 young,
                 _field_motions(
                     prev_field,
@@ -139,7 +139,7 @@ def update_tracks(
                 ),
                 strict=True,
             ):
-                local[k] = motion
+                local[k] = found
         for k, i in enumerate(active):
             if settled[k]:
                 guesses.append(previous[i].motion)
