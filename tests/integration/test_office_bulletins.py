@@ -151,6 +151,28 @@ def test_drill_bulletin_issued_delivered_confirmed_and_chased(app, client, users
     # Ammunition left.
     assert fig["ammunition"]["stock"] == exp["stock"]
 
+    # Real storms of the drill leaving the city: each hail track whose nowcast crosses the
+    # border within 60 min has one handover draft, to the neighbour the storm moves into
+    # (checked 3 km beyond the crossing along the storm's motion, on the ellipsoid).
+    from pyproj import Geod
+    from shapely.geometry import Point
+
+    from command.models import HandoverRecord
+    from sites.deployment import default_deployment
+    from sites.neighbours import load_office
+
+    handovers = db_session.scalars(select(HandoverRecord).where(HandoverRecord.drill_id == drill_id)).all()
+    assert handovers, "the relocated Canberra storms move out of Lüliang within the hour"
+    outlines = {n.key: n.geometry for n in load_office().neighbours}
+    city = default_deployment().area
+    for h in handovers:
+        assert 0 <= (h.crossing_at - h.created_at).total_seconds() <= 3600
+        assert city.exterior.distance(Point(h.crossing_lon, h.crossing_lat)) < 0.01 if hasattr(city, "exterior") \
+            else city.boundary.distance(Point(h.crossing_lon, h.crossing_lat)) < 0.01
+        lon, lat, _ = Geod(ellps="WGS84").fwd(h.crossing_lon, h.crossing_lat, h.direction_deg, 3000.0)
+        assert outlines[h.neighbour_key].contains(Point(lon, lat)), (h.track_id, h.neighbour_key)
+        assert h.state == "draft" and h.mesh_mm is not None
+
     # The season page's drill view shows the same figures.
     import numpy as np
 
@@ -300,3 +322,36 @@ def test_drafts_are_due_after_a_drill_ends_and_daily_at_the_hour(app, seeded, db
         s.commit()
     db_session.expire_all()
     assert len(db_session.scalars(select(BulletinRecord)).all()) == 2
+
+
+def test_concurrent_issues_take_distinct_numbers(app, users, seeded):
+    """Two office users issuing at the same moment never share a running number."""
+    import threading
+
+    from tests.conftest import TEST_PASSWORD
+
+    ids = []
+    c = app.test_client()
+    login(c, users["commander"])
+    for i in range(4):
+        ids.append(c.post("/api/office/bulletins", json={"kind": "notice", "title": f"通知{i}",
+                                                         "body": "正文"}).get_json()["id"])
+    results: dict[int, tuple[int, dict]] = {}
+    barrier = threading.Barrier(len(ids))
+
+    def issue(bid):
+        client = app.test_client()
+        client.post("/login", data={"username": users["admin"] if bid % 2 else users["commander"],
+                                    "password": TEST_PASSWORD})
+        barrier.wait()
+        r = client.post(f"/api/office/bulletins/{bid}/issue")
+        results[bid] = (r.status_code, r.get_json())
+
+    threads = [threading.Thread(target=issue, args=(b,)) for b in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert all(code == 200 for code, _ in results.values()), results
+    numbers = sorted(body["seq"] for _, body in results.values())
+    assert numbers == [1, 2, 3, 4]
