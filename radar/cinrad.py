@@ -81,7 +81,6 @@ def read_cinrad(path: Path, fields: Sequence[str] | None) -> Any:
     """
     try:
         from pycwr.configure.default_config import CINRAD_field_mapping
-        from pycwr.io import read_auto
         from pycwr.io.util import radar_format
     except ImportError as exc:
         raise RadarReadError(
@@ -98,9 +97,112 @@ def read_cinrad(path: Path, fields: Sequence[str] | None) -> Any:
     if kind == "SAB":
         _require_station(path)
 
-    prd = read_auto(str(path))
+    raw, prd = _read_raw_and_prd(path, kind)
     names = _moments(prd, CINRAD_field_mapping, fields)
-    return prd.to_pyart_radar(field_names=names, use_external=True, strict=True)
+    radar = prd.to_pyart_radar(field_names=names, use_external=True, strict=True)
+    _fix_gate_ranges(radar, raw, kind)
+    radar.hailops_sweeps_expected = _sweeps_expected(raw, kind, int(radar.nsweeps))
+    name = _station_name(raw, kind)
+    if name:
+        radar.metadata["instrument_name"] = name
+    return radar
+
+
+#: Cuts of the SA/SB volume coverage patterns (both cuts of a split elevation counted).
+_SAB_VCP_CUTS = {11: 16, 21: 11, 31: 8, 32: 7}
+
+
+def _read_raw_and_prd(path: Path, kind: str) -> tuple[Any, Any]:
+    """pycwr's raw file object (kept for its header) and its radar object (``read_auto``'s
+    own two steps, done here so the header stays at hand)."""
+    import importlib
+
+    module, base, bridge = {
+        "WSR98D": ("WSR98DFile", "WSR98DBaseData", "WSR98D2NRadar"),
+        "SAB": ("SABFile", "SABBaseData", "SAB2NRadar"),
+        "CC": ("CCFile", "CCBaseData", "CC2NRadar"),
+        "SC": ("SCFile", "SCBaseData", "SC2NRadar"),
+        "PA": ("PAFile", "PABaseData", "PA2NRadar"),
+    }[kind]
+    mod = importlib.import_module(f"pycwr.io.{module}")
+    raw = getattr(mod, base)(str(path))
+    return raw, getattr(mod, bridge)(raw).ToPRD()
+
+
+def first_gate_centre_m(header_start_m: float, spacing_m: float) -> float:
+    """Range of the centre of the first gate.
+
+    **Rule**: a positive first-gate range in the header (``StartRange`` of the standard
+    format, ``RangeToFirstGateOfRef`` of SA/SB) is the centre of the first gate, as NEXRAD
+    Level II states it and as pycwr writes it; a header value of 0 — as in the real
+    Zhumadian SB and ZG170 files — or a format with no such field (CC, SC) means the first
+    gate starts at the antenna, so its centre is half a gate out.
+    """
+    return float(header_start_m) if header_start_m > 0 else spacing_m / 2.0
+
+
+def _fix_gate_ranges(radar: Any, raw: Any, kind: str) -> None:
+    """Put the gates where the header says (pycwr ignores the first-gate range).
+
+    pycwr places gate ``k`` at ``(k + 1)·d`` for the standard format and CC/SC, and SA/SB
+    reflectivity (aligned onto the 250 m Doppler gates) with its first 1 km gate at 250 m.
+    The whole range axis is shifted so the first reflectivity gate sits at
+    :func:`first_gate_centre_m`; gate spacing is kept.
+    """
+    import numpy as np
+
+    ranges = np.asarray(radar.range["data"], dtype=np.float64)
+    if ranges.size < 2:
+        return
+    spacing = float(ranges[1] - ranges[0])
+    if kind in ("WSR98D", "PA"):
+        cut = raw.header["CutConfig"]
+        start = float(np.ravel(cut["StartRange"])[0])
+        shift = first_gate_centre_m(start, spacing) - ranges[0]
+    elif kind == "SAB":
+        radial = raw.radial[0]
+        ref_spacing = float(radial["GateSizeOfReflectivity"])
+        pycwr_first = float(radial["GateSizeOfDoppler"])  # where pycwr puts the first dBZ gate
+        shift = first_gate_centre_m(float(radial["RangeToFirstGateOfRef"]), ref_spacing) - pycwr_first
+    else:  # CC, SC: no first-gate field
+        shift = first_gate_centre_m(0.0, spacing) - ranges[0]
+    radar.range["data"] = (ranges + shift).astype(np.float32)
+    radar.range["meters_to_center_of_first_gate"] = float(ranges[0] + shift)
+    radar.hailops_range_shift_m = float(shift)
+
+
+def _sweeps_expected(raw: Any, kind: str, merged: int) -> int | None:
+    """Sweeps the volume should hold, counted as read here (pycwr merges each split
+    elevation's reflectivity-only cut into its Doppler cut, so the header's cut count is
+    reduced by the cuts merged away), or ``None`` when the header does not say."""
+    raw_sweeps = int(getattr(raw, "nsweeps", merged))
+    declared: int | None = None
+    try:
+        if kind in ("WSR98D", "PA"):
+            declared = int(raw.header["TaskConfig"]["CutNumber"])
+        elif kind == "SAB":
+            declared = _SAB_VCP_CUTS.get(int(raw.radial[0]["VcpNumber"]))
+        elif kind == "CC":
+            mode = int(raw.header["ObsParam1"]["ucScanMode"])
+            declared = mode - 100 if mode > 100 else None  # 1XX: volume scan of XX tilts
+    except (KeyError, TypeError, ValueError, IndexError):
+        declared = None
+    if declared is None or declared <= 0:
+        return None
+    return merged + max(declared - raw_sweeps, 0)
+
+
+def _station_name(raw: Any, kind: str) -> str | None:
+    """Station number and name from a CC header (pycwr labels every CC file "NanJing")."""
+    if kind != "CC":
+        return None
+    try:
+        obs = raw.header["ObsParam1"]
+        number = obs["cStationNumber"].split(b"\x00")[0].decode("ascii", "replace").strip()
+        station = obs["cStation"].split(b"\x00")[0].decode("gbk", "replace").strip()
+    except (KeyError, AttributeError, UnicodeError):
+        return None
+    return " ".join(p for p in (number, station) if p) or None
 
 
 def _require_station(path: Path) -> None:
