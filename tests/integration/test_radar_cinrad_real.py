@@ -1,7 +1,8 @@
 """Issue 14: CINRAD base data from real Chinese radars, through the same pipeline.
 
 The three files in ``../shared/data/cinrad/`` carry no licence, so they are read where they
-are and never copied into the repository; without them these tests skip, saying so.
+are and never copied into the repository; without them these tests skip, saying so (CI,
+with ``HAILOPS_REQUIRE_SHARED=1``, requires them).
 
 - ``Z9396_BASE_SB_20180724_055400.bin.bz2``: CINRAD/SB Zhumadian, VCP 21 (11 cuts: the two
   lowest elevations split into surveillance and Doppler cuts).
@@ -24,20 +25,15 @@ import pytest
 from radar.detect import detect_volume
 from radar.io import read_volume
 from radar.levels import levels_from_values
+from tests.unit.radar.radar_paths import shared_data
 
-CINRAD = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "cinrad"
+CINRAD = shared_data() / "cinrad"
 SB = CINRAD / "Z9396_BASE_SB_20180724_055400.bin.bz2"
 CC = CINRAD / "2016070817.48V.gz"
 X = CINRAD / "Z_RADR_I_ZG170_20260329064800_O_DOR_YTD2_CAP_FMT.bin.bz2"
 
-pytestmark = [
-    pytest.mark.needs_shared,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not all(p.exists() for p in (SB, CC, X)),
-        reason=f"unlicensed CINRAD files not present in {CINRAD} (never copied into the repo)",
-    ),
-]
+# Skipped with the reason by tests/conftest.py where the files are absent (an error in CI).
+pytestmark = [pytest.mark.needs_shared, pytest.mark.slow]
 LEVELS = levels_from_values(4300.0, 7600.0, source="test")
 
 
