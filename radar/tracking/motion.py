@@ -115,15 +115,14 @@ def compute_trend(observations: Sequence[TrackPoint], config: TrackerConfig) -> 
         p for p in observations if (t_last - p.scan_time).total_seconds() <= config.trend_window_s
     ]
 
+    ages = [(p.scan_time - t_last).total_seconds() for p in window]
+
     def one(attr: str, threshold: float) -> tuple[str, float | None]:
-        pairs = [
-            ((p.scan_time - t_last).total_seconds(), getattr(p, attr))
-            for p in window
-            if getattr(p, attr) is not None
-        ]
-        if len(pairs) < 2:
+        values = [getattr(p, attr) for p in window]
+        times = [a for a, v in zip(ages, values, strict=True) if v is not None]
+        if len(times) < 2:
             return UNKNOWN, None
-        rate = _slope_per_h([a for a, _ in pairs], [b for _, b in pairs])
+        rate = _slope_per_h(times, [v for v in values if v is not None])
         if rate >= threshold:
             return GROWING, rate
         if rate <= -threshold:
@@ -255,7 +254,7 @@ def _field_reference(
 def _track_motion(
     fit: Motion | None,
     guess: Motion,
-    reference: Motion | None,
+    reference: Motion | None | Callable[[], Motion | None],
     config: TrackerConfig,
 ) -> Motion:
     """Motion of a matched track: ``fit``, the fit of its own centroids since its last split
@@ -266,16 +265,17 @@ def _track_motion(
     field motion by more than ``max_field_deviation_mps`` is a gross outlier (a centroid
     jump from a split, a merge or a fragment growing on one flank, not motion): the field
     motion replaces it, as TINT replaces a local shift that disagrees with the ambient flow.
+    ``reference`` may be a callable: the field motion is then computed only when needed.
     """
-    if fit is None:
-        return guess
+    if fit is None or fit.n_points >= config.established_points:
+        return guess if fit is None else fit
+    field = reference() if callable(reference) else reference
     if (
-        reference is not None
-        and fit.n_points < config.established_points
-        and math.hypot(fit.u_mps - reference.u_mps, fit.v_mps - reference.v_mps)
+        field is not None
+        and math.hypot(fit.u_mps - field.u_mps, fit.v_mps - field.v_mps)
         > config.max_field_deviation_mps
     ):
-        return replace(reference, n_points=fit.n_points)
+        return replace(field, n_points=fit.n_points)
     return fit
 
 

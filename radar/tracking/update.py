@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -173,6 +174,9 @@ def update_tracks(
         touch = touch_frac >= config.touch_threshold
         if ok.any():
             for rows, cols in _components(ok):
+                if rows.size == 1 and cols.size == 1:  # the common case: one candidate
+                    match[rows[0]] = cols[0]
+                    continue
                 sub = ok[np.ix_(rows, cols)]
                 r_idx, c_idx = linear_sum_assignment(
                     np.where(sub, -mutual[np.ix_(rows, cols)], 0.0)
@@ -273,8 +277,12 @@ def update_tracks(
         track = previous[i]
         if match[k] >= 0:
             obs = extended[k]
-            reference = _field_reference(phases[k], ambient, config)
-            motion = _track_motion(fits[k], guesses[k], reference, config)
+            motion = _track_motion(
+                fits[k],
+                guesses[k],
+                partial(_field_reference, phases[k], ambient, config),
+                config,
+            )
             result[track.id] = replace(
                 track,
                 observations=obs,
@@ -380,13 +388,16 @@ def _components(pairs: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     r, c = np.nonzero(pairs)
     graph = coo_matrix((np.ones(r.size), (r, n_rows + c)), shape=(n_rows + n_cols, n_rows + n_cols))
     _, labels = connected_components(graph, directed=False)
-    out = []
     used = np.unique(labels[r])
-    for label in used.tolist():
-        rows = np.flatnonzero(labels[:n_rows] == label)
-        cols = np.flatnonzero(labels[n_rows:] == label)
-        out.append((rows, cols))
-    return out
+    row_labels, col_labels = labels[:n_rows], labels[n_rows:]
+    order_r = np.argsort(row_labels, kind="stable")
+    order_c = np.argsort(col_labels, kind="stable")
+    sorted_r, sorted_c = row_labels[order_r], col_labels[order_c]
+    r0 = np.searchsorted(sorted_r, used, "left").tolist()
+    r1 = np.searchsorted(sorted_r, used, "right").tolist()
+    c0 = np.searchsorted(sorted_c, used, "left").tolist()
+    c1 = np.searchsorted(sorted_c, used, "right").tolist()
+    return [(order_r[a:b], order_c[c:d]) for a, b, c, d in zip(r0, r1, c0, c1, strict=True)]
 
 
 def _assign_by_distance(
@@ -417,6 +428,11 @@ def _assign_by_distance(
     allowed[rows, cols] = True
     for comp_rows, comp_cols in _components(allowed):
         t_idx, c_idx = free_t[comp_rows], free_c[comp_cols]
+        if comp_rows.size == 1 and comp_cols.size == 1:  # one candidate: allowed by the tree,
+            jump = math.hypot(*(new_xy[c_idx[0]] - last_xy[t_idx[0]]))  # check as below
+            if jump <= reach:
+                match[t_idx[0]] = c_idx[0]
+            continue
         jump = np.hypot(
             new_xy[c_idx][None, :, 0] - last_xy[t_idx][:, None, 0],
             new_xy[c_idx][None, :, 1] - last_xy[t_idx][:, None, 1],
