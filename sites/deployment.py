@@ -120,6 +120,9 @@ class RadarStation:
     name_en: str = ""
     sample: bool = False
     note: str = ""
+    station_id: str = ""  # CINRAD station number, e.g. "Z9358"
+    radar_type: str = ""  # e.g. "CC" (CINRAD/CC, C band)
+    source: str = ""  # where the position comes from
 
 
 @dataclass(frozen=True)
@@ -288,6 +291,9 @@ class _RadarFile(_Schema):
     band: str
     sample: bool = False
     note: str = ""
+    station_id: str = ""
+    radar_type: str = ""
+    source: str = ""
 
 
 class _DeploymentFile(_Schema):

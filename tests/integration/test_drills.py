@@ -45,7 +45,7 @@ def _run(app, db_session, **kwargs):
 def test_builtin_drill_with_auto_approval(app, users, seeded, db_session, client):
     drill_id = _run(app, db_session)
     drill = db_session.get(DrillRecord, drill_id)
-    assert drill.relocated and drill.relocate_to["lat"] == pytest.approx(37.55)
+    assert drill.relocated and drill.relocate_to["lat"] == pytest.approx(37.5183)
     ops = [decode(lc.Operation, r.data) for r in db_session.scalars(
         select(OperationRecord).where(OperationRecord.drill_id == drill_id))]
     assert any(op.state == lc.S.COMPLETED for op in ops), [op.state for op in ops]

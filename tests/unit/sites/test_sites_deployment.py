@@ -161,10 +161,11 @@ def test_control_zone_parameters_are_configurable() -> None:
     )
 
 
-def test_radar_is_a_clearly_marked_sample_inside_the_city(deployment: Deployment) -> None:
+def test_radar_is_the_luliang_station_labelled_with_its_source(deployment: Deployment) -> None:
+    """Issue 14: the CINRAD station Z9358 from the station tables, no longer a sample."""
     radar = deployment.radar
-    assert radar.sample is True
-    assert "样例" in radar.name and "SAMPLE" in radar.note
+    assert radar.sample is False and radar.station_id == "Z9358"
+    assert "station table" in radar.source and "approximate" in radar.note
     assert deployment.county_at(radar.lon, radar.lat) == deployment.county("lishi")
     assert radar.band in {"S", "C", "X"} and radar.alt_m > 0
 
