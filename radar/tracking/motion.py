@@ -53,35 +53,64 @@ def fit_motions(
     if not lon:
         return out
     xs, ys = projection.to_xy(lon, lat)
+    # tracks grouped by history length: each group is fitted row-wise in one set of array
+    # operations (sums along rows of at most ``history_max_points`` < 8 values are plain
+    # left-to-right sums, so every track gets the same numbers as fitted alone)
+    groups: dict[int, list[tuple[int, int]]] = {}
     start = 0
-    fitted: list[tuple[int, float, float, float, float, float, float, int]] = []
     for i, pts in enumerate(pts_of):
-        n = len(pts)
-        if n < 2:
-            continue
-        x, y = xs[start : start + n], ys[start : start + n]
-        start += n
-        t_last = pts[-1].scan_time
-        t = np.array([(p.scan_time - t_last).total_seconds() for p in pts])
+        if len(pts) >= 2:
+            groups.setdefault(len(pts), []).append((i, start))
+            start += len(pts)
+    fitted: list[tuple[int, float, float, float, float, float, float, int]] = []
+    for n, members in sorted(groups.items()):
+        idx = np.array([s0 for _, s0 in members])[:, None] + np.arange(n)[None, :]
+        x, y = xs[idx], ys[idx]
+        t = np.array(
+            [
+                [(p.scan_time - pts_of[i][-1].scan_time).total_seconds() for p in pts_of[i]]
+                for i, _ in members
+            ]
+        )
         w = np.exp(t / config.history_tau_s)  # t <= 0, so older points weigh less
-        w = w * (n / w.sum())
-        tm = float(np.sum(w * t) / n)
-        stt = float(np.sum(w * (t - tm) ** 2))
-        if stt <= 0.0:
-            continue
-        u_grid = float(np.sum(w * (t - tm) * (x - np.sum(w * x) / n)) / stt)
-        v_grid = float(np.sum(w * (t - tm) * (y - np.sum(w * y) / n)) / stt)
-        rx = x - (np.sum(w * x) / n + u_grid * (t - tm))
-        ry = y - (np.sum(w * y) / n + v_grid * (t - tm))
-        sq = float(np.sum(w * (rx**2 + ry**2)))
-        residual = math.sqrt(sq / n)
-        if n > 2:
-            scatter = max(config.scatter_floor_mps, math.sqrt(sq / (n - 2) / stt))
-        else:
-            scatter = config.scatter_prior_mps
-        x_end = float(np.sum(w * x) / n + u_grid * (0.0 - tm))
-        y_end = float(np.sum(w * y) / n + v_grid * (0.0 - tm))
-        fitted.append((i, x_end, y_end, u_grid, v_grid, scatter, residual, n))
+        w = w * (n / w.sum(axis=1, keepdims=True))
+        tm = np.sum(w * t, axis=1, keepdims=True) / n
+        stt = np.sum(w * (t - tm) ** 2, axis=1, keepdims=True)
+        mx = np.sum(w * x, axis=1, keepdims=True) / n
+        my = np.sum(w * y, axis=1, keepdims=True) / n
+        ok = stt[:, 0] > 0.0
+        safe = np.where(stt > 0.0, stt, 1.0)
+        u_grid = np.sum(w * (t - tm) * (x - mx), axis=1, keepdims=True) / safe
+        v_grid = np.sum(w * (t - tm) * (y - my), axis=1, keepdims=True) / safe
+        rx = x - (mx + u_grid * (t - tm))
+        ry = y - (my + v_grid * (t - tm))
+        sq = np.sum(w * (rx**2 + ry**2), axis=1)
+        x_end = (mx + u_grid * (0.0 - tm))[:, 0]
+        y_end = (my + v_grid * (0.0 - tm))[:, 0]
+        for row, (i, _) in enumerate(members):
+            if not ok[row]:
+                continue
+            sq_i = float(sq[row])
+            residual = math.sqrt(sq_i / n)
+            if n > 2:
+                scatter = max(
+                    config.scatter_floor_mps, math.sqrt(sq_i / (n - 2) / float(stt[row, 0]))
+                )
+            else:
+                scatter = config.scatter_prior_mps
+            fitted.append(
+                (
+                    i,
+                    float(x_end[row]),
+                    float(y_end[row]),
+                    float(u_grid[row, 0]),
+                    float(v_grid[row, 0]),
+                    scatter,
+                    residual,
+                    n,
+                )
+            )
+    fitted.sort()
     if not fitted:
         return out
     uv = true_motions(projection, [(f[1], f[2]) for f in fitted], [(f[3], f[4]) for f in fitted])
