@@ -94,6 +94,7 @@ def tracks_document(
 ) -> dict[str, Any]:
     """The JSON document printed by ``radar track``."""
     by_id = {n.track_id: n for n in nowcasts}
+    cells = {c.id: c for r in results for c in r.cells}
     site = results[0].radar
     return {
         "radar": {"name": site.name, "lon": site.lon, "lat": site.lat, "alt_m": site.alt_m},
@@ -103,11 +104,22 @@ def tracks_document(
             "source": results[0].levels.source,
         },
         "volumes": [
-            {"path": r.source, "scan_time": _iso(r.scan_time), "n_cells": len(r.cells)}
+            {"path": r.source, "scan_time": _iso(r.scan_time), "n_cells": len(r.cells),
+             "complete": r.complete, "sweeps_expected": r.sweeps_expected,
+             "sweeps_read": r.sweeps_read}
             for r in results
         ],
-        "tracks": [_track_json(t, by_id.get(t.id)) for t in tracks],
+        "tracks": [_with_verdicts(_track_json(t, by_id.get(t.id)), cells) for t in tracks],
     }
+
+
+def _with_verdicts(track: dict[str, Any], cells: dict[str, Any]) -> dict[str, Any]:
+    """Each observation's ``verdict`` and ``sampling`` (issue 14), from its detected cell."""
+    for item in track["cells"]:
+        cell = cells.get(item["cell_id"])
+        item["verdict"] = cell.verdict if cell is not None else ("hail" if item["hail"] else "no_hail")
+        item["sampling"] = list(cell.sampling) if cell is not None else []
+    return track
 
 
 def _track_json(track: Track, nowcast: TrackNowcast | None) -> dict[str, Any]:
@@ -183,6 +195,11 @@ def _num(value: float | None, digits: int) -> float | None:
 def _track(args: Any) -> str:
     levels = resolve_levels(args)
     results = _detect_all(args.paths, levels)
+    for r in results:
+        if not r.complete:
+            print(f"{PROG}: warning: {r.source}: incomplete volume ({r.sweeps_read} of "
+                  f"{r.sweeps_expected if r.sweeps_expected is not None else '?'} sweeps): "
+                  f"{' '.join(str(r.incomplete_reason).split())}", file=sys.stderr)
     tracks, nowcasts = run_tracking(results)
     return json.dumps(tracks_document(results, tracks, nowcasts), ensure_ascii=False,
                       allow_nan=False)

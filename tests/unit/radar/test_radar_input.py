@@ -201,3 +201,21 @@ def test_a_sounding_whose_height_unit_cannot_be_told_is_refused(tmp_path: Path) 
     decametres = [20.0, 170.0, 320.0, 470.0, 620.0, 770.0, 1000.0]
     with pytest.raises(SoundingError, match="height unit"):
         levels_from_sounding(_sounding(tmp_path, decametres))
+
+
+def test_radar_track_carries_verdicts_sampling_and_completeness(capsys) -> None:
+    """``hailops radar track`` keeps its fields and adds, per observation, the cell's
+    ``verdict`` and ``sampling`` and, per volume, the completeness fields."""
+    from radar.cli_track import track_main
+    from tests.unit.radar.radar_paths import feldberg_scans
+
+    paths = [str(p) for p in feldberg_scans()[-3:]]
+    assert track_main(paths) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert all({"complete", "sweeps_expected", "sweeps_read"} <= set(v) for v in doc["volumes"])
+    assert all(v["sweeps_read"] == 1 for v in doc["volumes"])  # single-sweep scans
+    cells = [c for t in doc["tracks"] for c in t["cells"]]
+    assert cells and all(c["sampling"] == ["too_few_elevations"] for c in cells)
+    # One sweep cannot tell hail: strong cells are "cannot tell", never "hail".
+    assert all(c["verdict"] == ("cannot_tell" if c["max_dbz"] >= 45 else "no_hail") for c in cells)
+    assert all(c["hail"] is False for c in cells)
