@@ -318,6 +318,7 @@ def drill_run(event: str, speed: float, relocate_to: str | None, no_relocate: bo
         create_drill,
         parse_script,
         resolve_event,
+        runner_name,
     )
     from command.extensions import get_db
 
@@ -344,9 +345,12 @@ def drill_run(event: str, speed: float, relocate_to: str | None, no_relocate: bo
         try:
             script = parse_script(script_path.read_text(encoding="utf-8")) if script_path else []
             ev = resolve_event(session, event)
+            # Run here in the foreground, beating under this process's name: if it is killed
+            # the scheduler sees the heartbeat stop and resumes or ends the drill.
+            runner = runner_name("cli")
             d = create_drill(session, ev, speed=speed, started_by="cli", relocate_to=target,
                              relocate=False if no_relocate else None, auto_approve=auto_approve,
-                             script=script)
+                             script=script, runner=runner)
         except DrillError as exc:
             raise click.ClickException(str(exc)) from None
         session.commit()
@@ -355,7 +359,7 @@ def drill_run(event: str, speed: float, relocate_to: str | None, no_relocate: bo
             click.echo(f"note: {note}")
     click.echo(f"drill {drill_id} running: event {event}, {speed}x")
     with app.app_context():
-        outcome = DrillRunner(app, drill_id, delays=AutoDelays(**chosen)).run()
+        outcome = DrillRunner(app, drill_id, delays=AutoDelays(**chosen), runner_id=runner).run()
     click.echo(f"drill {drill_id} {outcome}")
 
 
@@ -363,7 +367,11 @@ def drill_run(event: str, speed: float, relocate_to: str | None, no_relocate: bo
 @click.argument("drill_id")
 @click.option("--format", "fmt", type=click.Choice(["json", "html", "pdf"]), default="json")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
-def drill_report(drill_id: str, fmt: str, output: Path | None) -> None:
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="language of the HTML/PDF report (Beijing time either way)")
+@click.option("--county", default=None, help="only this county's part (what its operator sees)")
+def drill_report(drill_id: str, fmt: str, output: Path | None, lang: str,
+                 county: str | None) -> None:
     """The drill's timeline, scores and after-action report (ID may be `latest`)."""
     import json
 
@@ -379,15 +387,15 @@ def drill_report(drill_id: str, fmt: str, output: Path | None) -> None:
             drill_id = session.scalar(select(DrillRecord.id).order_by(
                 DrillRecord.started_at.desc()).limit(1)) or ""
         try:
-            report = build_report(session, drill_id)
+            report = build_report(session, drill_id, county=county)
         except LookupError as exc:
             raise click.ClickException(str(exc)) from None
         if fmt == "json":
             data = json.dumps(report, ensure_ascii=False, indent=2).encode()
         elif fmt == "html":
-            data = render_html(report, session).encode()
+            data = render_html(report, session, lang).encode()
         else:
-            data = render_pdf(report, session)
+            data = render_pdf(report, session, lang)
     if output:
         output.write_bytes(data)
         click.echo(f"wrote {output}")

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
-from command.drill import create_drill, resolve_event, set_state, start_in_background
+from command.drill import OPEN_STATES, create_drill, resolve_event, supervise_drills
 from command.models import DrillRecord
 
 log = logging.getLogger(__name__)
@@ -36,25 +36,22 @@ def present_roles(app: Flask, drill_id: str) -> set[str]:
 
 
 def ensure_demo_drill(app: Flask) -> str | None:
-    """Start the next demo drill when none is running; returns its id if one was started."""
+    """Request the next demo drill when no demo drill is open (requested, running or
+    paused): the demo never runs two drills at once.  A demo drill left by a killed process
+    is the scheduler's to resume or end (:func:`command.drill.supervise_drills`).  Returns
+    the id of the drill requested, if any."""
     db = app.extensions["hailops_db"]
     with app.app_context(), db.session() as session:
-        owned: set[str] = app.extensions.setdefault("hailops_demo_drills", set())
-        for running in session.scalars(select(DrillRecord).where(
-                DrillRecord.started_by == DEMO_USER, DrillRecord.state.in_(["running", "paused"]))):
-            if running.id in owned:
-                return None
-            # Left running by a process that is gone (e.g. a killed `make run`): end it.
-            set_state(session, running, "stopped", actor="system")
-        session.commit()
+        if session.scalar(select(DrillRecord.id).where(
+                DrillRecord.started_by == DEMO_USER, DrillRecord.state.in_(OPEN_STATES)).limit(1)):
+            return None
         event = resolve_event(session, DEMO_EVENT)
         drill = create_drill(session, event, speed=DEMO_SPEED, started_by=DEMO_USER,
-                             auto_approve=True)
+                             auto_approve=True, state="requested")
         session.commit()
         drill_id = drill.id
-    app.extensions["hailops_demo_drills"].add(drill_id)
-    start_in_background(app, drill_id, present_roles=lambda: present_roles(app, drill_id))
-    log.info("demo drill %s started (%s, %sx)", drill_id, DEMO_EVENT, DEMO_SPEED)
+    supervise_drills(app)
+    log.info("demo drill %s requested (%s, %sx)", drill_id, DEMO_EVENT, DEMO_SPEED)
     return drill_id
 
 

@@ -13,7 +13,9 @@ import heapq
 import itertools
 import json
 import logging
+import os
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -43,10 +45,14 @@ from radar.replay import Relocation, relocate
 
 log = logging.getLogger(__name__)
 
-BUILTIN_EVENTS = {
-    "canberra_20181220": Path(__file__).resolve().parent.parent / "radar" / "data" / "events"
-    / "canberra_20181220",
-}
+EVENTS_DIR = Path(__file__).resolve().parent.parent / "radar" / "data" / "events"
+#: The event library: every directory under radar/data/events (volumes + event.json).
+BUILTIN_EVENTS = {d.name: d for d in sorted(EVENTS_DIR.iterdir()) if d.is_dir()} \
+    if EVENTS_DIR.is_dir() else {}
+HEARTBEAT_S = 2.0  # a runner's heartbeat period (wall seconds)
+STALE_S = 30.0  # no heartbeat for this long: the runner is gone (killed, crashed)
+RESUME_WITHIN_S = 30 * 60.0  # a runner gone longer than this: the drill is ended, not resumed
+MAX_RESUMES = 3  # a drill whose runner keeps dying is ended rather than resumed forever
 REALISTIC_MIN_VOLUMES = 6  # about 30 minutes of a storm at one volume per 5-6 minutes
 INJECT_KINDS = ("deny", "revoke", "site_offline", "out_of_ammunition", "missing_volume",
                 "false_hail_report")
@@ -56,18 +62,85 @@ class DrillError(RuntimeError):
     pass
 
 
-# --- events -------------------------------------------------------------------------------
+# --- events ---------------------------------------------------------------------------------
+MANIFEST = "event.json"
+
+
+def _manifest(directory: Path) -> dict[str, Any]:
+    """An event's manifest (``event.json``, optional): the radar's location when the files
+    lack it, the sounding, the volumes (so a trusted event imports without reading them)
+    and the ground-truth hail reports.  Errors name the file and the field."""
+    path = directory / MANIFEST
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DrillError(f"{path}: not readable JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise DrillError(f"{path}: a JSON object expected")
+    radar = data.get("radar")
+    if radar is not None:
+        try:
+            lat, lon = float(radar["lat"]), float(radar["lon"])
+            alt = float(radar.get("alt_m") or 0.0)
+        except (TypeError, KeyError, ValueError):
+            raise DrillError(f"{path}: radar needs numeric lat, lon (and alt_m)") from None
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise DrillError(f"{path}: radar lat/lon out of range")
+        data["radar"] = {"lat": lat, "lon": lon, "alt_m": alt, "name": str(radar.get("name", "")),
+                         "source": str(radar.get("source", ""))}
+    reports = data.get("reports")
+    if reports is not None:
+        if not isinstance(reports, list):
+            raise DrillError(f"{path}: reports must be a list (or null when there are none)")
+        clean = []
+        for i, rep in enumerate(reports, 1):
+            try:
+                t = datetime.fromisoformat(str(rep["time"]).replace("Z", "+00:00"))
+                if t.tzinfo is None:
+                    raise ValueError("time without a UTC offset")
+                size = rep.get("size_mm")
+                clean.append({"id": str(rep.get("id") or f"R{i}"), "time": t.astimezone(UTC).isoformat(),
+                              "lat": float(rep["lat"]), "lon": float(rep["lon"]),
+                              "size_mm": None if size is None else float(size),
+                              "place": str(rep.get("place", "")), "source": str(rep.get("source", ""))})
+            except (TypeError, KeyError, ValueError) as exc:
+                raise DrillError(f"{path}: report {i} needs time (ISO with offset), lat, lon "
+                                 f"[, size_mm, place]: {exc}") from None
+        data["reports"] = clean
+    return data
+
+
 def import_event(session: Session, directory: Path, name: str, builtin: bool = False) -> DrillEvent:
-    """Register a directory of radar volumes (and an optional sounding) as a drill event."""
+    """Register a directory of radar volumes as a drill event.  A manifest (``event.json``)
+    may give the radar location (used when the files carry none), the sounding, the volumes
+    with their scan times, and ground-truth hail reports; without one every file is read."""
     directory = directory.resolve()
     if not directory.is_dir():
         raise DrillError(f"{directory}: not a directory")
+    manifest = _manifest(directory)
     volumes, notes, radar_info, sounding = [], [], None, None
+    listed = manifest.get("volumes")
+    if isinstance(listed, list) and listed and all(
+            isinstance(v, dict) and (directory / str(v.get("file", ""))).is_file() for v in listed):
+        for v in listed:
+            try:
+                t = datetime.fromisoformat(str(v["scan_time"]))
+            except (KeyError, ValueError):
+                raise DrillError(f"{directory / MANIFEST}: volume {v.get('file')}: scan_time "
+                                 "(ISO 8601 with offset) required") from None
+            volumes.append({"file": str(v["file"]), "scan_time": t.isoformat(),
+                            "format": str(v.get("format") or sniff_format(directory / v["file"]))})
     for path in sorted(directory.iterdir()):
-        if not path.is_file() or path.name.startswith(".") or path.suffix in (".md", ".txt"):
+        if not path.is_file() or path.name.startswith("."):
             continue
-        if path.suffix.lower() in (".csv",) or "sounding" in path.name or "radiosonde" in path.name:
-            sounding = str(path)
+        if "sounding" in path.name or "radiosonde" in path.name or path.suffix.lower() == ".csv":
+            sounding = sounding or str(path)
+            continue
+        if path.suffix.lower() in (".md", ".json", ".txt"):
+            continue
+        if listed and volumes:
             continue
         try:
             fmt = sniff_format(path)
@@ -80,21 +153,43 @@ def import_event(session: Session, directory: Path, name: str, builtin: bool = F
                                     "name": site.name}
         volumes.append({"file": path.name, "scan_time": scan_time_of(radar).isoformat(),
                         "format": fmt})
+    if manifest.get("sounding"):
+        named = directory / str(manifest["sounding"])
+        if not named.is_file():
+            raise DrillError(f"{directory / MANIFEST}: sounding {named.name} not found")
+        sounding = str(named)
     if not volumes:
         raise DrillError(f"{directory}: no readable radar volume" + (f" ({'; '.join(notes)})"
                                                                      if notes else ""))
+    lacks_site = radar_info is None or (abs(radar_info["lat"]) < 1e-6 and abs(radar_info["lon"]) < 1e-6)
+    if manifest.get("radar"):
+        if radar_info is not None and not lacks_site and (
+                abs(radar_info["lat"] - manifest["radar"]["lat"]) > 0.05
+                or abs(radar_info["lon"] - manifest["radar"]["lon"]) > 0.05):
+            notes.append("the manifest's radar location differs from the files'; the files' is used")
+        else:
+            radar_info = {**manifest["radar"], "name": manifest["radar"]["name"]
+                          or (radar_info or {}).get("name", "")}
+    elif lacks_site:
+        raise DrillError(f"{directory}: the volumes carry no radar location; give it in "
+                         f"{MANIFEST} as \"radar\": {{\"lat\", \"lon\", \"alt_m\"}}")
     volumes.sort(key=lambda v: v["scan_time"])
     if len(volumes) < REALISTIC_MIN_VOLUMES:
         notes.append(f"only {len(volumes)} volume(s): a realistic drill needs about "
                      f"{REALISTIC_MIN_VOLUMES} (30 minutes of a storm); nothing is invented "
                      "between them")
+    reports = manifest.get("reports")
+    if reports is None:
+        notes.append("no ground-truth hail reports: the drill cannot be scored against them")
     event = session.get(DrillEvent, name) or DrillEvent(name=name)
     event.directory, event.volumes, event.radar = str(directory), volumes, radar_info
     event.sounding, event.notes, event.builtin = sounding, notes, builtin
+    event.reports = reports
     session.merge(event)
     audit.append(session, actor="system" if builtin else "cli", role="admin",
                  action="drill_event.import", object_type="drill_event", object_id=name,
-                 after={"volumes": len(volumes), "notes": notes})
+                 after={"volumes": len(volumes), "notes": notes,
+                        "reports": None if reports is None else len(reports)})
     return event
 
 
@@ -155,24 +250,60 @@ def drill_now(drill: DrillRecord, wall: datetime | None = None) -> datetime:
     return drill.anchor_event + (wall - drill.anchor_wall) * drill.speed
 
 
+#: A drill is ``requested`` (waiting for the scheduler), ``running`` or ``paused`` (open),
+#: then ``stopped`` or ``completed`` (ended; every operation closed, the reason kept).
+OPEN_STATES = ("requested", "running", "paused")
+ENDED_STATES = ("stopped", "completed")
+
+
 def set_state(session: Session, drill: DrillRecord, state: str, actor: str = "system",
-              role: str = "admin", wall: datetime | None = None) -> None:
-    """pause / resume / stop / complete, keeping the drill clock continuous."""
-    allowed = {"running": {"paused", "stopped", "completed"}, "paused": {"running", "stopped"}}
+              role: str = "admin", *, reason: str | None = None,
+              wall: datetime | None = None, drill_time: datetime | None = None) -> None:
+    """pause / resume / stop / complete, keeping the drill clock continuous.  Ending a drill
+    closes every operation still open in it (cancel before the order, recall after), with the
+    reason, so nothing is left ``firing``/``ordered``/``authorized``."""
+    allowed = {"requested": {"running", "stopped"}, "running": {"paused", "stopped", "completed"},
+               "paused": {"running", "stopped"}}
     if state not in allowed.get(drill.state, set()):
         raise DrillError(f"drill {drill.id} is {drill.state}; cannot become {state}")
     now_wall = wall or datetime.now(UTC)
-    now_event = drill_now(drill, now_wall)
+    # ``drill_time`` pins the clock (a completed drill stops at the event's end, however
+    # late its runner got there).
+    now_event = drill_time or drill_now(drill, now_wall)
     before = drill.state
     drill.anchor_event, drill.anchor_wall, drill.state = now_event, now_wall, state
-    if state in ("stopped", "completed"):
+    if state in ENDED_STATES:
         drill.ended_at = now_wall
+        drill.end_reason = reason or ("completed" if state == "completed" else f"stopped by {actor}")
+        closed = close_open_operations(session, drill.id, now_event, drill.end_reason)
+        drill.timeline = [*(drill.timeline or []), {"t": now_event.isoformat(), "kind": "end",
+                                                    "state": state, "reason": drill.end_reason,
+                                                    "closed": closed}]
     audit.append(session, actor=actor, role=role, action=f"drill.{state}", object_type="drill",
                  object_id=drill.id, drill_id=drill.id, before={"state": before},
-                 after={"state": state, "drill_time": now_event.isoformat()})
+                 after={"state": state, "drill_time": now_event.isoformat(),
+                        **({"reason": drill.end_reason} if state in ENDED_STATES else {})})
     announce(session, "drill.state", {"drill_id": drill.id, "state": state,
-                                      "drill_time": now_event.isoformat()},
+                                      "drill_time": now_event.isoformat(), "event": drill.event,
+                                      "speed": drill.speed},
              [ROOM_ALL] + scoped([ROOM_ALL], drill.id))
+
+
+def close_open_operations(session: Session, drill_id: str, now: datetime, reason: str) -> list[str]:
+    """Close every open operation of the drill: ``cancel`` before an order, ``recall`` (a
+    cease-fire) from ordered/acknowledged/firing.  Returns the ids closed."""
+    actor = lc.Actor("drill-end", lc.Role.ADMIN)
+    open_states = [st.value for st in lc.OperationState if st not in lc.TERMINAL_STATES]
+    closed = []
+    for rec in session.scalars(select(OperationRecord).where(
+            OperationRecord.drill_id == drill_id, OperationRecord.state.in_(open_states))
+            .order_by(OperationRecord.id)).all():
+        op = operations.load(session, rec.id)[1]
+        action = "recall" if op.state in lc.ORDER_STATES else "cancel"
+        operations.transition(session, rec.id, action, actor,
+                              {"reason": f"drill ended: {reason}"}, max(now, op.history[-1].at))
+        closed.append(rec.id)
+    return closed
 
 
 # --- automatic players --------------------------------------------------------------------
@@ -208,9 +339,17 @@ class DrillRunner:
                  tail: timedelta = timedelta(minutes=45), poll_s: float = 0.2,
                  tick: timedelta = timedelta(seconds=15),
                  present_roles: Callable[[], set[str]] | None = None,
-                 clock: WallClock | None = None) -> None:
+                 runner_id: str | None = None,
+                 clock: WallClock | None = None,
+                 heartbeat_s: float = HEARTBEAT_S) -> None:
         self.app, self.drill_id = app, drill_id
+        # Whoever runs the drill writes its heartbeat under this id; a runner whose drill
+        # was taken over (it was thought dead) stops at its next step.
+        self.runner_id = runner_id or runner_name("thread")
         self.clock: WallClock = clock or RealWallClock()
+        self.heartbeat_s = heartbeat_s
+        self._last_beat: datetime | None = None
+        self.target: Relocation | None = None  # where the drill places the event's radar
         self.delays = delays or AutoDelays()
         self.tail, self.poll_s, self.tick = tail, poll_s, tick
         self.present_roles = present_roles or (lambda: set())
@@ -240,33 +379,90 @@ class DrillRunner:
         drill = self._drill(session)
         drill.timeline = [*(drill.timeline or []), {"t": when.isoformat(), "kind": kind, **detail}]
 
+    def _restore(self, progress: dict[str, Any]) -> None:
+        """Pick up where a previous runner of this drill got to (``drill.progress``)."""
+        self.pending_denials.update(progress.get("pending_denials") or {})
+        self.skipped_volumes = set(progress.get("skipped_volumes") or [])
+        self.warned = {(t, c) for t, c in progress.get("warned") or []}
+        self.engaged_tracks = {(t, c) for t, c in progress.get("engaged") or []}
+
+    def _save_progress(self, drill: DrillRecord, **changes: Any) -> None:
+        progress = dict(drill.progress or {})
+        progress.update(changes)
+        progress.update(pending_denials=dict(self.pending_denials),
+                        skipped_volumes=sorted(self.skipped_volumes),
+                        warned=sorted([t or "", c] for t, c in self.warned),
+                        engaged=sorted([t or "", c] for t, c in self.engaged_tracks))
+        drill.progress = progress
+
+    def _beat_forever(self, stop: threading.Event) -> None:
+        """The heartbeat, also while a long step (reading and detecting a volume) runs, so
+        the scheduler never takes a busy runner for a dead one."""
+        while not stop.wait(self.heartbeat_s):
+            try:
+                with self._db().session() as session:
+                    drill = session.get(DrillRecord, self.drill_id)
+                    if drill is None or drill.runner != self.runner_id or drill.state in ENDED_STATES:
+                        return
+                    drill.heartbeat_at = self.clock.now()
+                    session.commit()
+            except Exception:  # noqa: BLE001 - a missed beat is retried; the drill goes on
+                log.warning("drill %s: heartbeat failed", self.drill_id, exc_info=True)
+
     def run(self) -> str:
+        stop = threading.Event()
+        beating = threading.Thread(target=self._beat_forever, args=(stop,), daemon=True,
+                                   name=f"drill-heartbeat-{self.drill_id}")
+        try:
+            return self._run(beating)
+        finally:
+            stop.set()
+
+    def _run(self, beating: threading.Thread) -> str:
         with self._db().session() as session:
             drill = self._drill(session)
             event = session.get(DrillEvent, drill.event)
-            assert event is not None
+            if event is None:
+                raise DrillError(f"drill {self.drill_id}: no event {drill.event}")
+            progress = dict(drill.progress or {})
+            self._restore(progress)
+            target = drill.relocate_to if drill.relocated else None
+            self.target = None if not target else Relocation(target["lat"], target["lon"],
+                                                              target.get("alt_m"))
+            next_volume = int(progress.get("next_volume", 0))
+            done = set(progress.get("injects_done") or [])
             for index, vol in enumerate(event.volumes):
-                t = datetime.fromisoformat(vol["scan_time"])
-                self.at(t, f"volume {index}", self._volume_task(event, index))
+                if index >= next_volume:
+                    t = datetime.fromisoformat(vol["scan_time"])
+                    self.at(t, f"volume {index}", self._volume_task(event, index))
             start = datetime.fromisoformat(event.volumes[0]["scan_time"])
-            for item in drill.script or []:
-                self.at(start + timedelta(seconds=float(item["at_s"])), f"inject {item['kind']}",
-                        self._inject_task(item))
+            for number, item in enumerate(drill.script or []):
+                if number not in done:
+                    self.at(start + timedelta(seconds=float(item["at_s"])),
+                            f"inject {item['kind']}", self._inject_task(item, number))
             self.end = datetime.fromisoformat(event.volumes[-1]["scan_time"]) + self.tail
-            self.at(start + self.tick, "auto players", self._tick)
+            resumed_at = drill_now(drill, self.clock.now())
+            self.at(max(start + self.tick, resumed_at), "auto players", self._tick)
             self.at(self.end, "end", lambda s, now: None)
+            drill.runner, drill.heartbeat_at = self.runner_id, self.clock.now()
+            session.commit()
+        beating.start()
         while self.queue:
             task = heapq.heappop(self.queue)
             state = self._wait_until(task.at)
-            if state == "stopped":
-                return "stopped"
+            if state in ("stopped", "completed", "taken_over"):
+                return state
             with self._db().session() as session:
                 try:
                     task.run(session, task.at)
+                    self._save_progress(self._drill(session))
                     session.commit()
                 except (DispatchError, RadarError, DrillError, operations.NotFoundError) as exc:
                     session.rollback()
                     self.log(session, task.at, "step_failed", step=task.name, error=str(exc))
+                    if task.name.startswith("volume "):
+                        self._save_progress(self._drill(session),
+                                            next_volume=int(task.name.split()[1]) + 1)
                     session.commit()
                     log.info("drill %s: %s failed: %s", self.drill_id, task.name, exc)
             if task.name == "end":
@@ -274,7 +470,9 @@ class DrillRunner:
         with self._db().session() as session:
             drill = self._drill(session)
             if drill.state in ("running", "paused"):
-                set_state(session, drill, "completed", wall=self.clock.now())
+                set_state(session, drill, "completed", reason="the event's last volume and its "
+                          f"{int(self.tail.total_seconds() // 60)} minute tail were played",
+                          wall=self.clock.now(), drill_time=min(drill_now(drill, self.clock.now()), self.end))
                 session.commit()
         return "completed"
 
@@ -282,10 +480,18 @@ class DrillRunner:
         while True:
             with self._db().session() as session:
                 drill = self._drill(session)
-                if drill.state == "stopped":
-                    return "stopped"
+                if drill.state in ENDED_STATES:
+                    return drill.state
+                if drill.runner not in (None, self.runner_id):
+                    log.warning("drill %s: taken over by %s", self.drill_id, drill.runner)
+                    return "taken_over"
+                wall = self.clock.now()
+                if self._last_beat is None or (wall - self._last_beat).total_seconds() >= self.heartbeat_s:
+                    drill.heartbeat_at, self._last_beat = wall, wall
+                    self._save_progress(drill, drill_time=drill_now(drill, wall).isoformat())
+                    session.commit()
                 if drill.state == "running":
-                    now = drill_now(drill, self.clock.now())
+                    now = drill_now(drill, wall)
                     if now >= when:
                         return "running"
                     wait = (when - now).total_seconds() / drill.speed
@@ -296,30 +502,40 @@ class DrillRunner:
     # radar volumes
     def _volume_task(self, event: DrillEvent, index: int) -> Callable[[Session, datetime], None]:
         def run(session: Session, now: datetime) -> None:
-            drill = self._drill(session)
             name = event.volumes[index]["file"]
             if index in self.skipped_volumes:
+                drill = self._drill(session)
                 self.log(session, now, "volume_missing", file=name)
+                self._save_progress(drill, next_volume=index + 1, drill_time=now.isoformat())
                 return
+            # Read and detect before the session is first used: the slow part holds no
+            # database transaction (on SQLite that would block every other writer).
             path = Path(event.directory) / name
             radar = read_volume(path, fields=REFLECTIVITY_CANDIDATES)
-            if drill.relocated and drill.relocate_to:
-                relocate(radar, Relocation(drill.relocate_to["lat"], drill.relocate_to["lon"],
-                                           drill.relocate_to.get("alt_m")))
+            if self.target is not None:
+                relocate(radar, self.target)
+            elif event.radar:  # where it was recorded (the manifest's location if the files lack one)
+                relocate(radar, Relocation(event.radar["lat"], event.radar["lon"],
+                                           event.radar.get("alt_m")))
             levels = (levels_from_sounding(event.sounding) if event.sounding
                       else current_levels(self.app.config["HAILOPS"], now))
             started = time.perf_counter()
             result = detect_volume(radar, levels, DetectionConfig())
+            processing_ms = (time.perf_counter() - started) * 1000
+            sha = sha256_of(path)
+            drill = self._drill(session)
             vol = record_volume(session, result, filename=f"DRILL {self.drill_id}: {name}",
-                                sha256=f"{sha256_of(path)[:40]}{self.drill_id}"[:64],
+                                sha256=f"{sha[:40]}{self.drill_id}"[:64],
                                 products_dir=self.app.config["HAILOPS"].products,
-                                processing_ms=(time.perf_counter() - started) * 1000,
+                                processing_ms=processing_ms,
                                 drill_id=self.drill_id)
             hail = [c for c in vol.cells if c.hail]
             self.log(session, now, "volume", file=name, volume_id=vol.id, cells=len(vol.cells),
                      hail_cells=len(hail))
             for cell in hail:
                 self.log(session, now, "detection", cell_id=cell.cell_id, track_id=cell.track_id)
+            # The volume and the progress past it are one commit: a restart never ingests it twice.
+            self._save_progress(drill, next_volume=index + 1, drill_time=now.isoformat())
             session.commit()  # release the write lock before the (slower) dispatch step
             self._dispatch(session, vol, now, drill)
         return run
@@ -385,6 +601,7 @@ class DrillRunner:
                 operations.propose(session, self._actor("commander"), body, now,
                                    drill_id=self.drill_id)
             self.recommendations = waiting
+            self._save_progress(self._drill(session))
         open_states = [st.value for st in lc.OperationState if st not in lc.TERMINAL_STATES]
         for rec in session.scalars(select(OperationRecord).where(
                 OperationRecord.drill_id == self.drill_id, OperationRecord.state.in_(open_states))):
@@ -453,10 +670,13 @@ class DrillRunner:
         return []
 
     # injects
-    def _inject_task(self, item: dict[str, Any]) -> Callable[[Session, datetime], None]:
+    def _inject_task(self, item: dict[str, Any], number: int = -1) -> Callable[[Session, datetime], None]:
         def run(session: Session, now: datetime) -> None:
             drill = self._drill(session)
             kind, params = item["kind"], item.get("params", {})
+            done = list((drill.progress or {}).get("injects_done") or [])
+            self._save_progress(drill, injects_done=sorted({*done, number}),
+                                drill_time=now.isoformat())
             self.log(session, now, "inject", inject=kind, params=params)
             audit.append(session, actor="drill-script", role="admin", action=f"drill.inject.{kind}",
                          object_type="drill", object_id=self.drill_id, drill_id=self.drill_id,
@@ -498,16 +718,58 @@ def parse_script(text: str) -> list[dict[str, Any]]:
     for i, item in enumerate(items, 1):
         if not isinstance(item, dict) or item.get("kind") not in INJECT_KINDS:
             raise DrillError(f"inject {i}: kind must be one of {', '.join(INJECT_KINDS)}")
-        if not isinstance(item.get("at_s"), (int, float)):
-            raise DrillError(f"inject {i}: at_s (seconds after the first volume) required")
+        at_s = item.get("at_s")
+        if isinstance(at_s, bool) or not isinstance(at_s, (int, float)) or at_s < 0:
+            raise DrillError(f"inject {i}: at_s (seconds after the first volume, ≥ 0) required")
+        params = item.setdefault("params", {})
+        if not isinstance(params, dict):
+            raise DrillError(f"inject {i}: params must be a JSON object")
+        kind = item["kind"]
+        # The parameters each kind uses are checked now, not when the inject fires mid-drill.
+        if kind in ("deny", "revoke") and params.get("authority", "atc") not in ("atc", "military"):
+            raise DrillError(f"inject {i} ({kind}): params.authority must be atc or military")
+        if kind in ("site_offline", "out_of_ammunition") and not (
+                isinstance(params.get("site_code"), str) and params["site_code"]):
+            raise DrillError(f"inject {i} ({kind}): params.site_code (a site code) required")
+        if kind == "missing_volume" and (isinstance(params.get("index"), bool)
+                                         or not isinstance(params.get("index"), int)
+                                         or params["index"] < 0):
+            raise DrillError(f"inject {i} (missing_volume): params.index (volume number from 0) "
+                             "required")
     return items
+
+
+def preflight(session: Session, auto_approve: bool) -> list[str]:
+    """What stops a drill from being played, said before it starts: no operation site in the
+    deployment (nothing could ever be dispatched); without automatic players, no account
+    for a role the operation needs (a county operator, ATC, military)."""
+    from command.models import SiteRecord, User
+
+    problems = []
+    if session.scalar(select(SiteRecord.code).limit(1)) is None:
+        problems.append("the deployment has no operation sites (import a site registry, "
+                        "e.g. `hailops sites import`, or seed the sample one)")
+    if not auto_approve:
+        roles = set(session.scalars(select(User.role).where(User.active.is_(True))))
+        missing = [r for r in ("county_operator", "atc", "military") if r not in roles]
+        if missing:
+            problems.append("automatic players are off and nobody can play "
+                            + ", ".join(missing) + " (create those accounts or turn the "
+                            "automatic players on)")
+    return problems
 
 
 def create_drill(session: Session, event: DrillEvent, *, speed: float, started_by: str,
                  relocate_to: tuple[float, float] | None = None, relocate: bool | None = None,
-                 auto_approve: bool = False, script: list[dict[str, Any]] | None = None) -> DrillRecord:
+                 auto_approve: bool = False, script: list[dict[str, Any]] | None = None,
+                 state: str = "running", runner: str | None = None) -> DrillRecord:
+    """A new drill: ``running`` when the caller runs it at once (``hailops drill run``),
+    ``requested`` when the scheduler is to run it (admin page, API, schedule, demo)."""
     if not 1.0 <= speed <= 600.0:
         raise DrillError("speed must be between 1 and 600 (60 for a fast human drill)")
+    problems = preflight(session, auto_approve)
+    if problems:
+        raise DrillError("the drill cannot start: " + "; ".join(problems))
     radar = deployment().radar
     target = None
     if relocate_to is not None:
@@ -520,22 +782,31 @@ def create_drill(session: Session, event: DrillEvent, *, speed: float, started_b
     first = datetime.fromisoformat(event.volumes[0]["scan_time"])
     drill_id = f"D{datetime.now(UTC):%Y%m%d%H%M%S}{secrets.token_hex(1).upper()}"
     drill = DrillRecord(id=drill_id, event=event.name, speed=speed, relocated=target is not None,
-                        relocate_to=target, auto_approve=auto_approve, state="running",
+                        relocate_to=target, auto_approve=auto_approve, state=state,
                         anchor_event=first - timedelta(seconds=5), anchor_wall=datetime.now(UTC),
-                        script=script or [], overrides={}, timeline=[], started_by=started_by)
+                        script=script or [], overrides={}, timeline=[], started_by=started_by,
+                        runner=runner, heartbeat_at=datetime.now(UTC) if runner else None,
+                        progress={"next_volume": 0, "injects_done": [],
+                                  "drill_time": (first - timedelta(seconds=5)).isoformat()})
     session.add(drill)
     session.flush()
     audit.append(session, actor=started_by, role="admin", action="drill.start", object_type="drill",
                  object_id=drill_id, drill_id=drill_id,
                  after={"event": event.name, "speed": speed, "relocated": drill.relocated,
                         "auto_approve": auto_approve, "injects": len(drill.script)})
-    announce(session, "drill.state", {"drill_id": drill_id, "state": "running", "event": event.name,
+    announce(session, "drill.state", {"drill_id": drill_id, "state": state, "event": event.name,
                                       "speed": speed,
                                       "notes": event.notes}, [ROOM_ALL])
     return drill
 
 
+def runner_name(kind: str) -> str:
+    """``<kind>:<host>:<pid>`` — who runs a drill (a scheduler thread, a CLI process)."""
+    return f"{kind}:{socket.gethostname()[:40]}:{os.getpid()}"
+
+
 def start_in_background(app: Flask, drill_id: str, **kwargs: Any) -> threading.Thread:
+    kwargs.setdefault("runner_id", runner_name("scheduler"))
     runner = DrillRunner(app, drill_id, **kwargs)
 
     def guarded() -> None:
@@ -546,8 +817,99 @@ def start_in_background(app: Flask, drill_id: str, **kwargs: Any) -> threading.T
 
     thread = threading.Thread(target=guarded, name=f"drill-{drill_id}", daemon=True)
     app.extensions.setdefault("hailops_drill_threads", []).append(thread)
+    app.extensions.setdefault("hailops_drill_runs", {})[drill_id] = thread
     thread.start()
     return thread
+
+
+# --- the scheduler owns the drills ------------------------------------------------------------
+def _alive_here(app: Flask, drill_id: str) -> bool:
+    threads = app.extensions.get("hailops_drill_runs", {})
+    thread = threads.get(drill_id)
+    return thread is not None and thread.is_alive()
+
+
+def supervise_drills(app: Flask, *, wall: datetime | None = None,
+                     start: Callable[[Flask, str], Any] | None = None,
+                     stale_s: float = STALE_S, resume_within_s: float = RESUME_WITHIN_S) -> dict[str, str]:
+    """The scheduler's drill job (every few seconds, in the one scheduler process):
+
+    * a ``requested`` drill (from the admin page or the API) is claimed and started;
+    * a running or paused drill whose runner stopped beating (a killed ``hailops drill
+      run``, a crashed or restarted scheduler) is **resumed** from its saved progress, with
+      its clock re-anchored where the runner left it — or **ended cleanly** (every open
+      operation closed, the reason recorded) when it cannot be resumed: its runner has been
+      gone longer than ``resume_within_s`` or its event is no longer available.
+
+    Returns ``{drill_id: "started" | "resumed" | "ended"}``."""
+    wall = wall or datetime.now(UTC)
+    start = start or (lambda a, d: start_in_background(a, d, present_roles=_present_roles(a, d)))
+    me = runner_name("scheduler")
+    done: dict[str, str] = {}
+    with app.app_context(), app.extensions["hailops_db"].session() as session:
+        for drill in session.scalars(select(DrillRecord).where(
+                DrillRecord.state.in_(OPEN_STATES)).order_by(DrillRecord.started_at)).all():
+            if drill.state == "requested":
+                set_state(session, drill, "running", actor="scheduler", role="system", wall=wall)
+                drill.runner, drill.heartbeat_at = me, wall
+                drill.anchor_wall = wall
+                session.commit()
+                start(app, drill.id)
+                done[drill.id] = "started"
+                continue
+            if drill.runner == me and _alive_here(app, drill.id):
+                continue
+            beat = drill.heartbeat_at or drill.started_at
+            gone_s = (wall - beat).total_seconds()
+            if gone_s < stale_s:
+                continue
+            event = session.get(DrillEvent, drill.event)
+            if gone_s > resume_within_s or event is None or not Path(event.directory).is_dir():
+                why = (f"runner {drill.runner} lost for {gone_s / 60:.0f} min" if event is not None
+                       and Path(event.directory).is_dir() else f"event {drill.event} unavailable")
+                _end_lost(session, drill, why, beat)
+                session.commit()
+                done[drill.id] = "ended"
+                continue
+            # Resume: the clock restarts where the last heartbeat saw it (no jump over the gap).
+            resumes = int((drill.progress or {}).get("resumes", 0))
+            if resumes >= MAX_RESUMES:
+                _end_lost(session, drill, f"runner lost {resumes + 1} times; not resumed again", beat)
+                session.commit()
+                done[drill.id] = "ended"
+                continue
+            drill.progress = {**(drill.progress or {}), "resumes": resumes + 1}
+            was, lost = drill.state, drill.runner
+            seen = (drill.progress or {}).get("drill_time")
+            if drill.state == "running":
+                drill.anchor_event = datetime.fromisoformat(seen) if seen else drill_now(drill, beat)
+            drill.anchor_wall, drill.runner, drill.heartbeat_at = wall, me, wall
+            drill.timeline = [*(drill.timeline or []), {
+                "t": drill.anchor_event.isoformat(), "kind": "resumed",
+                "reason": f"runner {lost} lost for {gone_s:.0f} s", "gap_s": round(gone_s)}]
+            audit.append(session, actor="scheduler", role="system", action="drill.resume_after_loss",
+                         object_type="drill", object_id=drill.id, drill_id=drill.id,
+                         after={"state": was, "gap_s": round(gone_s),
+                                "drill_time": drill.anchor_event.isoformat()})
+            session.commit()
+            start(app, drill.id)
+            done[drill.id] = "resumed"
+    return done
+
+
+def _end_lost(session: Session, drill: DrillRecord, why: str, beat: datetime) -> None:
+    """End a drill whose runner is gone: its clock stops where the runner was last seen."""
+    seen = (drill.progress or {}).get("drill_time")
+    if drill.state == "running":
+        drill.anchor_event = datetime.fromisoformat(seen) if seen else drill_now(drill, beat)
+        drill.anchor_wall = beat
+    set_state(session, drill, "stopped", actor="scheduler", role="system", reason=why, wall=beat)
+
+
+def _present_roles(app: Flask, drill_id: str) -> Callable[[], set[str]]:
+    from command.demo import present_roles
+
+    return lambda: present_roles(app, drill_id)
 
 
 def operation_of(rec: OperationRecord) -> lc.Operation:
@@ -597,15 +959,19 @@ def start_scheduled_drill(app: Flask) -> str:
     settings = app.config["HAILOPS"]
     with app.app_context(), app.extensions["hailops_db"].session() as session:
         event = resolve_event(session, settings.drill_event)
-        drill = create_drill(session, event, speed=settings.drill_speed, started_by="schedule")
+        drill = create_drill(session, event, speed=settings.drill_speed, started_by="schedule",
+                             state="requested")
         session.commit()
         drill_id = drill.id
-    start_in_background(app, drill_id)
+    supervise_drills(app)
     return drill_id
 
 
 def register_schedule(app: Flask, scheduler: Any) -> None:
     settings = app.config["HAILOPS"]
+    # The scheduler owns the drills: it starts requested ones and resumes or ends orphans.
+    scheduler.add_job(supervise_drills, "interval", seconds=3, args=[app], id="drills",
+                      next_run_time=datetime.now(UTC))
     if not settings.drill_cron:
         return
     from apscheduler.triggers.cron import CronTrigger

@@ -9,7 +9,7 @@ import html
 import io
 import statistics
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import select
@@ -19,6 +19,7 @@ from command.codec import decode
 from command.models import DrillRecord, OperationRecord, RadarVolume
 from dispatch import lifecycle as lc
 from dispatch.clearance import Grant, decision_delays
+from dispatch.verification import HailReport, MatchRules, Prediction, verify
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,10 @@ def _first(op: lc.Operation, state: lc.OperationState) -> datetime | None:
     return next((h.at for h in op.history if h.state == state), None)
 
 
-def build_report(session: Session, drill_id: str, targets: Targets = Targets()) -> dict[str, Any]:
+def build_report(session: Session, drill_id: str, targets: Targets = Targets(),
+                 county: str | None = None) -> dict[str, Any]:
+    """The drill's report.  ``county`` scopes it to one county (what a county operator may
+    read): its operations, its warnings and hail only."""
     drill = session.get(DrillRecord, drill_id)
     if drill is None:
         raise LookupError(f"no drill {drill_id}")
@@ -71,8 +75,10 @@ def build_report(session: Session, drill_id: str, targets: Targets = Targets()) 
         "acknowledgement_to_firing_s")}
     per_county: dict[str, dict[str, Any]] = {}
     violations = 0
-    rows = session.scalars(select(OperationRecord).where(OperationRecord.drill_id == drill_id)
-                           .order_by(OperationRecord.created_at)).all()
+    q = select(OperationRecord).where(OperationRecord.drill_id == drill_id)
+    if county is not None:
+        q = q.where(OperationRecord.county == county)
+    rows = session.scalars(q.order_by(OperationRecord.created_at)).all()
     for rec in rows:
         op = decode(lc.Operation, rec.data)
         states: dict[str, str] = {}
@@ -105,12 +111,12 @@ def build_report(session: Session, drill_id: str, targets: Targets = Targets()) 
                 durations[key].append((b - a).total_seconds())
                 op_durations[key] = (b - a).total_seconds()
         violations += len(op.violations)
-        county = per_county.setdefault(op.county, {"operations": 0, "completed": 0, "denied": 0,
-                                                   "violations": 0})
-        county["operations"] += 1
-        county["completed"] += op.state == lc.S.COMPLETED
-        county["denied"] += op.state == lc.S.DENIED
-        county["violations"] += len(op.violations)
+        tally = per_county.setdefault(op.county, {"operations": 0, "completed": 0, "denied": 0,
+                                                  "violations": 0})
+        tally["operations"] += 1
+        tally["completed"] += op.state == lc.S.COMPLETED
+        tally["denied"] += op.state == lc.S.DENIED
+        tally["violations"] += len(op.violations)
         ops_json.append({"id": op.id, "site": op.site_code, "cell": op.cell_id, "track": track,
                          "county": op.county, "final_state": op.state.value, "states": states,
                          "clearance": clearance, "durations_s": op_durations,
@@ -132,6 +138,9 @@ def build_report(session: Session, drill_id: str, targets: Targets = Targets()) 
         "forecaster": _merge(step_scores, ("detection_to_recommendation_s",)),
     }
     missed = _missed_cells(session, drill_id, {o["track"] for o in ops_json if o["track"]})
+    if county is not None:
+        missed = [{"track": m["track"], "counties": [county]} for m in missed
+                  if county in m["counties"]]
     scores = {
         "operations": len(ops_json),
         "completed": sum(o["final_state"] == "completed" for o in ops_json),
@@ -139,20 +148,24 @@ def build_report(session: Session, drill_id: str, targets: Targets = Targets()) 
         "violations": violations,
         "steps": step_scores, "per_county": per_county, "per_role": per_role,
         "missed_cells": missed,
-        "warnings": warning_scores(session, drill_id),
+        "warnings": warning_scores(session, drill_id, county),
         "injects": [i for i in timeline if i["kind"] == "inject"],
+        "ground_truth": ground_truth_scores(session, drill, county),
     }
     return {
         "drill": {"id": drill.id, "event": drill.event, "relocated": drill.relocated,
                   "speed": drill.speed, "state": drill.state, "auto_approve": drill.auto_approve,
-                  "relocate_to": drill.relocate_to},
+                  "relocate_to": drill.relocate_to, "end_reason": drill.end_reason,
+                  "started_at": drill.started_at.isoformat(),
+                  "ended_at": drill.ended_at.isoformat() if drill.ended_at else None},
+        "scope": {"county": county},
         "operations": ops_json,
         "scores": scores,
         "after_action": after_action(scores),
     }
 
 
-def warning_scores(session: Session, drill_id: str) -> dict[str, Any]:
+def warning_scores(session: Session, drill_id: str, county: str | None = None) -> dict[str, Any]:
     """Hail warnings against the event's hail cells, county by county.
 
     Observed: a county where a hail cell's outline lay in some volume of the drill (first
@@ -166,6 +179,8 @@ def warning_scores(session: Session, drill_id: str) -> dict[str, Any]:
     from command.models import AuditRecord, CellRecord
 
     counties = deployment().county_polygons()
+    if county is not None:
+        counties = {k: v for k, v in counties.items() if k == county}
     observed: dict[str, datetime] = {}
     for cell in session.scalars(select(CellRecord).where(CellRecord.drill_id == drill_id,
                                                          CellRecord.hail.is_(True))):
@@ -177,6 +192,8 @@ def warning_scores(session: Session, drill_id: str) -> dict[str, Any]:
     for rec in session.scalars(select(AuditRecord).where(AuditRecord.drill_id == drill_id,
                                                          AuditRecord.action == "warning.issue")):
         for key in rec.after.get("counties", []):
+            if county is not None and key != county:
+                continue
             if key not in warned or rec.at < warned[key]:
                 warned[key] = rec.at
     hits = sorted(set(observed) & set(warned))
@@ -199,6 +216,120 @@ def warning_scores(session: Session, drill_id: str) -> dict[str, Any]:
     }
 
 
+#: How a prediction is matched with a ground-truth report (see dispatch.verification).
+GROUND_TRUTH_RULES = MatchRules(distance_km=10.0, time_slack=timedelta(minutes=15))
+CELL_VALID_FOR = timedelta(minutes=10)  # a hail cell says "hail here" until the next volumes
+OPERATION_REACH_KM = 10.0  # guns and rockets reach about 4-10 km (DOMAIN.md)
+
+
+def event_reports(session: Session, drill: DrillRecord) -> list[HailReport] | None:
+    """The event's ground-truth hail reports where the drill put them (relocated with the
+    event: same range and azimuth from the radar); ``None`` when the event has none."""
+    from command.models import DrillEvent
+    from radar.replay import Relocation, relocate_point
+
+    event = session.get(DrillEvent, drill.event)
+    if event is None or event.reports is None:
+        return None
+    src = event.radar or {}
+    out = []
+    for rep in event.reports:
+        lat, lon = rep["lat"], rep["lon"]
+        if drill.relocated and drill.relocate_to and src:
+            lat, lon = relocate_point(lat, lon, Relocation(src["lat"], src["lon"]),
+                                      Relocation(drill.relocate_to["lat"], drill.relocate_to["lon"]))
+        out.append(HailReport(time=datetime.fromisoformat(rep["time"]), lat=lat, lon=lon,
+                              size_mm=rep.get("size_mm"), id=rep["id"], place=rep.get("place", "")))
+    return out
+
+
+def _rings(geom: Any) -> tuple[tuple[tuple[float, float], ...], ...]:
+    parts = getattr(geom, "geoms", [geom])
+    return tuple(tuple((float(x), float(y)) for x, y in g.exterior.coords) for g in parts
+                 if hasattr(g, "exterior"))
+
+
+def ground_truth_scores(session: Session, drill: DrillRecord,
+                        county: str | None = None) -> dict[str, Any]:
+    """Hail tracks (cells and their nowcasts), warnings and operations of the drill scored
+    against the event's ground-truth hail reports (``dispatch.verification``: POD, FAR, CSI,
+    lead time).  When the event has no reports, says so."""
+    from shapely.geometry import shape
+
+    from command.deployment import deployment
+    from command.models import AuditRecord, CellRecord
+
+    reports = event_reports(session, drill)
+    if reports is None:
+        return {"available": False,
+                "note": "the event has no ground-truth hail reports: cells, warnings and "
+                        "operations are not scored against reports"}
+    counties = deployment().county_polygons()
+    if county is not None:
+        area = counties.get(county)
+        reports = [r for r in reports if area is not None and area.buffer(0.1).contains(
+            shape({"type": "Point", "coordinates": [r.lon, r.lat]}))]
+    # Hail tracks: every hail outline of the track and its last nowcast.
+    tracks: dict[str, dict[str, Any]] = {}
+    for cell in session.scalars(select(CellRecord).where(CellRecord.drill_id == drill.id,
+                                                         CellRecord.hail.is_(True))
+                                .order_by(CellRecord.scan_time)):
+        key = cell.track_id or cell.cell_id
+        t = tracks.setdefault(key, {"rings": [], "start": cell.scan_time, "end": cell.scan_time})
+        t["rings"].extend(_rings(shape(cell.feature["geometry"])))
+        t["end"] = max(t["end"], cell.scan_time + CELL_VALID_FOR)
+        for tr in cell.volume.tracks or []:
+            if tr.get("id") == cell.track_id:
+                for step in (tr.get("nowcast") or {}).get("steps", []):
+                    if step.get("polygon"):
+                        t["rings"].extend(_rings(shape(step["polygon"])))
+                        t["end"] = max(t["end"], datetime.fromisoformat(step["valid_time"]))
+    track_preds = [Prediction(id=k, valid_from=v["start"], valid_until=v["end"],
+                              polygons=tuple(v["rings"]), kind="track")
+                   for k, v in tracks.items() if v["rings"]]
+    warning_preds = []
+    for rec in session.scalars(select(AuditRecord).where(AuditRecord.drill_id == drill.id,
+                                                         AuditRecord.action == "warning.issue")):
+        named = [k for k in rec.after.get("counties", []) if county is None or k == county]
+        rings = tuple(r for k in named if k in counties for r in _rings(counties[k]))
+        if rings:
+            sent = datetime.fromisoformat(rec.after["sent"])
+            warning_preds.append(Prediction(
+                id=rec.after["identifier"], valid_from=sent,
+                valid_until=datetime.fromisoformat(rec.after["expires"]), polygons=rings,
+                issued_at=sent, kind="warning"))
+    from command.models import SiteRecord
+
+    sites = {s.code: s for s in session.scalars(select(SiteRecord))}
+    op_preds = []
+    q = select(OperationRecord).where(OperationRecord.drill_id == drill.id)
+    if county is not None:
+        q = q.where(OperationRecord.county == county)
+    for rec in session.scalars(q):
+        op = decode(lc.Operation, rec.data)
+        site = sites.get(op.site_code)
+        if site is not None:
+            op_preds.append(Prediction(id=op.id, valid_from=op.window.start,
+                                       valid_until=op.window.end, lat=site.lat, lon=site.lon,
+                                       radius_km=OPERATION_REACH_KM,
+                                       issued_at=op.history[0].at, kind="operation"))
+    rules = GROUND_TRUTH_RULES
+    return {
+        "available": True,
+        "reports": [{"id": r.id, "time": r.time.isoformat(), "lat": round(r.lat, 4),
+                     "lon": round(r.lon, 4), "size_mm": r.size_mm, "place": r.place}
+                    for r in reports],
+        "relocated": bool(drill.relocated),
+        "rules": {"distance_km": rules.distance_km,
+                  "time_slack_s": rules.time_slack.total_seconds(),
+                  "cell_valid_for_s": CELL_VALID_FOR.total_seconds(),
+                  "operation_reach_km": OPERATION_REACH_KM},
+        "tracks": verify(track_preds, reports, rules).as_dict(),
+        "warnings": verify(warning_preds, reports, rules).as_dict(),
+        "operations": verify(op_preds, reports, rules).as_dict(),
+    }
+
+
 def _merge(steps: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     return {k: {"mean": steps[k]["mean"], "target": steps[k]["target"], "met": steps[k]["met"]}
             for k in keys}
@@ -216,38 +347,91 @@ def _missed_cells(session: Session, drill_id: str, engaged_tracks: set[str]) -> 
     return [{"track": k, "counties": sorted(v["counties"])} for k, v in sorted(out.items())]
 
 
+STEP_NAMES = {
+    "detection_to_recommendation_s": ("发现冰雹单体→作业推荐", "detection → recommendation"),
+    "recommendation_to_authorization_s": ("作业推荐→指挥批准", "recommendation → authorization"),
+    "clearance_atc_s": ("机场空管批复用时", "airport ATC decision"),
+    "clearance_military_s": ("军方批复用时", "military decision"),
+    "cleared_to_order_s": ("空域批复→下达指令", "cleared → order"),
+    "order_to_acknowledgement_s": ("下达指令→作业点确认", "order → acknowledgement"),
+    "acknowledgement_to_firing_s": ("作业点确认→开始作业", "acknowledgement → firing"),
+}
+OWNER_NAMES = {"duty forecaster / dispatcher": "值班预报员/调度", "commander": "指挥长",
+               "airport ATC": "机场空管", "military sub-district": "军分区",
+               "county site operators": "县作业点", "all": "全体",
+               "command center office with ATC and military": "指挥部办公室会同空管、军方"}
+STATE_NAMES = {"proposed": "待批准", "authorized": "已批准", "clearance_requested": "空域申请中",
+               "cleared": "空域已批复", "ordered": "已下达指令", "acknowledged": "已确认",
+               "firing": "作业中", "completed": "已完成", "denied": "空域被拒", "cancelled": "已取消",
+               "expired": "已过期", "recalled": "已撤回"}
+
+
 def after_action(scores: dict[str, Any]) -> dict[str, Any]:
+    """What went well and what to improve, each item in English (``item``) and Chinese
+    (``item_zh``) with its owner."""
     well, improve = [], []
     for key, s in scores["steps"].items():
+        zh = STEP_NAMES.get(key, (key, key))[0]
         if s["met"] is True:
             well.append({"item": f"{key}: mean {s['mean']:.0f} s within the {s['target']:.0f} s target",
+                         "item_zh": f"{zh}：平均 {s['mean']:.0f} 秒，达到 {s['target']:.0f} 秒目标",
                          "owner": s["owner"]})
         elif s["met"] is False:
             improve.append({"item": f"{key}: mean {s['mean']:.0f} s exceeds the {s['target']:.0f} s target",
+                            "item_zh": f"{zh}：平均 {s['mean']:.0f} 秒，超过 {s['target']:.0f} 秒目标",
                             "owner": s["owner"]})
     if scores["missed_cells"]:
-        improve.append({"item": f"{len(scores['missed_cells'])} hail track(s) crossed counties with no "
-                                "operation", "owner": "commander"})
+        n = len(scores["missed_cells"])
+        improve.append({"item": f"{n} hail track(s) crossed counties with no operation",
+                        "item_zh": f"{n} 条冰雹路径经过的县没有作业", "owner": "commander"})
     if scores["violations"]:
         improve.append({"item": f"{scores['violations']} firing violation(s) recorded",
+                        "item_zh": f"记录了 {scores['violations']} 次作业违规",
                         "owner": "county site operators"})
     if scores["denied"]:
         improve.append({"item": f"{scores['denied']} operation(s) denied airspace: review standing "
-                                "agreements", "owner": "command center office with ATC and military"})
+                                "agreements",
+                        "item_zh": f"{scores['denied']} 次作业空域被拒：复核长期空域协议",
+                        "owner": "command center office with ATC and military"})
     if scores["completed"]:
         well.append({"item": f"{scores['completed']} operation(s) completed end to end",
-                     "owner": "all"})
+                     "item_zh": f"{scores['completed']} 次作业全流程完成", "owner": "all"})
     return {"went_well": well, "to_improve": improve}
 
 
 # --- rendering -------------------------------------------------------------------------------
-def _figures(report: dict[str, Any], session: Session) -> dict[str, bytes]:
+CJK_FONTS = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+             "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+             "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc")
+
+
+def _cjk_font() -> str | None:
+    """A font with Chinese glyphs for the figures and the PDF, if the system has one."""
+    from pathlib import Path
+
+    from matplotlib import font_manager
+
+    for path in CJK_FONTS:
+        if Path(path).is_file():
+            font_manager.fontManager.addfont(path)
+            return str(font_manager.FontProperties(fname=path).get_name())
+    return None
+
+
+def _figures(report: dict[str, Any], session: Session, lang: str = "en") -> dict[str, bytes]:
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
     from command.deployment import deployment
+    from command.timefmt import BEIJING
+
+    font = _cjk_font() if lang == "zh" else None
+    zh = font is not None
+    T = lambda a, b: a if zh else b  # noqa: E731
+    plt.rcParams["font.family"] = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
 
     figs: dict[str, bytes] = {}
     order = ["proposed", "authorized", "clearance_requested", "cleared", "ordered", "acknowledged",
@@ -256,8 +440,9 @@ def _figures(report: dict[str, Any], session: Session) -> dict[str, bytes]:
     fig, ax = plt.subplots(figsize=(10, max(2.5, 0.45 * len(report["operations"]) + 1.5)))
     for row, op in enumerate(report["operations"]):
         for state, when in op["states"].items():
-            ax.plot(cast(Any, datetime.fromisoformat(when)), row, "o", color=colours.get(state, "k"),
-                    label=state)
+            ax.plot(cast(Any, datetime.fromisoformat(when).astimezone(BEIJING)), row, "o",
+                    color=colours.get(state, "k"),
+                    label=STATE_NAMES.get(state, state) if zh else state)
     handles, labels = ax.get_legend_handles_labels()
     uniq = dict(zip(labels, handles, strict=False))
     if uniq:
@@ -265,8 +450,9 @@ def _figures(report: dict[str, Any], session: Session) -> dict[str, bytes]:
                   bbox_to_anchor=(0, -0.35))
     ax.set_yticks(range(len(report["operations"])),
                   [f"{o['site']} · {o['cell'][-8:]}" for o in report["operations"]], fontsize=7)
-    ax.set_xlabel("drill time (event clock, UTC)")
-    ax.set_title("Operation timeline")
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=BEIJING))
+    ax.set_xlabel(T("演练时间（过程时钟，北京时间）", "drill time (event clock, Beijing time)"))
+    ax.set_title(T("作业时间线", "Operation timeline"))
     fig.autofmt_xdate()
     figs["timeline"] = _png(fig)
 
@@ -294,7 +480,12 @@ def _figures(report: dict[str, Any], session: Session) -> dict[str, bytes]:
                     else "#f39c12", ms=8)
             ax.annotate(op["site"], (s.lon, s.lat), fontsize=7)
     ax.set_aspect("equal")
-    ax.set_title("Cells (red: hail), tracks and operation sites (green: completed)")
+    ax.set_title(T("单体（红：冰雹）、路径与作业点（绿：已完成）",
+                   "Cells (red: hail), tracks and operation sites (green: completed)"))
+    g = report["scores"].get("ground_truth") or {}
+    for rep in g.get("reports") or []:
+        ax.plot(rep["lon"], rep["lat"], "*", color="#8e44ad", ms=12)
+        ax.annotate(rep["id"], (rep["lon"], rep["lat"]), fontsize=7, color="#8e44ad")
     figs["map"] = _png(fig)
     plt.close("all")
     return figs
@@ -306,61 +497,119 @@ def _png(fig: Any) -> bytes:
     return buf.getvalue()
 
 
-def _warning_line(w: dict[str, Any]) -> str:
-    if not w.get("available"):
-        return "no warnings issued and no hail observed over the counties"
-    def fmt(v: float | None) -> str:
-        return "—" if v is None else f"{v:.2f}"
+def _bjt(iso: str | None, with_date: bool = True) -> str:
+    if not iso:
+        return "—"
+    from command.timefmt import BEIJING
 
+    return datetime.fromisoformat(iso).astimezone(BEIJING).strftime(
+        "%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S")
+
+
+def _num(v: float | None, digits: int = 2) -> str:
+    return "—" if v is None else f"{v:.{digits}f}"
+
+
+def _warning_line(w: dict[str, Any], lang: str = "en") -> str:
+    zh = lang == "zh"
+    if not w.get("available"):
+        return "无预警发布，也未观测到冰雹单体覆盖各县" if zh else \
+            "no warnings issued and no hail observed over the counties"
     lead = w.get("mean_lead_time_s")
-    return (f"POD {fmt(w['pod'])}, FAR {fmt(w['far'])}, CSI {fmt(w['csi'])}, mean lead time "
-            f"{'—' if lead is None else f'{lead / 60:.1f} min'}; hits {', '.join(w['hits']) or '—'}; "
+    lead_txt = "—" if lead is None else (f"{lead / 60:.1f} 分钟" if zh else f"{lead / 60:.1f} min")
+    if zh:
+        return (f"命中率 POD {_num(w['pod'])}，空报率 FAR {_num(w['far'])}，临界成功指数 CSI "
+                f"{_num(w['csi'])}，平均提前量 {lead_txt}；命中 {'、'.join(w['hits']) or '—'}；"
+                f"漏报 {'、'.join(w['misses']) or '—'}；空报 {'、'.join(w['false_alarms']) or '—'}")
+    return (f"POD {_num(w['pod'])}, FAR {_num(w['far'])}, CSI {_num(w['csi'])}, mean lead time "
+            f"{lead_txt}; hits {', '.join(w['hits']) or '—'}; "
             f"misses {', '.join(w['misses']) or '—'}; false alarms {', '.join(w['false_alarms']) or '—'}")
+
+
+def _truth_lines(g: dict[str, Any], lang: str = "en") -> list[str]:
+    zh = lang == "zh"
+    if not g.get("available"):
+        return ["本次过程没有地面冰雹实况，无法对单体、预警和作业进行检验"] if zh else [g["note"]]
+    out = []
+    for key, zh_name in (("tracks", "冰雹单体路径"), ("warnings", "冰雹预警"), ("operations", "作业")):
+        v = g[key]
+        lead = v["mean_lead_time_s"]
+        lead_txt = "—" if lead is None else f"{lead / 60:.1f}"
+        if zh:
+            out.append(f"{zh_name}：实况 {v['reports']} 个，预测 {v['predictions']} 个，命中 {v['hits']}，"
+                       f"漏报 {v['misses']}，空报 {v['false_alarms']}；POD {_num(v['pod'])}，"
+                       f"FAR {_num(v['far'])}，CSI {_num(v['csi'])}，平均提前量 {lead_txt} 分钟")
+        else:
+            out.append(f"{key}: {v['reports']} reports, {v['predictions']} predictions, hits {v['hits']}, "
+                       f"misses {v['misses']}, false alarms {v['false_alarms']}; POD {_num(v['pod'])}, "
+                       f"FAR {_num(v['far'])}, CSI {_num(v['csi'])}, mean lead time {lead_txt} min")
+    return out
 
 
 def _fmt0(value: float | None) -> str:
     return "" if value is None else f"{value:.0f}"
 
 
-def render_html(report: dict[str, Any], session: Session) -> str:
-    figs = _figures(report, session)
+def render_html(report: dict[str, Any], session: Session, lang: str = "zh") -> str:
+    """The after-action report as one HTML page: Chinese by default (``lang="en"`` for
+    English), every time in Beijing time (drill time: the event's clock)."""
+    zh = lang == "zh"
+    T = lambda a, b: a if zh else b  # noqa: E731
+    figs = _figures(report, session, lang)
     esc = html.escape
     d, s = report["drill"], report["scores"]
+    step = lambda k: STEP_NAMES.get(k, (k, k))[0 if zh else 1]  # noqa: E731
+    owner = lambda o: OWNER_NAMES.get(o, o) if zh else o  # noqa: E731
+    state = lambda v: STATE_NAMES.get(v, v) if zh else v  # noqa: E731
     rows = "".join(
         f"<tr><td>{esc(o['id'])}</td><td>{esc(o['site'])}</td><td>{esc(o['county'])}</td>"
-        f"<td>{esc(o['final_state'])}</td><td>{esc(', '.join(f'{k} {v:.0f}s' for k, v in o['durations_s'].items()))}</td>"
+        f"<td>{esc(state(o['final_state']))}</td>"
+        f"<td>{esc('; '.join(f'{state(k)} {_bjt(v, False)}' for k, v in o['states'].items()))}</td>"
+        f"<td>{esc('; '.join(f'{step(k)} {v:.0f}s' for k, v in o['durations_s'].items()))}</td>"
         f"<td>{esc('; '.join(o['violations']))}</td></tr>" for o in report["operations"])
     steps = "".join(
-        f"<tr><td>{esc(k)}</td><td>{v['n']}</td><td>{_fmt0(v['mean'])}</td>"
+        f"<tr><td>{esc(step(k))}</td><td>{v['n']}</td><td>{_fmt0(v['mean'])}</td>"
         f"<td>{v['target']:.0f}</td><td>{'—' if v['met'] is None else ('✔' if v['met'] else '✘')}</td>"
-        f"<td>{esc(v['owner'])}</td></tr>" for k, v in s["steps"].items())
+        f"<td>{esc(owner(v['owner']))}</td></tr>" for k, v in s["steps"].items())
     aa = report["after_action"]
-    def lis(items: list[dict[str, Any]]) -> str:
-        return "".join(f"<li>{esc(i['item'])} — <i>{esc(i['owner'])}</i></li>" for i in items)
-
-    def img(k: str) -> str:
-        return f'<img alt="{k}" src="data:image/png;base64,{base64.b64encode(figs[k]).decode()}">'
-
-    return f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
-<title>演练报告 Drill report {esc(d['id'])}</title>
+    item = lambda i: i.get("item_zh", i["item"]) if zh else i["item"]  # noqa: E731
+    lis = lambda items: "".join(f"<li>{esc(item(i))} — <i>{esc(owner(i['owner']))}</i></li>" for i in items)  # noqa: E731
+    img = lambda k: f'<img alt="{k}" src="data:image/png;base64,{base64.b64encode(figs[k]).decode()}">'  # noqa: E731
+    scope = report.get("scope", {}).get("county")
+    truth = "".join(f"<li>{esc(line)}</li>" for line in _truth_lines(s.get("ground_truth", {}), lang))
+    yes_no = lambda b: T("是", "yes") if b else T("否", "no")  # noqa: E731
+    return f"""<!doctype html><html lang="{T('zh-CN', 'en')}"><head><meta charset="utf-8">
+<title>{T('演练报告', 'Drill report')} {esc(d['id'])}</title>
 <style>body{{font-family:"Noto Sans CJK SC",sans-serif;margin:2rem;max-width:1100px}}
 table{{border-collapse:collapse;font-size:13px}}td,th{{border:1px solid #ccc;padding:3px 6px}}
 .banner{{background:#b9770e;color:#fff;padding:.3rem .6rem;display:inline-block}}img{{max-width:100%}}</style>
-</head><body><p class="banner">DRILL 演练 — not live operations</p>
-<h1>演练报告 Drill report {esc(d['id'])}</h1>
-<p>Event {esc(d['event'])} · speed {d['speed']}× · relocated: {d['relocated']} · auto-approve: {d['auto_approve']}
- · state {esc(d['state'])}. Times are drill time (the event's clock, UTC).</p>
-<h2>Scores</h2><p>{s['operations']} operations, {s['completed']} completed, {s['denied']} denied,
-{s['violations']} violations, {len(s['missed_cells'])} missed hail tracks.</p>
-<table><tr><th>step</th><th>n</th><th>mean s</th><th>target s</th><th>met</th><th>owner</th></tr>{steps}</table>
-<p>Warnings: {esc(_warning_line(s['warnings']))}</p>
-<h2>Timeline</h2>{img('timeline')}<h2>Map</h2>{img('map')}
-<h2>Operations</h2><table><tr><th>id</th><th>site</th><th>county</th><th>final</th><th>durations</th><th>violations</th></tr>{rows}</table>
-<h2>After action</h2><h3>What went well</h3><ul>{lis(aa['went_well'])}</ul>
-<h3>What to improve</h3><ul>{lis(aa['to_improve'])}</ul></body></html>"""
+</head><body><p class="banner">{T('演练 DRILL — 非实际作业', 'DRILL — not live operations')}</p>
+<p><a href="?format=html&lang={T('en', 'zh')}">{T('English', '中文')}</a></p>
+<h1>{T('演练报告', 'Drill report')} {esc(d['id'])}</h1>
+<p>{T('过程', 'Event')} {esc(d['event'])} · {T('速度', 'speed')} {d['speed']}× · {T('平移至本地雷达', 'relocated')}: {yes_no(d['relocated'])}
+ · {T('自动角色', 'automatic players')}: {yes_no(d['auto_approve'])} · {T('状态', 'state')} {esc(state(d['state']) if d['state'] in STATE_NAMES else {'completed': T('已完成', 'completed'), 'stopped': T('已停止', 'stopped'), 'running': T('进行中', 'running'), 'paused': T('已暂停', 'paused'), 'requested': T('等待调度', 'requested')}.get(d['state'], d['state']))}
+ {('· ' + T('结束原因', 'ended') + ': ' + esc(d['end_reason'])) if d.get('end_reason') else ''}.
+ {T('时间均为演练时间（过程本身的时钟），北京时间。', 'Times are drill time (the event clock), Beijing time.')}
+ {(T('本报告仅含本县：', 'This report covers one county only: ') + esc(scope)) if scope else ''}</p>
+<h2>{T('评分', 'Scores')}</h2><p>{T('作业', 'operations')} {s['operations']}，{T('完成', 'completed')} {s['completed']}，{T('空域被拒', 'denied')} {s['denied']}，
+{T('违规', 'violations')} {s['violations']}，{T('未处置冰雹路径', 'missed hail tracks')} {len(s['missed_cells'])}</p>
+<table><tr><th>{T('环节', 'step')}</th><th>n</th><th>{T('平均(秒)', 'mean s')}</th><th>{T('目标(秒)', 'target s')}</th><th>{T('达标', 'met')}</th><th>{T('负责', 'owner')}</th></tr>{steps}</table>
+<p>{T('预警检验（按县）', 'Warnings (by county)')}: {esc(_warning_line(s['warnings'], lang))}</p>
+<h2>{T('地面实况检验', 'Against ground-truth hail reports')}</h2><ul>{truth}</ul>
+<h2>{T('时间线', 'Timeline')}</h2>{img('timeline')}<h2>{T('地图', 'Map')}</h2>{img('map')}
+<h2>{T('作业', 'Operations')}</h2><table><tr><th>ID</th><th>{T('作业点', 'site')}</th><th>{T('县', 'county')}</th><th>{T('最终状态', 'final')}</th><th>{T('各环节时间（北京时间）', 'steps (BJT)')}</th><th>{T('用时', 'durations')}</th><th>{T('违规', 'violations')}</th></tr>{rows}</table>
+<h2>{T('总结', 'After action')}</h2><h3>{T('做得好的', 'What went well')}</h3><ul>{lis(aa['went_well'])}</ul>
+<h3>{T('需改进的', 'What to improve')}</h3><ul>{lis(aa['to_improve'])}</ul></body></html>"""
 
 
-def render_pdf(report: dict[str, Any], session: Session) -> bytes:
+def render_pdf(report: dict[str, Any], session: Session, lang: str = "zh") -> bytes:
+    """The report as PDF: Chinese when a Chinese font is installed (else English)."""
+    if lang == "zh" and _cjk_font() is None:
+        lang = "en"
+    return _render_pdf(report, session, lang)
+
+
+def _render_pdf(report: dict[str, Any], session: Session, lang: str) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -368,25 +617,39 @@ def render_pdf(report: dict[str, Any], session: Session) -> bytes:
     import matplotlib.pyplot as plt
     from matplotlib.backends.backend_pdf import PdfPages
 
-    figs = _figures(report, session)
+    zh = lang == "zh"
+    figs = _figures(report, session, lang)
     buf = io.BytesIO()
     d, s = report["drill"], report["scores"]
+    step = lambda k: STEP_NAMES.get(k, (k, k))[0 if zh else 1]  # noqa: E731
+    owner = lambda o: OWNER_NAMES.get(o, o) if zh else o  # noqa: E731
+    item = lambda i: i.get("item_zh", i["item"]) if zh else i["item"]  # noqa: E731
     with PdfPages(buf) as pdf:
         page = plt.figure(figsize=(8.27, 11.69))
-        lines = [f"Drill report {d['id']}  (DRILL — not live operations)",
-                 f"Event {d['event']}, speed {d['speed']}x, relocated {d['relocated']}, "
-                 f"auto-approve {d['auto_approve']}", "",
-                 f"Operations {s['operations']}, completed {s['completed']}, denied {s['denied']}, "
-                 f"violations {s['violations']}, missed hail tracks {len(s['missed_cells'])}",
-                 "Warnings: " + _warning_line(s["warnings"]), ""]
+        if zh:
+            lines = [f"演练报告 {d['id']}（演练 DRILL — 非实际作业）",
+                     f"过程 {d['event']}，速度 {d['speed']}×，平移 {'是' if d['relocated'] else '否'}，"
+                     f"自动角色 {'是' if d['auto_approve'] else '否'}；时间为北京时间", "",
+                     f"作业 {s['operations']}，完成 {s['completed']}，空域被拒 {s['denied']}，"
+                     f"违规 {s['violations']}，未处置冰雹路径 {len(s['missed_cells'])}",
+                     "预警：" + _warning_line(s["warnings"], lang), "地面实况检验："]
+        else:
+            lines = [f"Drill report {d['id']}  (DRILL — not live operations)",
+                     f"Event {d['event']}, speed {d['speed']}x, relocated {d['relocated']}, "
+                     f"auto-approve {d['auto_approve']}; times in Beijing time", "",
+                     f"Operations {s['operations']}, completed {s['completed']}, denied {s['denied']}, "
+                     f"violations {s['violations']}, missed hail tracks {len(s['missed_cells'])}",
+                     "Warnings: " + _warning_line(s["warnings"], lang), "Ground truth:"]
+        lines += ["  " + line for line in _truth_lines(s.get("ground_truth", {}), lang)] + [""]
         for k, v in s["steps"].items():
             mean = "-" if v["mean"] is None else f"{v['mean']:.0f} s"
-            lines.append(f"{k}: n={v['n']} mean={mean} target={v['target']:.0f} s ({v['owner']})")
-        lines += ["", "What went well:"] + [f"  - {i['item']} ({i['owner']})"
-                                             for i in report["after_action"]["went_well"]]
-        lines += ["", "What to improve:"] + [f"  - {i['item']} ({i['owner']})"
-                                              for i in report["after_action"]["to_improve"]]
-        page.text(0.05, 0.97, "\n".join(lines), va="top", family="monospace", fontsize=7.5)
+            lines.append(f"{step(k)}: n={v['n']} mean={mean} target={v['target']:.0f} s ({owner(v['owner'])})")
+        lines += ["", "做得好的：" if zh else "What went well:"] + [
+            f"  - {item(i)} ({owner(i['owner'])})" for i in report["after_action"]["went_well"]]
+        lines += ["", "需改进的：" if zh else "What to improve:"] + [
+            f"  - {item(i)} ({owner(i['owner'])})" for i in report["after_action"]["to_improve"]]
+        page.text(0.05, 0.97, "\n".join(lines), va="top", fontsize=7.5,
+                  family=plt.rcParams["font.family"])
         pdf.savefig(page)
         for key in ("timeline", "map"):
             fig = plt.figure(figsize=(8.27, 11.69))

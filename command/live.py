@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import request
 from flask_login import current_user
-from flask_socketio import Namespace, join_room
+from flask_socketio import Namespace, join_room, leave_room
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -62,6 +62,11 @@ class LiveNamespace(Namespace):
         self._identity[request.sid] = (user.id, user.session_version or 1, token_id)  # type: ignore[attr-defined]
         self._start_sweeper()
         rooms = rooms_for(user)
+        drill_id = auth.get("drill") if isinstance(auth, dict) else None
+        if isinstance(drill_id, str) and drill_id:
+            # A page inside a drill hears only the drill: never a live event, not even in
+            # the catch-up below.
+            rooms = set(scoped(sorted(rooms), drill_id))
         for room in rooms:
             join_room(room)
         self._sessions[request.sid] = (user.username, user.role, user.county, rooms)  # type: ignore[attr-defined]
@@ -147,10 +152,8 @@ class LiveNamespace(Namespace):
 
     def on_join_drill(self, data: Any) -> dict[str, Any]:
         """Take part in a drill: join the drill's copies of this user's rooms.  Only a drill
-        that exists and is running or paused; joining another drill leaves the previous one,
-        so a connection holds its live rooms plus at most one drill's."""
-        from flask_socketio import leave_room
-
+        that exists and is running or paused.  The connection leaves the live rooms (and any
+        previous drill's), so a page inside a drill hears that drill only — never live."""
         from command.models import DrillRecord
 
         info = self._sessions.get(request.sid)  # type: ignore[attr-defined]
@@ -160,14 +163,14 @@ class LiveNamespace(Namespace):
         drill = get_session().get(DrillRecord, drill_id)
         if drill is None or drill.state not in JOINABLE_DRILL_STATES:
             return {"ok": False, "error": "no running drill with this id"}
-        base = {room for room in info[3] if not room.startswith("drill:")}
+        base = {room.split(":", 2)[2] if room.startswith("drill:") else room for room in info[3]}
         rooms = scoped(sorted(base), drill_id)
-        for room in info[3] - base - set(rooms):
+        for room in info[3] - set(rooms):
             leave_room(room)
         for room in rooms:
             join_room(room)
         info[3].clear()
-        info[3].update(base | set(rooms))
+        info[3].update(rooms)
         return {"ok": True, "rooms": rooms}
 
     def _catch_up(self, since: int, rooms: set[str]) -> dict[str, Any]:

@@ -305,6 +305,8 @@ class StandingAgreementRecord(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Made inside a drill: applies to that drill's operations only (live ones apply to both).
+    drill_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
 
 
 class EscalationRecord(Base):
@@ -338,6 +340,9 @@ class DrillEvent(Base):
     sounding: Mapped[str | None] = mapped_column(Text, nullable=True)
     notes: Mapped[Any] = mapped_column(JSON, default=list)
     builtin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Ground truth from the event's manifest: [{"time", "lat", "lon", "size_mm", "place"}],
+    # None when the event has no reports (the drill report says so).
+    reports: Mapped[Any] = mapped_column(JSON, nullable=True)
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -362,6 +367,13 @@ class DrillRecord(Base):
     started_by: Mapped[str] = mapped_column(String(64))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Who runs it and how far it got, so a crash or restart resumes it or ends it cleanly:
+    # progress = {"drill_time", "next_volume", "injects_done", ...}; the runner writes
+    # heartbeat_at every few seconds (wall clock).
+    runner: Mapped[str | None] = mapped_column(String(96), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    progress: Mapped[Any] = mapped_column(JSON, nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 # --- Office work (command/office): liaisons, meetings, ground hail reports, bulletins,

@@ -236,9 +236,16 @@ def _cell_id(body: dict[str, Any]) -> str:
     return _str(body, "cell_id")
 
 
-def standing_agreements(session: Session, site_code: str) -> list[StandingAgreement]:
+def standing_agreements(session: Session, site_code: str,
+                        drill_id: str | None = None) -> list[StandingAgreement]:
+    """Active agreements for a site: live ones, plus (in a drill) those made in that drill."""
+    from sqlalchemy import or_
+
+    world = StandingAgreementRecord.drill_id.is_(None) if drill_id is None else or_(
+        StandingAgreementRecord.drill_id.is_(None), StandingAgreementRecord.drill_id == drill_id)
     rows = session.scalars(select(StandingAgreementRecord).where(
-        StandingAgreementRecord.site_code == site_code, StandingAgreementRecord.active.is_(True)))
+        StandingAgreementRecord.site_code == site_code, StandingAgreementRecord.active.is_(True),
+        world))
     return [decode(StandingAgreement, r.data) for r in rows]
 
 
@@ -319,7 +326,7 @@ def _request(session: Session, op: lc.Operation, actor: lc.Actor, body: dict[str
              now: datetime, key: str | None, contact: Contact | None) -> lc.Operation:
     req = clearance_request_for(session, op, body, now, contact or Contact(actor.username, ""))
     return lc.request_clearance(op, actor, now, req, idempotency_key=key,
-                                agreements=standing_agreements(session, op.site_code))
+                                agreements=standing_agreements(session, op.site_code, op.drill_id))
 
 
 def _grant(session: Session, op: lc.Operation, actor: lc.Actor, body: dict[str, Any],

@@ -76,7 +76,7 @@ class Prediction:
     """Hail predicted inside an area during ``[valid_from, valid_until]``.
 
     The area is a circle (``lat``, ``lon``, ``radius_km``) unless ``polygon`` (WGS84
-    ``[(lon, lat), ...]`` ring) is given.  ``issued_at`` is when the prediction was made
+    ``[(lon, lat), ...]`` ring) or ``polygons`` (several rings: their union) is given.  ``issued_at`` is when the prediction was made
     (for lead time); it defaults to ``valid_from``.  ``kind`` is free text ("warning",
     "cell", "track", "operation").
     """
@@ -90,6 +90,8 @@ class Prediction:
     polygon: tuple[tuple[float, float], ...] | None = None
     issued_at: datetime | None = None
     kind: str = ""
+    #: several rings (e.g. the counties a warning names): the area is their union.
+    polygons: tuple[tuple[tuple[float, float], ...], ...] = ()
 
     @property
     def issued(self) -> datetime:
@@ -150,10 +152,14 @@ def _local_xy(lat0: float, lon0: float, lat: float, lon: float) -> tuple[float, 
 
 def distance_to_area_km(report: HailReport, prediction: Prediction) -> float:
     """Distance (km) from the report to the prediction's area; 0 inside it."""
-    if prediction.polygon:
-        ring = [_local_xy(report.lat, report.lon, lat, lon) for lon, lat in prediction.polygon]
-        shape: BaseGeometry = Polygon(ring)
-        return float(shape.distance(Point(0.0, 0.0)))
+    rings = ([prediction.polygon] if prediction.polygon else []) + list(prediction.polygons)
+    if rings:
+        distances = []
+        for ring in rings:
+            xy = [_local_xy(report.lat, report.lon, lat, lon) for lon, lat in ring]
+            shape: BaseGeometry = Polygon(xy)
+            distances.append(float(shape.distance(Point(0.0, 0.0))))
+        return min(distances)
     d = great_circle_km(report.lat, report.lon, prediction.lat, prediction.lon)
     return max(0.0, d - prediction.radius_km)
 

@@ -45,3 +45,15 @@ def retime(radar: Any, new_start: datetime) -> Any:
         "%Y-%m-%dT%H:%M:%SZ"
     )
     return radar
+
+
+def relocate_point(lat: float, lon: float, source: Relocation, target: Relocation) -> tuple[float, float]:
+    """Where a place seen from the ``source`` radar lands when the event is replayed over
+    the ``target`` radar: same range and azimuth from the radar.  Uses Py-ART's azimuthal
+    equidistant projection (the one that places the gates), so a ground-truth report moves
+    exactly as the echoes over it do.  Returns ``(lat, lon)``."""
+    from pyart.core.transforms import cartesian_to_geographic_aeqd, geographic_to_cartesian_aeqd
+
+    x, y = geographic_to_cartesian_aeqd(np.array([lon]), np.array([lat]), source.lon, source.lat)
+    new_lon, new_lat = cartesian_to_geographic_aeqd(x, y, target.lon, target.lat)
+    return float(np.ravel(new_lat)[0]), float(np.ravel(new_lon)[0])

@@ -340,10 +340,13 @@ def review_cell(record_id: int) -> Any:
     """A duty forecaster confirms or dismisses a cell (reason recorded and audited)."""
     from command.models import CellRecord
     from command.push import ROOM_ALL, announce, scoped
+    from command.web.scope import requested_drill
 
     session = get_session()
     cell = session.get(CellRecord, record_id)
-    if cell is None:
+    drill = requested_drill()
+    # A drill's cell is reviewed only from inside that drill, a live cell only live.
+    if cell is None or cell.drill_id != (None if drill is None else drill.id):
         raise NotFound(f"no cell {record_id}")
     body = request.get_json(silent=True) or {}
     decision, reason = body.get("decision"), body.get("reason", "")

@@ -21,7 +21,7 @@ from command.errors import NotFound, Unprocessable
 from command.extensions import get_session
 from command.models import AuditRecord, CellRecord, IdempotencyKey, MemberUnit, RadarVolume
 from command.warnings import WarningInputError, build_for_cell, record_warning
-from command.web.scope import drill_id_filter, requested_drill, running_drill_now
+from command.web.scope import drill_id_filter, requested_drill, running_drill_now, world_now
 
 bp = Blueprint("consoles", __name__)
 
@@ -224,12 +224,35 @@ def cell_arrivals() -> Any:
 @bp.get("/api/airspace")
 @login_required_any
 def airspace() -> Any:
-    """The airport and the no-fire areas (control zone, approach corridors) as GeoJSON."""
+    """The airport and the no-fire areas (control zone, approach corridors) as GeoJSON, and
+    for ATC, military, commander and admin the ``pending`` clearance requests of the world
+    asked for (live, or ``?drill=ID``): operations in ``clearance_requested``; for ATC and
+    military only those still awaiting their own decision."""
+    from command import operations
+    from command.models import OperationRecord
+
     a = deployment().airport
-    return jsonify({"airport": {"icao": a.icao, "name_zh": a.name_zh, "name_en": a.name_en,
-                                "lat": a.lat, "lon": a.lon},
-                    "no_fire": {"type": "FeatureCollection",
-                                "features": deployment().no_fire_geojson()}})
+    out: dict[str, Any] = {
+        "airport": {"icao": a.icao, "name_zh": a.name_zh, "name_en": a.name_en,
+                    "lat": a.lat, "lon": a.lon},
+        "no_fire": {"type": "FeatureCollection", "features": deployment().no_fire_geojson()}}
+    if current_user.role in ("atc", "military", "commander", "admin"):
+        session = get_session()
+        drill = requested_drill()
+        now = world_now(drill)
+        pending = []
+        for rec in session.scalars(select(OperationRecord).where(
+                OperationRecord.state == "clearance_requested",
+                drill_id_filter(OperationRecord.drill_id, drill))
+                .order_by(OperationRecord.created_at).limit(500)):
+            op = operations.load(session, rec.id)[1]
+            decided = {d.authority.value for d in op.decisions}
+            if current_user.role in ("atc", "military") and current_user.role in decided:
+                continue
+            pending.append(operations.to_json(op, now))
+        out["pending"] = pending
+        out["drill_id"] = None if drill is None else drill.id
+    return jsonify(out)
 
 
 @bp.get("/api/member/overview")
@@ -248,7 +271,7 @@ def member_overview() -> Any:
     cells = [] if vol is None else session.execute(
         select(CellRecord.hail, CellRecord.feature).where(CellRecord.volume_id == vol.id)).all()
     rows = session.execute(select(OperationRecord.state, func.count())
-                           .where(OperationRecord.drill_id.is_(None))
+                           .where(drill_id_filter(OperationRecord.drill_id, requested_drill()))
                            .group_by(OperationRecord.state)).all()
     counts = {str(state): int(n) for state, n in rows}
     units = session.scalars(select(MemberUnit).order_by(MemberUnit.key)).all()
@@ -372,7 +395,8 @@ def list_warnings() -> Any:
         raise Unprocessable("invalid hours", {"hours": "whole number 1..168"}) from None
     limit = limit_arg(WARNINGS_LIMIT, WARNINGS_LIMIT_MAX)
     after = cursor_arg((int,))
-    since = datetime.now(UTC) - timedelta(hours=hours)
+    drill = requested_drill()
+    since = world_now(drill) - timedelta(hours=hours)
     county = current_user.county if current_user.role == "county_operator" else None
     out: list[dict[str, Any]] = []
     before_id = None if after is None else after[0]
@@ -380,7 +404,7 @@ def list_warnings() -> Any:
     session = get_session()
     while True:  # a county operator's page may need several batches of the audit log
         q = select(AuditRecord.id, AuditRecord.after).where(
-            AuditRecord.action == "warning.issue", AuditRecord.drill_id.is_(None),
+            AuditRecord.action == "warning.issue", drill_id_filter(AuditRecord.drill_id, drill),
             AuditRecord.at >= since)
         if before_id is not None:
             q = q.where(AuditRecord.id < before_id)

@@ -3,9 +3,10 @@ see the running drill (with a DRILL banner) and its report."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, jsonify, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -24,7 +25,10 @@ def _drill_json(d: DrillRecord) -> dict[str, Any]:
             "relocated": d.relocated, "auto_approve": d.auto_approve,
             "drill_time": drill_now(d).isoformat(), "started_by": d.started_by,
             "started_at": d.started_at.isoformat(),
-            "ended_at": d.ended_at.isoformat() if d.ended_at else None}
+            "ended_at": d.ended_at.isoformat() if d.ended_at else None,
+            "end_reason": d.end_reason, "runner": d.runner,
+            "heartbeat_at": d.heartbeat_at.isoformat() if d.heartbeat_at else None,
+            "progress": d.progress or {}}
 
 
 @bp.get("/admin/drills")
@@ -36,8 +40,19 @@ def admin_page() -> Any:
     ensure_builtin_events(session)
     session.commit()
     events = session.scalars(select(DrillEvent).order_by(DrillEvent.name)).all()
-    drills = session.scalars(select(DrillRecord).order_by(DrillRecord.started_at.desc())).all()
-    return render_template("admin_drills.html", events=events, drills=[_drill_json(d) for d in drills])
+    from command.drill import preflight
+
+    drills = session.scalars(select(DrillRecord).order_by(DrillRecord.started_at.desc())
+                             .limit(50)).all()
+    from command.timefmt import BEIJING
+
+    shown = [_drill_json(d) for d in drills]
+    for d in shown:
+        d["drill_time_bjt"] = datetime.fromisoformat(d["drill_time"]).astimezone(BEIJING).strftime(
+            "%Y-%m-%d %H:%M:%S")
+    return render_template("admin_drills.html", events=events, drills=shown,
+                           preflight={"auto": preflight(session, True),
+                                      "manual": preflight(session, False)})
 
 
 @bp.get("/api/drills")
@@ -52,13 +67,7 @@ def list_drills() -> Any:
 @bp.post("/api/drills")
 @roles_required()  # admin
 def start_drill() -> Any:
-    from command.drill import (
-        DrillError,
-        create_drill,
-        parse_script,
-        resolve_event,
-        start_in_background,
-    )
+    from command.drill import DrillError, create_drill, parse_script, resolve_event
 
     body = request.get_json(silent=True) or {}
     session = get_session()
@@ -71,11 +80,12 @@ def start_drill() -> Any:
                              started_by=current_user.username,
                              relocate_to=tuple(relocate_to) if relocate_to else None,
                              relocate=body.get("relocate"), auto_approve=bool(body.get("auto_approve")),
-                             script=script)
+                             script=script, state="requested")
     except (DrillError, ValueError, TypeError) as exc:
         raise Unprocessable(str(exc), {"drill": str(exc)}) from None
     session.commit()
-    start_in_background(current_app._get_current_object(), drill.id)  # type: ignore[attr-defined]
+    # The scheduler runs it (the one `hailops scheduler`, or the in-process one of
+    # `make run`): a web worker never runs a drill, so none dies with a worker.
     return jsonify(_drill_json(drill) | {"notes": event.notes}), 201
 
 
@@ -154,13 +164,22 @@ def report(drill_id: str) -> Any:
     if drill_id == "latest":
         drill_id = session.scalar(select(DrillRecord.id).order_by(
             DrillRecord.started_at.desc()).limit(1)) or ""
+    # A county operator reads its own county's part of the report only.
+    county = current_user.county if current_user.role == "county_operator" else None
+    if current_user.role == "county_operator" and not county:
+        raise NotFound(f"no drill {drill_id}")
     try:
-        data = build_report(session, drill_id)
+        data = build_report(session, drill_id, county=county)
     except LookupError:
         raise NotFound(f"no drill {drill_id}") from None
     fmt = request.args.get("format", "json")
+    # Chinese by default; ?lang=en (or the English interface) for English.
+    from flask_babel import get_locale
+
+    lang = request.args.get("lang") or ("en" if str(get_locale()) == "en" else "zh")
+    lang = "en" if lang == "en" else "zh"
     if fmt == "html":
-        return Response(render_html(data, session), mimetype="text/html; charset=utf-8")
+        return Response(render_html(data, session, lang), mimetype="text/html; charset=utf-8")
     if fmt == "pdf":
-        return Response(render_pdf(data, session), mimetype="application/pdf")
+        return Response(render_pdf(data, session, lang), mimetype="application/pdf")
     return jsonify(data)

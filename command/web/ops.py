@@ -17,10 +17,10 @@ from command.drill import drill_now
 from command.errors import NotFound, Unprocessable
 from command.extensions import get_session
 from command.models import OperationRecord, RadarVolume, SiteRecord, StandingAgreementRecord
-from command.push import ROOM_ALL, announce
+from command.push import ROOM_ALL, announce, scoped
 from command.sitestore import to_site
 from command.web.paging import cursor_arg, limit_arg, page, time_arg
-from command.web.scope import drill_id_filter, requested_drill, running_drill_now
+from command.web.scope import drill_id_filter, requested_drill, running_drill_now, world_now
 from dispatch import lifecycle as lc
 from dispatch.clearance import Authority, StandingAgreement
 from dispatch.errors import ValidationFailed
@@ -97,7 +97,7 @@ def list_operations() -> Any:
                         and_(OperationRecord.created_at == after[0], OperationRecord.id < after[1])))
     q = q.order_by(OperationRecord.created_at.desc(), OperationRecord.id.desc()).limit(limit + 1)
     rows, next_cursor = page(list(session.scalars(q)), limit, lambda r: (r.created_at, r.id))
-    now = _now()
+    now = world_now(drill)
     codes = {r.site_code for r in rows}
     sites = {rec.code: to_site(rec) for rec in session.scalars(
         select(SiteRecord).where(SiteRecord.code.in_(codes)))} if codes else {}
@@ -202,9 +202,16 @@ def recommendations() -> Any:
 @bp.get("/standing-agreements")
 @roles_required("commander", "atc", "military")
 def list_agreements() -> Any:
-    rows = get_session().scalars(select(StandingAgreementRecord)
-                                 .where(StandingAgreementRecord.active.is_(True))).all()
-    return jsonify({"agreements": [r.data | {"id": r.id} for r in rows]})
+    """Active agreements of the world asked for: live ones, and inside a drill
+    (``?drill=ID``) the live ones plus those made in that drill (``drill_id`` set)."""
+    from sqlalchemy import or_
+
+    drill = requested_drill()
+    q = select(StandingAgreementRecord).where(StandingAgreementRecord.active.is_(True))
+    q = q.where(StandingAgreementRecord.drill_id.is_(None) if drill is None else or_(
+        StandingAgreementRecord.drill_id.is_(None), StandingAgreementRecord.drill_id == drill.id))
+    rows = get_session().scalars(q).all()
+    return jsonify({"agreements": [r.data | {"id": r.id, "drill_id": r.drill_id} for r in rows]})
 
 
 @bp.post("/standing-agreements")
@@ -213,6 +220,9 @@ def add_agreement() -> Any:
     """An authority pre-agrees sectors, a ceiling and daily hours for one site."""
     body = _body()
     session = get_session()
+    drill = requested_drill(body)
+    if drill is not None:
+        running_drill_now(drill)  # only while the drill runs
     site = session.get(SiteRecord, str(body.get("site_code", "")))
     if site is None:
         raise ValidationFailed({"site_code": "unknown site"})
@@ -223,7 +233,8 @@ def add_agreement() -> Any:
     try:
         sectors = tuple(Sector(float(a), float(b)) for a, b in body["sectors"])
         agreement = StandingAgreement(
-            id=f"SA-{site.code}-{authority.value}-{int(_now().timestamp())}", site_code=site.code,
+            id=f"SA-{site.code}-{authority.value}-{int(_now().timestamp())}"
+               + ("" if drill is None else f"-{drill.id[-6:]}"), site_code=site.code,
             authority=authority, sectors=sectors, ceiling_m=float(body["ceiling_m"]),
             daily_start=time.fromisoformat(body.get("daily_start", "00:00")),
             daily_end=time.fromisoformat(body.get("daily_end", "00:00")))
@@ -234,13 +245,16 @@ def add_agreement() -> Any:
     data = encode(agreement)
     session.add(StandingAgreementRecord(id=agreement.id, site_code=site.code,
                                         authority=authority.value, data=data,
-                                        created_by=current_user.username))
+                                        created_by=current_user.username,
+                                        drill_id=None if drill is None else drill.id))
+    drill_id = None if drill is None else drill.id
     audit.append(session, actor=current_user.username, role=current_user.role,
                  action="agreement.create", object_type="standing_agreement",
-                 object_id=agreement.id, after=data)
-    announce(session, "agreement.update", {"agreement": data}, [ROOM_ALL])
+                 object_id=agreement.id, after=data, drill_id=drill_id)
+    announce(session, "agreement.update", {"agreement": data, "drill_id": drill_id},
+             scoped([ROOM_ALL], drill_id))
     session.commit()
-    return jsonify(data | {"id": agreement.id}), 201
+    return jsonify(data | {"id": agreement.id, "drill_id": drill_id}), 201
 
 
 @bp.delete("/standing-agreements/<agreement_id>")
@@ -248,12 +262,16 @@ def add_agreement() -> Any:
 def revoke_agreement(agreement_id: str) -> Any:
     session = get_session()
     row = session.get(StandingAgreementRecord, agreement_id)
-    if row is None or (current_user.role != "admin" and row.authority != current_user.role):
+    drill = requested_drill()
+    # An agreement is revoked from its own world: a drill cannot touch a live agreement.
+    if row is None or (current_user.role != "admin" and row.authority != current_user.role) \
+            or row.drill_id != (None if drill is None else drill.id):
         raise NotFound(f"no agreement {agreement_id} of yours")
     row.active = False
     audit.append(session, actor=current_user.username, role=current_user.role,
                  action="agreement.revoke", object_type="standing_agreement",
-                 object_id=agreement_id, before={"active": True}, after={"active": False})
+                 object_id=agreement_id, before={"active": True}, after={"active": False},
+                 drill_id=row.drill_id)
     session.commit()
     return jsonify({"id": agreement_id, "active": False})
 

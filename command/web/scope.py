@@ -34,3 +34,12 @@ def running_drill_now(drill: DrillRecord) -> Any:
     if drill.state not in ("running", "paused"):
         raise Unprocessable("the drill is not running", {"drill_id": drill.id})
     return drill_now(drill)
+
+
+def world_now(drill: DrillRecord | None) -> Any:
+    """Now in the world asked for: the wall clock live, the drill clock in a drill."""
+    from datetime import UTC, datetime
+
+    from command.drill import drill_now
+
+    return datetime.now(UTC) if drill is None else drill_now(drill)

@@ -55,7 +55,10 @@
   const req = op => op.clearance_request;
   const clockOf = (op, who) => (op.approval_clock || {})[who || me] || {};
   function isPending(op) { return op.state === "clearance_requested" && clockOf(op).state === "pending"; }
-  function visible() { return Array.from(H.ops.values()).filter(op => op.clearance_request && op.drill_id == null); }
+  function visible() {
+    const world = H.boot.drill ? H.boot.drill.id : null; // this page's world only: live, or its drill
+    return Array.from(H.ops.values()).filter(op => op.clearance_request && (op.drill_id || null) === world);
+  }
   function sectorsText(r) { return (r.sectors || []).map(s => H.fmt(s.start_deg) + "°–" + H.fmt(s.end_deg) + "°").join(", "); }
   function exportLinks(op) {
     const base = "/api/operations/" + encodeURIComponent(op.id) + "/clearance-request";

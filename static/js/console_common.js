@@ -73,13 +73,20 @@
   // One key per intended action (scope = object + action + the state it was taken from):
   // a double click, or a retry after a lost response or an error, sends the same key and
   // the server applies it once; the key is dropped once the server confirmed it.
+  /** A URL of the API in this page's world: ``?drill=ID`` appended inside a drill (for
+   *  links such as the CAP preview, which do not go through ``api``). */
+  function url(path) {
+    if (!boot.drill || !path.startsWith("/api/") || /[?&]drill=/.test(path)) return path;
+    return path + (path.includes("?") ? "&" : "?") + "drill=" + encodeURIComponent(boot.drill.id);
+  }
   const keys = new Map();
   function keyFor(scope) { if (!keys.has(scope)) keys.set(scope, uuid()); return keys.get(scope); }
   async function api(method, path, body, key) {
     if (boot.drill && path.startsWith("/api/")) {
-      // Drill mode: reads ask for the drill's world, a proposal is made inside the drill.
-      if (method === "GET") path += (path.includes("?") ? "&" : "?") + "drill=" + encodeURIComponent(boot.drill.id);
-      else if (path === "/api/operations") body = Object.assign({}, body, { drill_id: boot.drill.id });
+      // Drill mode: every call works in the drill's world (reads, warnings, reviews,
+      // agreements); a proposal is also made inside the drill.
+      path = url(path);
+      if (path.startsWith("/api/operations?") && method === "POST") body = Object.assign({}, body, { drill_id: boot.drill.id });
     }
     const headers = { Accept: "application/json" };
     if (method !== "GET") { headers["Content-Type"] = "application/json"; headers["X-CSRFToken"] = csrf(); }
@@ -184,7 +191,8 @@
   // --- Beijing clock in the top bar ------------------------------------------------------
   const clock = document.getElementById("bjt-clock");
   function tick() {
-    if (clock) clock.textContent = bjtDateTime(new Date().toISOString()) + " " + T("北京时间", "BJT");
+    // Inside a drill `Date` is the drill clock (console_drill.js): the one clock of the drill.
+    if (clock) clock.textContent = (boot.drill ? T("演练 DRILL ", "DRILL ") : "") + bjtDateTime(new Date().toISOString()) + " " + T("北京时间", "BJT");
     document.dispatchEvent(new CustomEvent("hailops:tick"));
   }
   tick(); setInterval(tick, 1000);
@@ -203,17 +211,13 @@
   function connect(since) {
     lastSeq = Math.max(lastSeq, since || 0);
     if (typeof io === "undefined") { setStatus(T("实时组件缺失", "live client missing"), false); return null; }
-    socket = io("/live", { auth: cb => cb({ since: window.HailopsSeq.resumeFrom(lastSeq) }), transports: ["websocket", "polling"] });
+    // Inside a drill the socket joins the drill's rooms only: nothing live reaches the page.
+    socket = io("/live", { auth: cb => cb(Object.assign({ since: window.HailopsSeq.resumeFrom(lastSeq) },
+      boot.drill ? { drill: boot.drill.id } : {})), transports: ["websocket", "polling"] });
     // Catch-up pages, gap detection and the sequence heartbeat (seq.js).
     const seqSync = window.HailopsSeq.attach(socket, { get: () => lastSeq, set: v => { lastSeq = v; } });
     socket.on("connect", function () {
       setStatus(T("实时连接正常", "live"), true);
-      if (boot.drill) {
-        // Join the drill's rooms, then replay what the drill said meanwhile.
-        socket.emit("join_drill", { drill_id: boot.drill.id }, function () {
-          socket.emit("catchup", { since: lastSeq });
-        });
-      }
     });
     socket.on("disconnect", () => setStatus(T("连接中断，重连中…", "disconnected, reconnecting…"), false));
     socket.on("connect_error", err => setStatus(T("连接失败: ", "connection failed: ") + err.message, false));
@@ -222,6 +226,8 @@
       if (!fresh(env.seq)) return; // already seen (several rooms, or catch-up overlap)
       seqSync.observe(env.seq);
       lastSeq = Math.max(lastSeq, env.seq);
+      // Inside a drill an event's time is shown on the drill clock, never the wall clock.
+      if (boot.drill && window.HAILOPS_DRILL_TIME && env.at) env = Object.assign({}, env, { at: window.HAILOPS_DRILL_TIME(env.at) });
       document.dispatchEvent(new CustomEvent("hailops:" + name, { detail: env }));
     });
     window.HAILOPS_SOCKET = socket;
@@ -367,7 +373,7 @@
   }
   loadEscalations();
 
-  window.HO = { askReason, countyName,  boot, zh, T, bjt, bjtDateTime, bjtToIso, bjtNowHms, dur, fmt, esc, stateLabel, stateBadge,
+  window.HO = { askReason, url, countyName,  boot, zh, T, bjt, bjtDateTime, bjtToIso, bjtNowHms, dur, fmt, esc, stateLabel, stateBadge,
     CLOSED, ammoLabel, qty, compass, api, act, keyFor, uuid, errorText, toast, beep, alarm, clearAlarm,
     connect, currentSeq, on, ops, upsert, lastEntry, approvalCell, approvalSeconds };
 })();

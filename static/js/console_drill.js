@@ -15,4 +15,11 @@
     static now() { return drillNow(); }
   }
   window.Date = DrillDate;
+  /** The drill time of a wall-clock instant (a live envelope's `at`): alerts and bulletins
+   *  are stamped on the drill clock, like everything else on the page. */
+  window.HAILOPS_DRILL_TIME = function (wallIso) {
+    const wall = new RealDate(wallIso).getTime();
+    if (!isFinite(wall)) return wallIso;
+    return new RealDate(drillAtLoad + (wall - loadedAt) * speed).toISOString();
+  };
 })();

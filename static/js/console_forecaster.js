@@ -99,7 +99,7 @@
     const ready = chosen != null && counties.length > 0;
     issueBtn.disabled = !ready;
     preview.setAttribute("aria-disabled", String(!ready));
-    preview.href = ready ? "/api/cells/" + chosen + "/cap.xml?counties=" + encodeURIComponent(counties.join(",")) : "#";
+    preview.href = ready ? H.url("/api/cells/" + chosen + "/cap.xml?counties=" + encodeURIComponent(counties.join(","))) : "#";
   }
   function chooseCell(cell) {
     chosen = cell ? cell.record_id : null;

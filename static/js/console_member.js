@@ -39,20 +39,37 @@
     while (ul.children.length > 30) ul.lastChild.remove();
   }
   H.on("volume.new", later);
-  H.on("operation.update", function (d, env) {
+  // Bulletins carry the time of the step itself (the drill clock inside a drill) and are
+  // rebuilt from the record on load, so a reload loses none.
+  const OP_BULLETINS = { report_firing: ["完成作业", "operation completed"], order: ["已下达作业指令", "ordered to fire"] };
+  const seenBulletins = new Set();
+  function opBulletin(op, entry) {
+    const label = OP_BULLETINS[entry.action];
+    const key = op.id + ":" + entry.action + ":" + entry.at;
+    if (!label || seenBulletins.has(key)) return;
+    seenBulletins.add(key);
+    bulletin(op.site_code + " " + T(label[0], label[1]), entry.at);
+  }
+  H.on("operation.update", function (d) {
     later();
-    if (d.action === "report") bulletin(d.operation.site_code + " " + T("完成作业", "operation completed"), env.at);
-    if (d.action === "order") bulletin(d.operation.site_code + " " + T("已下达作业指令", "ordered to fire"), env.at);
+    const h = d.operation.history || [];
+    if (h.length) opBulletin(d.operation, h[h.length - 1]);
   });
-  H.on("warning.issue", (d, env) => bulletin(T("冰雹预警: ", "Hail warning: ") + d.counties.map(H.countyName).join(H.zh ? "、" : ", ") + " · " + d.cell_id, env.at));
+  H.on("warning.issue", d => bulletin(T("冰雹预警: ", "Hail warning: ") + d.counties.map(H.countyName).join(H.zh ? "、" : ", ") + " · " + d.cell_id, d.sent));
 
   (async function start() {
     const seq = await H.currentSeq();
     await load();
     document.getElementById("bulletins").innerHTML = '<li class="muted placeholder">' + T("暂无通报", "No bulletins yet") + "</li>";
+    const items = [];
     const w = await H.api("GET", "/api/warnings");
-    if (w.ok) w.data.warnings.slice().reverse().forEach(d => bulletin(T("冰雹预警: ", "Hail warning: ") +
-      d.counties.map(H.countyName).join(H.zh ? "、" : ", ") + " · " + d.cell_id, d.sent));
+    if (w.ok) w.data.warnings.forEach(d => items.push({ at: d.sent, run: () => bulletin(T("冰雹预警: ", "Hail warning: ") +
+      d.counties.map(H.countyName).join(H.zh ? "、" : ", ") + " · " + d.cell_id, d.sent) }));
+    const o = await H.api("GET", "/api/operations");
+    if (o.ok) o.data.operations.forEach(op => (op.history || []).forEach(e => {
+      if (OP_BULLETINS[e.action]) items.push({ at: e.at, run: () => opBulletin(op, e) });
+    }));
+    items.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)).forEach(i => i.run());
     H.connect(seq);
   })();
 })();

@@ -15,8 +15,11 @@
   const clock = document.getElementById("bjt-clock");
   function tick() {
     if (!clock) return;
-    const s = new Date().toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false });
-    clock.textContent = s + " " + T("北京时间", "BJT");
+    // A joined drill shows its own clock (drill time, Beijing time) beside the DRILL marker.
+    const dc = window.HAILOPS_DRILL_CLOCK;
+    const now = dc ? new Date(dc.t + (Date.now() - dc.at) * dc.speed) : new Date();
+    const s = now.toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false });
+    clock.textContent = (dc ? T("演练 DRILL ", "DRILL ") : "") + s + " " + T("北京时间", "BJT");
   }
   tick(); setInterval(tick, 1000);
 
@@ -168,8 +171,20 @@
   banner.onAdd = function () { const d = L.DomUtil.create("div", "drill-banner"); d.id = "drill-banner"; d.style.display = "none"; return d; };
   banner.addTo(map);
   let joinedDrill = null;
+  // The map joins the drill the user chose (``/?drill=ID``), never one by itself; a live
+  // map shows no drill data, only an invitation to join each running drill.
+  const chosenDrill = new URLSearchParams(location.search).get("drill");
+  const esc = v => String(v == null ? "" : v).replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  function inviteDrills(drills) {
+    const el = document.getElementById("drill-banner");
+    if (chosenDrill || !el) return;
+    const running = (drills || []).filter(d => d.state === "running" || d.state === "paused");
+    el.style.display = running.length ? "block" : "none";
+    el.innerHTML = running.map(d => T("演练进行中 ", "Drill running ") + esc(d.id) + " · " + esc(d.event) +
+      ' — <a href="/?drill=' + encodeURIComponent(d.id) + '">' + T("加入", "join") + "</a>").join("<br>");
+  }
   function joinDrill(drill) {
-    if (!drill || joinedDrill === drill.id || !window.HAILOPS_SOCKET) return;
+    if (!drill || drill.id !== chosenDrill || joinedDrill === drill.id || !window.HAILOPS_SOCKET) return;
     joinedDrill = drill.id;
     window.HAILOPS_SOCKET.emit("join_drill", { drill_id: drill.id });
     const el = document.getElementById("drill-banner");
@@ -177,12 +192,15 @@
     el.textContent = T("演练 DRILL ", "DRILL ") + drill.id + " · " + drill.event + " · " + drill.speed + "×";
     fetch("/api/drills/" + drill.id + "/state", { credentials: "same-origin" }).then(r => r.ok ? r.json() : null).then(function (st) {
       if (!st) return;
+      window.HAILOPS_DRILL_CLOCK = { at: Date.now(), t: Date.parse(st.drill.drill_time),
+        speed: st.drill.state === "running" ? Number(st.drill.speed) || 1 : 0 };
       if (st.volume) showVolume(st.volume);
       refreshVolumes();
       (st.operations || []).forEach(showOperation);
     });
   }
   function drillState(data) {
+    if (!chosenDrill) { fetch("/api/drills", { credentials: "same-origin" }).then(r => r.ok ? r.json() : { drills: [] }).then(j => inviteDrills(j.drills)); return; }
     if (data.state === "running" && data.drill_id) {
       joinDrill({ id: data.drill_id, event: data.event || "", speed: data.speed || "" });
     } else if (data.drill_id === joinedDrill && (data.state === "completed" || data.state === "stopped")) {
@@ -204,7 +222,7 @@
 
   if (typeof io === "undefined") { setStatus(T("实时组件缺失", "live client missing"), false); return; }
   const socket = io("/live", {
-    auth: function (cb) { cb({ since: window.HailopsSeq.resumeFrom(lastSeq) }); },
+    auth: function (cb) { cb(Object.assign({ since: window.HailopsSeq.resumeFrom(lastSeq) }, chosenDrill ? { drill: chosenDrill } : {})); },
     transports: ["websocket", "polling"],
   });
   // Catch-up pages, gap detection and the sequence heartbeat (seq.js).
@@ -226,7 +244,7 @@
     if (h && !(name === "volume.new" && !following)) h(env.data);
     document.dispatchEvent(new CustomEvent("hailops:" + name, { detail: env }));
   });
-  fetch("/api/live/state", { credentials: "same-origin" }).then(r => r.ok ? r.json() : null).then(function (s) {
+  if (!chosenDrill) fetch("/api/live/state", { credentials: "same-origin" }).then(r => r.ok ? r.json() : null).then(function (s) {
     if (!s) return;
     if (s.volume) showVolume(s.volume);
     if (typeof s.seq === "number" && s.seq > lastSeq) { lastSeq = s.seq; }
@@ -267,8 +285,9 @@
   socket.on("connect", function () {
     const again = joinedDrill; joinedDrill = null;
     fetch("/api/drills", { credentials: "same-origin" }).then(r => r.ok ? r.json() : { drills: [] }).then(function (j) {
-      const running = (j.drills || []).find(d => d.state === "running" || d.state === "paused");
-      if (running) joinDrill(running); else if (again) joinedDrill = null;
+      const chosen = (j.drills || []).find(d => d.id === chosenDrill);
+      if (chosen) joinDrill(chosen); else inviteDrills(j.drills);
+      if (again && !chosen) joinedDrill = null;
     });
   });
 })();

@@ -122,3 +122,12 @@ def test_naive_times_and_reversed_windows_are_refused():
         matches(HailReport(datetime(2008, 4, 11, 18), 35, -86), circle("p", 35, -86))
     with pytest.raises(VerificationError, match="valid_until before"):
         matches(HailReport(at(0), 35, -86), circle("p", 35, -86, start=10, end=0))
+
+
+def test_several_rings_are_a_union():
+    west = ((-86.3, 34.9), (-86.2, 34.9), (-86.2, 35.1), (-86.3, 35.1))
+    east = ((-85.9, 34.9), (-85.8, 34.9), (-85.8, 35.1), (-85.9, 35.1))
+    p = Prediction("w", at(0), at(30), polygons=(west, east))
+    assert distance_to_area_km(HailReport(at(5), 35.0, -85.85), p) == 0.0
+    assert distance_to_area_km(HailReport(at(5), 35.0, -86.25), p) == 0.0
+    assert distance_to_area_km(HailReport(at(5), 35.0, -86.05), p) > 10
