@@ -120,7 +120,10 @@ def import_event(session: Session, directory: Path, name: str, builtin: bool = F
     if not directory.is_dir():
         raise DrillError(f"{directory}: not a directory")
     manifest = _manifest(directory)
-    volumes, notes, radar_info, sounding = [], [], None, None
+    volumes: list[dict[str, Any]] = []
+    notes: list[str] = []
+    radar_info: dict[str, Any] | None = None
+    sounding: str | None = None
     listed = manifest.get("volumes")
     if isinstance(listed, list) and listed and all(
             isinstance(v, dict) and (directory / str(v.get("file", ""))).is_file() for v in listed):

@@ -305,8 +305,8 @@ def ground_truth_scores(session: Session, drill: DrillRecord,
     q = select(OperationRecord).where(OperationRecord.drill_id == drill.id)
     if county is not None:
         q = q.where(OperationRecord.county == county)
-    for rec in session.scalars(q):
-        op = decode(lc.Operation, rec.data)
+    for op_rec in session.scalars(q):
+        op = decode(lc.Operation, op_rec.data)
         site = sites.get(op.site_code)
         if site is not None:
             op_preds.append(Prediction(id=op.id, valid_from=op.window.start,
@@ -364,6 +364,31 @@ STATE_NAMES = {"proposed": "待批准", "authorized": "已批准", "clearance_re
                "cleared": "空域已批复", "ordered": "已下达指令", "acknowledged": "已确认",
                "firing": "作业中", "completed": "已完成", "denied": "空域被拒", "cancelled": "已取消",
                "expired": "已过期", "recalled": "已撤回"}
+
+
+class _Words:
+    """The report's words in one language (Chinese or English)."""
+
+    def __init__(self, zh: bool) -> None:
+        self.zh = zh
+
+    def t(self, zh_text: str, en_text: str) -> str:
+        return zh_text if self.zh else en_text
+
+    def step(self, key: str) -> str:
+        return STEP_NAMES.get(key, (key, key))[0 if self.zh else 1]
+
+    def owner(self, owner: str) -> str:
+        return OWNER_NAMES.get(owner, owner) if self.zh else owner
+
+    def state(self, value: str) -> str:
+        return STATE_NAMES.get(value, value) if self.zh else value
+
+    def item(self, item: dict[str, Any]) -> str:
+        return str(item.get("item_zh", item["item"]) if self.zh else item["item"])
+
+    def yes_no(self, value: Any) -> str:
+        return self.t("是", "yes") if value else self.t("否", "no")
 
 
 def after_action(scores: dict[str, Any]) -> dict[str, Any]:
@@ -430,7 +455,7 @@ def _figures(report: dict[str, Any], session: Session, lang: str = "en") -> dict
 
     font = _cjk_font() if lang == "zh" else None
     zh = font is not None
-    T = lambda a, b: a if zh else b  # noqa: E731
+    T = _Words(zh).t
     plt.rcParams["font.family"] = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
 
     figs: dict[str, bytes] = {}
@@ -450,7 +475,7 @@ def _figures(report: dict[str, Any], session: Session, lang: str = "en") -> dict
                   bbox_to_anchor=(0, -0.35))
     ax.set_yticks(range(len(report["operations"])),
                   [f"{o['site']} · {o['cell'][-8:]}" for o in report["operations"]], fontsize=7)
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=BEIJING))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=BEIJING))  # type: ignore[no-untyped-call]
     ax.set_xlabel(T("演练时间（过程时钟，北京时间）", "drill time (event clock, Beijing time)"))
     ax.set_title(T("作业时间线", "Operation timeline"))
     fig.autofmt_xdate()
@@ -554,13 +579,11 @@ def render_html(report: dict[str, Any], session: Session, lang: str = "zh") -> s
     """The after-action report as one HTML page: Chinese by default (``lang="en"`` for
     English), every time in Beijing time (drill time: the event's clock)."""
     zh = lang == "zh"
-    T = lambda a, b: a if zh else b  # noqa: E731
+    w = _Words(zh)
+    T, step, owner, state, item = w.t, w.step, w.owner, w.state, w.item
     figs = _figures(report, session, lang)
     esc = html.escape
     d, s = report["drill"], report["scores"]
-    step = lambda k: STEP_NAMES.get(k, (k, k))[0 if zh else 1]  # noqa: E731
-    owner = lambda o: OWNER_NAMES.get(o, o) if zh else o  # noqa: E731
-    state = lambda v: STATE_NAMES.get(v, v) if zh else v  # noqa: E731
     rows = "".join(
         f"<tr><td>{esc(o['id'])}</td><td>{esc(o['site'])}</td><td>{esc(o['county'])}</td>"
         f"<td>{esc(state(o['final_state']))}</td>"
@@ -572,12 +595,16 @@ def render_html(report: dict[str, Any], session: Session, lang: str = "zh") -> s
         f"<td>{v['target']:.0f}</td><td>{'—' if v['met'] is None else ('✔' if v['met'] else '✘')}</td>"
         f"<td>{esc(owner(v['owner']))}</td></tr>" for k, v in s["steps"].items())
     aa = report["after_action"]
-    item = lambda i: i.get("item_zh", i["item"]) if zh else i["item"]  # noqa: E731
-    lis = lambda items: "".join(f"<li>{esc(item(i))} — <i>{esc(owner(i['owner']))}</i></li>" for i in items)  # noqa: E731
-    img = lambda k: f'<img alt="{k}" src="data:image/png;base64,{base64.b64encode(figs[k]).decode()}">'  # noqa: E731
+
+    def lis(items: list[dict[str, Any]]) -> str:
+        return "".join(f"<li>{esc(item(i))} — <i>{esc(owner(i['owner']))}</i></li>" for i in items)
+
+    def img(k: str) -> str:
+        return f'<img alt="{k}" src="data:image/png;base64,{base64.b64encode(figs[k]).decode()}">'
+
     scope = report.get("scope", {}).get("county")
     truth = "".join(f"<li>{esc(line)}</li>" for line in _truth_lines(s.get("ground_truth", {}), lang))
-    yes_no = lambda b: T("是", "yes") if b else T("否", "no")  # noqa: E731
+    yes_no = w.yes_no
     return f"""<!doctype html><html lang="{T('zh-CN', 'en')}"><head><meta charset="utf-8">
 <title>{T('演练报告', 'Drill report')} {esc(d['id'])}</title>
 <style>body{{font-family:"Noto Sans CJK SC",sans-serif;margin:2rem;max-width:1100px}}
@@ -621,9 +648,8 @@ def _render_pdf(report: dict[str, Any], session: Session, lang: str) -> bytes:
     figs = _figures(report, session, lang)
     buf = io.BytesIO()
     d, s = report["drill"], report["scores"]
-    step = lambda k: STEP_NAMES.get(k, (k, k))[0 if zh else 1]  # noqa: E731
-    owner = lambda o: OWNER_NAMES.get(o, o) if zh else o  # noqa: E731
-    item = lambda i: i.get("item_zh", i["item"]) if zh else i["item"]  # noqa: E731
+    words = _Words(zh)
+    step, owner, item = words.step, words.owner, words.item
     with PdfPages(buf) as pdf:
         page = plt.figure(figsize=(8.27, 11.69))
         if zh:

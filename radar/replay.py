@@ -47,7 +47,9 @@ def retime(radar: Any, new_start: datetime) -> Any:
     return radar
 
 
-def relocate_point(lat: float, lon: float, source: Relocation, target: Relocation) -> tuple[float, float]:
+def relocate_point(
+    lat: float, lon: float, source: Relocation, target: Relocation
+) -> tuple[float, float]:
     """Where a place seen from the ``source`` radar lands when the event is replayed over
     the ``target`` radar: same range and azimuth from the radar.  Uses Py-ART's azimuthal
     equidistant projection (the one that places the gates), so a ground-truth report moves

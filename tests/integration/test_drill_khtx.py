@@ -18,8 +18,9 @@ from tests.integration.test_drill_recovery import FakeClock
 pytestmark = pytest.mark.slow
 
 
-def test_khtx_event_replays_relocated_and_is_scored_against_its_reports(app, users, seeded,
-                                                                        db_session):
+def test_khtx_event_replays_relocated_and_is_scored_against_its_reports(
+    app, users, seeded, db_session
+):
     event = resolve_event(db_session, "khtx_20080411")
     drill = create_drill(db_session, event, speed=600, started_by="test", auto_approve=True)
     db_session.commit()
@@ -29,8 +30,9 @@ def test_khtx_event_replays_relocated_and_is_scored_against_its_reports(app, use
     with app.app_context():
         assert DrillRunner(app, drill.id, poll_s=0.5, clock=clock).run() == "completed"
     db_session.expire_all()
-    vols = db_session.scalars(select(RadarVolume).where(RadarVolume.drill_id == drill.id)
-                              .order_by(RadarVolume.scan_time)).all()
+    vols = db_session.scalars(
+        select(RadarVolume).where(RadarVolume.drill_id == drill.id).order_by(RadarVolume.scan_time)
+    ).all()
     # Five volumes, at the manifest's scan times (the files' own), over the deployment's radar.
     assert [v.scan_time.isoformat() for v in vols] == [v["scan_time"] for v in event.volumes]
     assert all(v.radar["lat"] == pytest.approx(radar.lat, abs=1e-3) for v in vols)

@@ -58,12 +58,16 @@ def _new_drill(db_session, **kw):
 
 def _open_ops(db_session, drill_id):
     db_session.expire_all()
-    return db_session.scalar(select(func.count()).select_from(OperationRecord).where(
-        OperationRecord.drill_id == drill_id, OperationRecord.state.in_(OPEN)))
+    return db_session.scalar(
+        select(func.count())
+        .select_from(OperationRecord)
+        .where(OperationRecord.drill_id == drill_id, OperationRecord.state.in_(OPEN))
+    )
 
 
 def test_a_killed_runner_is_resumed_from_its_progress(app, users, seeded, db_session):
     drill_id = _new_drill(db_session, auto_approve=True, runner="cli:gone:1")
+
     class DiesAfterFirstVolume(FakeClock):
         def sleep(self, seconds):
             super().sleep(seconds)
@@ -81,60 +85,102 @@ def test_a_killed_runner_is_resumed_from_its_progress(app, users, seeded, db_ses
 
     # Still beating recently: left alone.  Silent for longer than the stale limit: resumed.
     started = []
-    assert supervise_drills(app, wall=clock.t + timedelta(seconds=5),
-                            start=lambda a, d: started.append(d)) == {}
+    assert (
+        supervise_drills(
+            app, wall=clock.t + timedelta(seconds=5), start=lambda a, d: started.append(d)
+        )
+        == {}
+    )
     later = clock.t + timedelta(seconds=60)
     assert supervise_drills(app, wall=later, start=lambda a, d: started.append(d)) == {
-        drill_id: "resumed"}
+        drill_id: "resumed"
+    }
     assert started == [drill_id]
     db_session.expire_all()
     drill = db_session.get(DrillRecord, drill_id)
     assert drill.runner == runner_name("scheduler")
     assert drill_now(drill, later) == seen  # the clock restarts where it stopped
     assert drill.timeline[-1]["kind"] == "resumed" and "cli:gone:1" in drill.timeline[-1]["reason"]
-    assert db_session.scalar(select(func.count()).select_from(AuditRecord).where(
-        AuditRecord.action == "drill.resume_after_loss", AuditRecord.drill_id == drill_id)) == 1
+    assert (
+        db_session.scalar(
+            select(func.count())
+            .select_from(AuditRecord)
+            .where(
+                AuditRecord.action == "drill.resume_after_loss", AuditRecord.drill_id == drill_id
+            )
+        )
+        == 1
+    )
 
     clock = FakeClock(later)
     with app.app_context():
-        outcome = DrillRunner(app, drill_id, runner_id=runner_name("scheduler"), poll_s=0.5,
-                              clock=clock).run()
+        outcome = DrillRunner(
+            app, drill_id, runner_id=runner_name("scheduler"), poll_s=0.5, clock=clock
+        ).run()
     assert outcome == "completed"
     db_session.expire_all()
     drill = db_session.get(DrillRecord, drill_id)
     assert drill.state == "completed" and drill.end_reason
     # Each volume was ingested exactly once across the two runners.
-    assert db_session.scalar(select(func.count()).select_from(RadarVolume).where(
-        RadarVolume.drill_id == drill_id)) == 2
+    assert (
+        db_session.scalar(
+            select(func.count()).select_from(RadarVolume).where(RadarVolume.drill_id == drill_id)
+        )
+        == 2
+    )
     assert _open_ops(db_session, drill_id) == 0
 
 
 def _operation_in(db_session, drill_id, steps):
     drill = db_session.get(DrillRecord, drill_id)
     now = drill_now(drill)
-    body = {"cell_id": "C1", "site_code": "LS-01",
-            "window": [now.isoformat(), (now + timedelta(minutes=30)).isoformat()],
-            "azimuth_deg": 10.0, "elevation_deg": 60.0, "quantity": {"37mm_shell": 4},
-            "max_altitude_m": 6000.0}
+    body = {
+        "cell_id": "C1",
+        "site_code": "LS-01",
+        "window": [now.isoformat(), (now + timedelta(minutes=30)).isoformat()],
+        "azimuth_deg": 10.0,
+        "elevation_deg": 60.0,
+        "quantity": {"37mm_shell": 4},
+        "max_altitude_m": 6000.0,
+    }
     commander = lc.Actor("c", lc.Role.COMMANDER)
     op = operations.propose(db_session, commander, body, now, drill_id=drill_id)
-    actors = {"authorize": commander, "request-clearance": commander, "order": commander,
-              "grant-atc": lc.Actor("a", lc.Role.ATC), "grant-military": lc.Actor("m", lc.Role.MILITARY),
-              "acknowledge": lc.Actor("o", lc.Role.COUNTY_OPERATOR, "lishi"),
-              "start-firing": lc.Actor("o", lc.Role.COUNTY_OPERATOR, "lishi")}
+    actors = {
+        "authorize": commander,
+        "request-clearance": commander,
+        "order": commander,
+        "grant-atc": lc.Actor("a", lc.Role.ATC),
+        "grant-military": lc.Actor("m", lc.Role.MILITARY),
+        "acknowledge": lc.Actor("o", lc.Role.COUNTY_OPERATOR, "lishi"),
+        "start-firing": lc.Actor("o", lc.Role.COUNTY_OPERATOR, "lishi"),
+    }
     for i, step in enumerate(steps):
         t = now + timedelta(seconds=i + 1)
-        op = operations.transition(db_session, op.id, step.split("-")[0] if step.startswith("grant")
-                                   else step, actors[step], {}, t)
+        op = operations.transition(
+            db_session,
+            op.id,
+            step.split("-")[0] if step.startswith("grant") else step,
+            actors[step],
+            {},
+            t,
+        )
     db_session.commit()
     return op.id
 
 
 def test_a_drill_whose_runner_is_gone_too_long_is_ended_with_every_operation_closed(
-        app, users, seeded, db_session):
+    app, users, seeded, db_session
+):
     drill_id = _new_drill(db_session, runner="cli:gone:2")
-    full = ["authorize", "request-clearance", "grant-atc", "grant-military", "order",
-            "acknowledge", "start-firing"]
+    full = [
+        "authorize",
+        "request-clearance",
+        "grant-atc",
+        "grant-military",
+        "order",
+        "acknowledge",
+        "start-firing",
+    ]
     ids = [_operation_in(db_session, drill_id, full[:n]) for n in (0, 1, 2, 5, 6, 7)]
     assert _open_ops(db_session, drill_id) == 6
     assert supervise_drills(app, wall=datetime.now(UTC) + timedelta(hours=2)) == {drill_id: "ended"}
@@ -152,8 +198,11 @@ def test_an_admin_stop_closes_the_drills_operations(app, users, seeded, db_sessi
     from tests.conftest import login
 
     drill_id = _new_drill(db_session)
-    op_id = _operation_in(db_session, drill_id, ["authorize", "request-clearance", "grant-atc",
-                                                 "grant-military", "order"])
+    op_id = _operation_in(
+        db_session,
+        drill_id,
+        ["authorize", "request-clearance", "grant-atc", "grant-military", "order"],
+    )
     login(client, "admin")
     assert client.post(f"/api/drills/{drill_id}/stop").get_json()["state"] == "stopped"
     db_session.expire_all()
@@ -194,17 +243,34 @@ def test_a_drill_without_the_roles_says_so_when_automatic_players_are_off(app, s
 
 
 @pytest.mark.slow
-def test_kill_9_of_a_cli_drill_then_restart_leaves_nothing_running(app_config, app, users,
-                                                                   seeded, db_session, tmp_path):
+def test_kill_9_of_a_cli_drill_then_restart_leaves_nothing_running(
+    app_config, app, users, seeded, db_session, tmp_path
+):
     """The crash test of the issue: ``kill -9`` the process running a drill, restart (the
     scheduler's drill job), and the drill resumes to its end with no operation left open."""
-    env = {**os.environ, "HAILOPS_DATABASE_URL": app_config["database_url"],
-           "HAILOPS_INSTANCE_PATH": str(app_config["instance_path"]), "HAILOPS_ENV": "test",
-           "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "HAILOPS_DATABASE_URL": app_config["database_url"],
+        "HAILOPS_INSTANCE_PATH": str(app_config["instance_path"]),
+        "HAILOPS_ENV": "test",
+        "PYTHONPATH": str(ROOT),
+    }
     log = (tmp_path / "drill.log").open("w")
-    proc = subprocess.Popen([*hailops_command(), "drill", "run", "canberra_20181220",
-                             "--speed", "600", "--auto-approve"], env=env, cwd=ROOT,
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            *hailops_command(),
+            "drill",
+            "run",
+            "canberra_20181220",
+            "--speed",
+            "600",
+            "--auto-approve",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     drill_id = None
     deadline = time.monotonic() + 120
     try:
@@ -232,8 +298,14 @@ def test_kill_9_of_a_cli_drill_then_restart_leaves_nothing_running(app_config, a
     drill = db_session.get(DrillRecord, drill_id)
     assert drill.state == "completed", drill.timeline[-3:]
     assert _open_ops(db_session, drill_id) == 0
-    assert db_session.scalar(select(func.count()).select_from(DrillRecord).where(
-        DrillRecord.state.in_(["running", "paused", "requested"]))) == 0
+    assert (
+        db_session.scalar(
+            select(func.count())
+            .select_from(DrillRecord)
+            .where(DrillRecord.state.in_(["running", "paused", "requested"]))
+        )
+        == 0
+    )
 
 
 def test_inject_scripts_are_checked_before_the_drill_starts(client, users, seeded):
@@ -241,17 +313,24 @@ def test_inject_scripts_are_checked_before_the_drill_starts(client, users, seede
     from tests.conftest import login
 
     for text, message in (
-            ('[{"at_s": -5, "kind": "deny"}]', "at_s"),
-            ('[{"at_s": 5, "kind": "deny", "params": {"authority": "tower"}}]', "atc or military"),
-            ('[{"at_s": 5, "kind": "site_offline"}]', "site_code"),
-            ('[{"at_s": 5, "kind": "missing_volume", "params": {"index": "2"}}]', "index"),
-            ('[{"at_s": 5, "kind": "deny", "params": [1]}]', "params must be")):
+        ('[{"at_s": -5, "kind": "deny"}]', "at_s"),
+        ('[{"at_s": 5, "kind": "deny", "params": {"authority": "tower"}}]', "atc or military"),
+        ('[{"at_s": 5, "kind": "site_offline"}]', "site_code"),
+        ('[{"at_s": 5, "kind": "missing_volume", "params": {"index": "2"}}]', "index"),
+        ('[{"at_s": 5, "kind": "deny", "params": [1]}]', "params must be"),
+    ):
         with pytest.raises(DrillError, match=message):
             parse_script(text)
     assert parse_script('[{"at_s": 5, "kind": "missing_volume", "params": {"index": 1}}]')
     login(client, "admin")
-    resp = client.post("/api/drills", json={"event": "canberra_20181220", "auto_approve": True,
-                                            "script": '[{"at_s": 5, "kind": "site_offline"}]'})
+    resp = client.post(
+        "/api/drills",
+        json={
+            "event": "canberra_20181220",
+            "auto_approve": True,
+            "script": '[{"at_s": 5, "kind": "site_offline"}]',
+        },
+    )
     assert resp.status_code == 422 and "site_code" in resp.get_json()["message"]
     resp = client.post("/api/drills", json={"event": "canberra_20181220", "script": "[{"})
     assert resp.status_code == 422 and "not JSON" in resp.get_json()["message"]

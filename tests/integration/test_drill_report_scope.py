@@ -18,8 +18,9 @@ from tests.integration.test_drill_recovery import _operation_in
 
 @pytest.fixture
 def two_county_drill(app, users, seeded, db_session):
-    drill = create_drill(db_session, resolve_event(db_session, "canberra_20181220"), speed=1,
-                         started_by="test")
+    drill = create_drill(
+        db_session, resolve_event(db_session, "canberra_20181220"), speed=1, started_by="test"
+    )
     db_session.commit()
     lishi = _operation_in(db_session, drill.id, ["authorize"])
     from command import operations
@@ -27,11 +28,21 @@ def two_county_drill(app, users, seeded, db_session):
 
     now = drill_now(db_session.get(DrillRecord, drill.id))
     fenyang_site = _site_of(db_session, "fenyang")
-    op = operations.propose(db_session, lc.Actor("c", lc.Role.COMMANDER), {
-        "cell_id": "C2", "site_code": fenyang_site,
-        "window": [now.isoformat(), (now + timedelta(minutes=30)).isoformat()],
-        "azimuth_deg": 10.0, "elevation_deg": 60.0, "quantity": {"37mm_shell": 4},
-        "max_altitude_m": 6000.0}, now, drill_id=drill.id)
+    op = operations.propose(
+        db_session,
+        lc.Actor("c", lc.Role.COMMANDER),
+        {
+            "cell_id": "C2",
+            "site_code": fenyang_site,
+            "window": [now.isoformat(), (now + timedelta(minutes=30)).isoformat()],
+            "azimuth_deg": 10.0,
+            "elevation_deg": 60.0,
+            "quantity": {"37mm_shell": 4},
+            "max_altitude_m": 6000.0,
+        },
+        now,
+        drill_id=drill.id,
+    )
     db_session.commit()
     return {"drill": drill.id, "lishi": lishi, "fenyang": op.id}
 
@@ -61,8 +72,9 @@ def test_a_county_operator_reads_only_its_county(client, users, two_county_drill
     assert [o["id"] for o in theirs["operations"]] == [d["fenyang"]]
 
 
-def test_report_is_chinese_by_default_in_beijing_time_and_english_on_request(client, users,
-                                                                              two_county_drill):
+def test_report_is_chinese_by_default_in_beijing_time_and_english_on_request(
+    client, users, two_county_drill
+):
     d = two_county_drill
     login(client, users["commander"])
     zh = client.get(f"/api/drills/{d['drill']}/report?format=html").get_data(as_text=True)
@@ -76,9 +88,15 @@ def test_report_is_chinese_by_default_in_beijing_time_and_english_on_request(cli
 
 
 def test_ground_truth_is_scored_when_the_event_has_reports_and_absent_otherwise(
-        app, users, seeded, db_session):
-    drill = create_drill(db_session, resolve_event(db_session, "canberra_20181220"), speed=1,
-                         started_by="test", relocate=False)
+    app, users, seeded, db_session
+):
+    drill = create_drill(
+        db_session,
+        resolve_event(db_session, "canberra_20181220"),
+        speed=1,
+        started_by="test",
+        relocate=False,
+    )
     db_session.commit()
     report = build_report(db_session, drill.id)
     assert report["scores"]["ground_truth"]["available"] is False
@@ -88,19 +106,52 @@ def test_ground_truth_is_scored_when_the_event_has_reports_and_absent_otherwise(
     t0 = datetime(2018, 12, 20, 6, 6, 30, tzinfo=UTC)
     event = db_session.get(DrillEvent, "canberra_20181220")
     event.reports = [
-        {"id": "A", "time": (t0 + timedelta(minutes=5)).isoformat(), "lat": 37.54, "lon": 111.15,
-         "size_mm": 20.0, "place": "under the cell"},
-        {"id": "B", "time": (t0 + timedelta(minutes=5)).isoformat(), "lat": 36.0, "lon": 110.0,
-         "size_mm": 20.0, "place": "far away"}]
+        {
+            "id": "A",
+            "time": (t0 + timedelta(minutes=5)).isoformat(),
+            "lat": 37.54,
+            "lon": 111.15,
+            "size_mm": 20.0,
+            "place": "under the cell",
+        },
+        {
+            "id": "B",
+            "time": (t0 + timedelta(minutes=5)).isoformat(),
+            "lat": 36.0,
+            "lon": 110.0,
+            "size_mm": 20.0,
+            "place": "far away",
+        },
+    ]
     ring = [[111.10, 37.50], [111.20, 37.50], [111.20, 37.58], [111.10, 37.58], [111.10, 37.50]]
-    vol = RadarVolume(sha256="e" * 64, filename="DRILL x", status="processed", scan_time=t0,
-                      radar={}, levels={}, products={}, tracks=[], drill_id=drill.id)
+    vol = RadarVolume(
+        sha256="e" * 64,
+        filename="DRILL x",
+        status="processed",
+        scan_time=t0,
+        radar={},
+        levels={},
+        products={},
+        tracks=[],
+        drill_id=drill.id,
+    )
     db_session.add(vol)
     db_session.flush()
-    db_session.add(CellRecord(volume_id=vol.id, cell_id="C1", track_id="T1", scan_time=t0,
-                              feature={"type": "Feature", "properties": {"hail": True},
-                                       "geometry": {"type": "Polygon", "coordinates": [ring]}},
-                              hail=True, drill_id=drill.id))
+    db_session.add(
+        CellRecord(
+            volume_id=vol.id,
+            cell_id="C1",
+            track_id="T1",
+            scan_time=t0,
+            feature={
+                "type": "Feature",
+                "properties": {"hail": True},
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+            },
+            hail=True,
+            drill_id=drill.id,
+        )
+    )
     db_session.commit()
     g = build_report(db_session, drill.id)["scores"]["ground_truth"]
     assert g["available"] and [r["id"] for r in g["reports"]] == ["A", "B"]

@@ -20,23 +20,35 @@ from tests.web.test_browser import ARTIFACTS, PASSWORD, browser  # noqa: F401 - 
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CONSOLES = {"forecaster": "forecaster", "commander": "commander", "atc": "atc",
-            "military": "military", "lishi": "county", "member": "member"}
+CONSOLES = {
+    "forecaster": "forecaster",
+    "commander": "commander",
+    "atc": "atc",
+    "military": "military",
+    "lishi": "county",
+    "member": "member",
+}
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     def prepare(env):
-        subprocess.run([*hailops_command(), "seed", "--demo-accounts"], env=env, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [*hailops_command(), "seed", "--demo-accounts"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
 
     with running_server(tmp_path_factory.mktemp("drill"), [], prepare) as base:
         yield base
 
 
 def _login(browser, base, username, phone=False):  # noqa: F811
-    ctx = browser.new_context(bypass_csp=True, viewport={"width": 390, "height": 844} if phone
-                              else {"width": 1400, "height": 900})
+    ctx = browser.new_context(
+        bypass_csp=True,
+        viewport={"width": 390, "height": 844} if phone else {"width": 1400, "height": 900},
+    )
     # The scheduler runs the drill inside `hailops run` on a shared 2-core machine: reading a
     # radar volume can hold a page for many seconds.
     ctx.set_default_timeout(90000)
@@ -55,8 +67,9 @@ def _join(page, base, console, drill_id):
     page.goto(f"{base}/console/{console}")
     page.click(f".drill-invite a[href='?drill={drill_id}']")
     page.wait_for_selector(".console-drill")
-    page.wait_for_function("document.getElementById('live-status').textContent.includes('实时连接正常')",
-                           timeout=15000)
+    page.wait_for_function(
+        "document.getElementById('live-status').textContent.includes('实时连接正常')", timeout=15000
+    )
 
 
 def _shot(page, name):
@@ -125,7 +138,11 @@ def test_a_drill_without_automatic_players_completed_by_hand(server, browser):  
     cmd.fill("#pf-ceiling", "6000")
     cmd.click("#pf-submit")
     cmd.wait_for_selector("#ops-body tr[data-state=proposed]", timeout=60000)
-    op_id = cmd.locator("#ops-body tr[data-state=proposed]").first.get_attribute("id").removeprefix("op-")
+    op_id = (
+        cmd.locator("#ops-body tr[data-state=proposed]")
+        .first.get_attribute("id")
+        .removeprefix("op-")
+    )
     op_row = f"#op-{op_id}"
     cmd.click(f"{op_row} button[data-action=authorize]")
     cmd.wait_for_selector(f"{op_row}[data-state=authorized]", timeout=60000)
@@ -161,35 +178,51 @@ def test_a_drill_without_automatic_players_completed_by_hand(server, browser):  
     wall_report = time.monotonic()
 
     # The member overview shows the drill's operation, bulletins in drill time, after reload too.
-    mem.wait_for_function("document.getElementById('states').textContent.includes('已完成')",
-                          timeout=60000)
+    mem.wait_for_function(
+        "document.getElementById('states').textContent.includes('已完成')", timeout=60000
+    )
     mem.reload()
-    mem.wait_for_function("document.getElementById('states').textContent.includes('已完成')",
-                          timeout=60000)
-    mem.wait_for_function("document.getElementById('bulletins').textContent.includes('完成作业')",
-                          timeout=60000)
+    mem.wait_for_function(
+        "document.getElementById('states').textContent.includes('已完成')", timeout=60000
+    )
+    mem.wait_for_function(
+        "document.getElementById('bulletins').textContent.includes('完成作业')", timeout=60000
+    )
     _shot(mem, "member")
     _shot(cmd, "commander_completed")
     _shot(ls, "county_completed")
 
     history = cmd.evaluate(f"HO.ops.get('{op_id}').history")
-    assert [h["action"] for h in history] == ["propose", "authorize", "request_clearance", "grant",
-                                              "grant", "order", "acknowledge", "start_firing",
-                                              "report_firing"]
+    assert [h["action"] for h in history] == [
+        "propose",
+        "authorize",
+        "request_clearance",
+        "grant",
+        "grant",
+        "order",
+        "acknowledge",
+        "start_firing",
+        "report_firing",
+    ]
     assert all(h["at"].startswith("2018-12-20") for h in history)  # the drill clock
     # Nothing of the drill on a live console, nothing live in the drill's.
     live_ctx, live_cmd, _ = _login(browser, server, "commander")
     live_cmd.goto(server + "/console/commander")
-    live_cmd.wait_for_function("document.getElementById('live-status').textContent.includes('实时连接正常')")
+    live_cmd.wait_for_function(
+        "document.getElementById('live-status').textContent.includes('实时连接正常')"
+    )
     assert live_cmd.locator(op_row).count() == 0
 
     drills = admin.request.get(server + "/api/drills").json()["drills"]
     drill = next(d for d in drills if d["id"] == drill_id)
     first_scan = datetime.fromisoformat("2018-12-20T06:06:30+00:00")
     reported = datetime.fromisoformat(history[-1]["at"])
-    timing = {"drill_id": drill_id, "speed": drill["speed"],
-              "first_volume_to_firing_report_drill_s": (reported - first_scan).total_seconds(),
-              "first_cells_on_screen_to_report_wall_s": round(wall_report - wall_first_volume, 1)}
+    timing = {
+        "drill_id": drill_id,
+        "speed": drill["speed"],
+        "first_volume_to_firing_report_drill_s": (reported - first_scan).total_seconds(),
+        "first_cells_on_screen_to_report_wall_s": round(wall_report - wall_first_volume, 1),
+    }
     (ARTIFACTS / "drill_timing.json").write_text(json.dumps(timing, indent=2))
     report = admin.request.get(f"{server}/api/drills/{drill_id}/report?format=html").text()
     assert "演练报告" in report

@@ -24,19 +24,46 @@ def drill_world(app, users, seeded, db_session):
     drill_id = drill.id
     now = drill_now(db_session.get(DrillRecord, drill_id)).replace(microsecond=0)
     ring = [[111.10, 37.50], [111.20, 37.50], [111.20, 37.58], [111.10, 37.58], [111.10, 37.50]]
-    feature = {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
-               "properties": {"id": "DC-1", "max_dbz": 62.0, "mesh_mm": 31.5, "posh_pct": 70.0,
-                              "hail": True, "track_id": "T0001"}}
-    track = {"id": "T0001", "cell_id": "DC-1", "arrivals": {"counties": {"lishi": now.isoformat()},
-                                                             "sites": {}}}
+    feature = {
+        "type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+        "properties": {
+            "id": "DC-1",
+            "max_dbz": 62.0,
+            "mesh_mm": 31.5,
+            "posh_pct": 70.0,
+            "hail": True,
+            "track_id": "T0001",
+        },
+    }
+    track = {
+        "id": "T0001",
+        "cell_id": "DC-1",
+        "arrivals": {"counties": {"lishi": now.isoformat()}, "sites": {}},
+    }
     with app.app_context(), get_db().session() as s:
-        vol = RadarVolume(sha256="d" * 64, filename="DRILL test", status="processed", scan_time=now,
-                          radar={}, levels={"h0_m": 4300, "h20_m": 7600, "source": "seasonal"},
-                          products={}, tracks=[track], drill_id=drill_id)
+        vol = RadarVolume(
+            sha256="d" * 64,
+            filename="DRILL test",
+            status="processed",
+            scan_time=now,
+            radar={},
+            levels={"h0_m": 4300, "h20_m": 7600, "source": "seasonal"},
+            products={},
+            tracks=[track],
+            drill_id=drill_id,
+        )
         s.add(vol)
         s.flush()
-        cell = CellRecord(volume_id=vol.id, cell_id="DC-1", track_id="T0001", scan_time=now,
-                          feature=feature, hail=True, drill_id=drill_id)
+        cell = CellRecord(
+            volume_id=vol.id,
+            cell_id="DC-1",
+            track_id="T0001",
+            scan_time=now,
+            feature=feature,
+            hail=True,
+            drill_id=drill_id,
+        )
         s.add(cell)
         s.commit()
         cell_id = cell.id
@@ -46,24 +73,32 @@ def drill_world(app, users, seeded, db_session):
         from datetime import UTC, datetime
 
         t = start or datetime.now(UTC)
-        body = {"cell_id": "DC-1", "site_code": "LS-01",
-                "window": [t.isoformat(), (t + timedelta(minutes=30)).isoformat()],
-                "azimuth_deg": 10.0, "elevation_deg": 60.0, "quantity": {"37mm_shell": 4},
-                "max_altitude_m": 6000.0}
+        body = {
+            "cell_id": "DC-1",
+            "site_code": "LS-01",
+            "window": [t.isoformat(), (t + timedelta(minutes=30)).isoformat()],
+            "azimuth_deg": 10.0,
+            "elevation_deg": 60.0,
+            "quantity": {"37mm_shell": 4},
+            "max_altitude_m": 6000.0,
+        }
         if world == "drill":
             body["drill_id"] = drill_id
         resp = client.post("/api/operations", json=body)
         assert resp.status_code == 201, resp.get_json()
         oid = resp.get_json()["id"]
         client.post(f"/api/operations/{oid}/authorize")
-        assert client.post(f"/api/operations/{oid}/request-clearance").get_json()["state"] == \
-            "clearance_requested"
+        assert (
+            client.post(f"/api/operations/{oid}/request-clearance").get_json()["state"]
+            == "clearance_requested"
+        )
         ids[world] = oid
     return {"drill": drill_id, "cell": cell_id, "op": ids["drill"], "live_op": ids["live"]}
 
 
-def test_airspace_lists_the_drills_pending_requests_for_atc_and_military(client, users,
-                                                                          drill_world):
+def test_airspace_lists_the_drills_pending_requests_for_atc_and_military(
+    client, users, drill_world
+):
     d = drill_world
     for role in ("atc", "military"):
         login(client, users[role])
@@ -78,8 +113,9 @@ def test_airspace_lists_the_drills_pending_requests_for_atc_and_military(client,
     assert granted.get_json()["history"][-1]["at"].startswith("2018-12-20")
     assert client.get(f"/api/airspace?drill={d['drill']}").get_json()["pending"] == []
     login(client, users["military"])
-    assert [p["id"] for p in client.get(f"/api/airspace?drill={d['drill']}").get_json()["pending"]] \
-        == [d["op"]]
+    assert [
+        p["id"] for p in client.get(f"/api/airspace?drill={d['drill']}").get_json()["pending"]
+    ] == [d["op"]]
     ops = client.get(f"/api/operations?drill={d['drill']}").get_json()["operations"]
     assert ops[0]["approval_clock"]["atc"]["state"] == "granted"
     # The approval clock runs on the drill clock: seconds, not the years between 2018 and now.
@@ -90,12 +126,24 @@ def test_forecaster_warns_and_previews_cap_for_a_drill_cell(client, users, drill
     d = drill_world
     login(client, users["forecaster"])
     # From the live world the drill's cell does not exist ...
-    assert client.post(f"/api/cells/{d['cell']}/warning", json={"counties": ["lishi"]}).status_code == 404
-    assert client.post(f"/api/cells/{d['cell']}/review", json={"decision": "confirmed"}).status_code == 404
+    assert (
+        client.post(f"/api/cells/{d['cell']}/warning", json={"counties": ["lishi"]}).status_code
+        == 404
+    )
+    assert (
+        client.post(f"/api/cells/{d['cell']}/review", json={"decision": "confirmed"}).status_code
+        == 404
+    )
     # ... inside the drill it does.
-    assert client.post(f"/api/cells/{d['cell']}/review?drill={d['drill']}",
-                       json={"decision": "confirmed"}).status_code == 200
-    resp = client.post(f"/api/cells/{d['cell']}/warning?drill={d['drill']}", json={"counties": ["lishi"]})
+    assert (
+        client.post(
+            f"/api/cells/{d['cell']}/review?drill={d['drill']}", json={"decision": "confirmed"}
+        ).status_code
+        == 200
+    )
+    resp = client.post(
+        f"/api/cells/{d['cell']}/warning?drill={d['drill']}", json={"counties": ["lishi"]}
+    )
     assert resp.status_code == 201, resp.get_json()
     warning = resp.get_json()
     assert warning["sent"].startswith("2018-12-20") and warning["drill_id"] == d["drill"]
@@ -112,14 +160,17 @@ def test_member_overview_counts_the_drills_operations_in_the_drill(client, users
     d = drill_world
     login(client, users["member"])
     assert client.get(f"/api/member/overview?drill={d['drill']}").get_json()[
-        "operations_by_state"] == {"clearance_requested": 1}
+        "operations_by_state"
+    ] == {"clearance_requested": 1}
     assert client.get("/api/member/overview").get_json()["operations_by_state"] == {
-        "clearance_requested": 1}
+        "clearance_requested": 1
+    }
     login(client, users["commander"])
     client.post(f"/api/operations/{d['live_op']}/cancel", json={"reason": "test"})
     login(client, users["member"])
     assert client.get(f"/api/member/overview?drill={d['drill']}").get_json()[
-        "operations_by_state"] == {"clearance_requested": 1}
+        "operations_by_state"
+    ] == {"clearance_requested": 1}
 
 
 def test_standing_agreement_made_in_a_drill_stays_in_the_drill(client, users, drill_world):
@@ -134,23 +185,34 @@ def test_standing_agreement_made_in_a_drill_stays_in_the_drill(client, users, dr
     assert [a["id"] for a in in_drill] == [made.get_json()["id"]]
     # Revoked from its own world only.
     assert client.delete(f"/api/standing-agreements/{made.get_json()['id']}").status_code == 404
-    assert client.delete(f"/api/standing-agreements/{made.get_json()['id']}?drill={d['drill']}"
-                         ).status_code == 200
+    assert (
+        client.delete(
+            f"/api/standing-agreements/{made.get_json()['id']}?drill={d['drill']}"
+        ).status_code
+        == 200
+    )
 
 
 def test_a_socket_inside_a_drill_hears_nothing_live(app, client, users, drill_world):
     d = drill_world
-    inside = socketio.test_client(app, namespace="/live",
-                                  auth={"token": _token(app, "military"), "drill": d["drill"]})
+    inside = socketio.test_client(
+        app, namespace="/live", auth={"token": _token(app, "military"), "drill": d["drill"]}
+    )
     live = socketio.test_client(app, namespace="/live", auth={"token": _token(app, "atc")})
     inside.get_received("/live"), live.get_received("/live")
     login(client, users["commander"])
     client.post(f"/api/operations/{d['live_op']}/cancel", json={"reason": "live only"})
     client.post(f"/api/operations/{d['op']}/cancel", json={"reason": "drill only"})
-    got_inside = [r["args"][0]["data"]["operation"]["id"] for r in inside.get_received("/live")
-                  if r["name"] == "operation.update"]
-    got_live = [r["args"][0]["data"]["operation"]["id"] for r in live.get_received("/live")
-                if r["name"] == "operation.update"]
+    got_inside = [
+        r["args"][0]["data"]["operation"]["id"]
+        for r in inside.get_received("/live")
+        if r["name"] == "operation.update"
+    ]
+    got_live = [
+        r["args"][0]["data"]["operation"]["id"]
+        for r in live.get_received("/live")
+        if r["name"] == "operation.update"
+    ]
     assert got_inside == [d["op"]] and got_live == [d["live_op"]]
     # A live page that joins a drill leaves the live rooms.
     assert live.emit("join_drill", {"drill_id": d["drill"]}, namespace="/live", callback=True)["ok"]
@@ -159,9 +221,17 @@ def test_a_socket_inside_a_drill_hears_nothing_live(app, client, users, drill_wo
 
     t = datetime.now(UTC)
     login(client, users["commander"])
-    made = client.post("/api/operations", json={
-        "cell_id": "L-2", "site_code": "LS-01", "azimuth_deg": 10.0, "elevation_deg": 60.0,
-        "window": [t.isoformat(), (t + timedelta(minutes=30)).isoformat()],
-        "quantity": {"37mm_shell": 4}, "max_altitude_m": 6000.0})
+    made = client.post(
+        "/api/operations",
+        json={
+            "cell_id": "L-2",
+            "site_code": "LS-01",
+            "azimuth_deg": 10.0,
+            "elevation_deg": 60.0,
+            "window": [t.isoformat(), (t + timedelta(minutes=30)).isoformat()],
+            "quantity": {"37mm_shell": 4},
+            "max_altitude_m": 6000.0,
+        },
+    )
     assert made.status_code == 201
     assert all(r["name"] != "operation.update" for r in live.get_received("/live"))

@@ -1,16 +1,16 @@
 """drills owned by the scheduler (runner, heartbeat, progress, end reason), event ground
 truth, standing agreements made inside a drill
 
-Revision ID: 0005_i10_drill_runs
-Revises: 0004_i16_audit_checkpoints
+Revision ID: 0007_i10_drill_runs
+Revises: 0006_i11_escalations
 """
 import sqlalchemy as sa
 from alembic import op
 
 import command.models
 
-revision = "0005_i10_drill_runs"
-down_revision = "0004_i16_audit_checkpoints"
+revision = "0007_i10_drill_runs"
+down_revision = "0006_i11_escalations"
 branch_labels = None
 depends_on = None
 
