@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from command import audit, operations
@@ -455,19 +456,7 @@ class DrillRunner:
             state = self._wait_until(task.at)
             if state in ("stopped", "completed", "taken_over"):
                 return state
-            with self._db().session() as session:
-                try:
-                    task.run(session, task.at)
-                    self._save_progress(self._drill(session))
-                    session.commit()
-                except (DispatchError, RadarError, DrillError, operations.NotFoundError) as exc:
-                    session.rollback()
-                    self.log(session, task.at, "step_failed", step=task.name, error=str(exc))
-                    if task.name.startswith("volume "):
-                        self._save_progress(self._drill(session),
-                                            next_volume=int(task.name.split()[1]) + 1)
-                    session.commit()
-                    log.info("drill %s: %s failed: %s", self.drill_id, task.name, exc)
+            self._run_task(task)
             if task.name == "end":
                 break
         with self._db().session() as session:
@@ -478,6 +467,32 @@ class DrillRunner:
                           wall=self.clock.now(), drill_time=min(drill_now(drill, self.clock.now()), self.end))
                 session.commit()
         return "completed"
+
+    def _run_task(self, task: _Task, attempts: int = 3) -> None:
+        """One step in its own transaction.  A step the domain refuses is logged and the
+        drill goes on; a busy database (SQLite locked by a long live ingestion) is retried."""
+        for attempt in range(1, attempts + 1):
+            with self._db().session() as session:
+                try:
+                    task.run(session, task.at)
+                    self._save_progress(self._drill(session))
+                    session.commit()
+                    return
+                except (DispatchError, RadarError, DrillError, operations.NotFoundError) as exc:
+                    session.rollback()
+                    self.log(session, task.at, "step_failed", step=task.name, error=str(exc))
+                    if task.name.startswith("volume "):
+                        self._save_progress(self._drill(session),
+                                            next_volume=int(task.name.split()[1]) + 1)
+                    session.commit()
+                    log.info("drill %s: %s failed: %s", self.drill_id, task.name, exc)
+                    return
+                except OperationalError:
+                    session.rollback()
+                    if attempt == attempts:
+                        raise  # the runner dies; the scheduler resumes the drill from its progress
+                    log.warning("drill %s: %s: database busy, retrying", self.drill_id, task.name)
+            time.sleep(1.0)
 
     def _wait_until(self, when: datetime) -> str:
         while True:
@@ -527,6 +542,8 @@ class DrillRunner:
             processing_ms = (time.perf_counter() - started) * 1000
             sha = sha256_of(path)
             drill = self._drill(session)
+            if int((drill.progress or {}).get("next_volume", 0)) > index:
+                return  # a retried step whose volume was already recorded
             vol = record_volume(session, result, filename=f"DRILL {self.drill_id}: {name}",
                                 sha256=f"{sha[:40]}{self.drill_id}"[:64],
                                 products_dir=self.app.config["HAILOPS"].products,
