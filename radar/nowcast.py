@@ -89,11 +89,14 @@ class NowcastStep:
         self.valid_time = valid_time
         self.centroid = centroid  # (lon, lat)
         self.radius_m = radius_m
-        self._outline = np.asarray(outline, float).reshape(-1, 2)
+        # a callable: the outline is projected back to lon/lat only when asked for
+        self._outline = outline if callable(outline) else np.asarray(outline, float).reshape(-1, 2)
         self._polygon = np.asarray(polygon, float).reshape(-1, 2)
 
     @property
     def outline(self) -> tuple[tuple[float, float], ...]:
+        if callable(self._outline):
+            self._outline = self._outline()
         return tuple(map(tuple, self._outline.tolist()))
 
     @property
@@ -316,8 +319,12 @@ class _Batch:
             * np.maximum(leads_s, 0.0)[None, :]
         )
         buffered = shapely.buffer(moved, radii.ravel(), quad_segs=config.buffer_segments)
-        both = _to_lonlat(np.concatenate([moved, buffered]), self.projection)
-        rings = _exteriors(both)
+        rings = _exteriors(_to_lonlat(buffered, self.projection))
+        projection = self.projection
+
+        def outline_of(k: int) -> Callable[[], np.ndarray]:
+            return lambda: _exteriors(_to_lonlat(moved[k : k + 1], projection))[0]
+
         cx = self._centroid_xy[:, 0][:, None] + grid_uv[:, 0][:, None] * leads_s[None, :]
         cy = self._centroid_xy[:, 1][:, None] + grid_uv[:, 1][:, None] * leads_s[None, :]
         lon, lat = self.projection.to_lonlat(cx.ravel(), cy.ravel())
@@ -333,9 +340,9 @@ class _Batch:
                         lead_min=lead,
                         valid_time=issued + timedelta(minutes=lead),
                         centroid=(lon_l[k], lat_l[k]),
-                        outline=rings[k],
+                        outline=outline_of(k),
                         radius_m=radii_l[k],
-                        polygon=rings[n * n_leads + k],
+                        polygon=rings[k],
                     )
                 )
             out.append(tuple(steps))

@@ -59,6 +59,16 @@ def test_crowded_tracks_and_nowcasts_match_the_reference(crowded) -> None:
             assert np.abs(ring_a - ring_b).max() < 1e-7
 
 
+def test_translated_outlines_match_the_reference(crowded) -> None:
+    """Issue 16: the translated outlines (projected back only when asked) are unchanged."""
+    (_, nowcasts), (_, ref_nowcasts) = crowded
+    for a, b in list(zip(nowcasts, ref_nowcasts, strict=True))[:10]:
+        for sa, sb in zip(a.steps, b.steps, strict=True):
+            assert len(sa.outline) == len(sb.outline) > 4
+            assert np.abs(np.array(sa.outline) - np.array(sb.outline)).max() < 1e-7
+            assert np.abs(np.array(sa.polygon) - np.array(sb.polygon)).max() < 1e-7
+
+
 def test_only_threat_nowcasts_are_computed_until_asked(crowded) -> None:
     """Issue 16: hail (and growing) tracks are nowcast at once, the rest on first use."""
     (state, _), _ = crowded
