@@ -535,8 +535,30 @@ def _num(v: float | None, digits: int = 2) -> str:
     return "—" if v is None else f"{v:.{digits}f}"
 
 
+def _county_names(keys: list[str], zh: bool) -> list[str]:
+    from command.deployment import deployment
+
+    names = {c.key: (c.name_zh if zh else c.name_en) for c in deployment().counties}
+    return [names.get(k, k) for k in keys]
+
+
+def _end_reason(reason: str, zh: bool) -> str:
+    """The reason a drill ended, in the report's language (the stored text stays English)."""
+    if not zh:
+        return reason
+    if reason.startswith("stopped by "):
+        return f"由 {reason.removeprefix('stopped by ')} 停止"
+    if reason.startswith("the event's last volume"):
+        return "过程的最后一个体扫及其后续时段已回放完毕"
+    if " lost " in reason or reason.startswith("runner"):
+        return f"运行进程失联，演练已结束（{reason}）"
+    return reason
+
+
 def _warning_line(w: dict[str, Any], lang: str = "en") -> str:
     zh = lang == "zh"
+    w = {**w, **{k: _county_names(list(w.get(k) or []), zh)
+                 for k in ("hits", "misses", "false_alarms")}}
     if not w.get("available"):
         return "无预警发布，也未观测到冰雹单体覆盖各县" if zh else \
             "no warnings issued and no hail observed over the counties"
@@ -585,7 +607,7 @@ def render_html(report: dict[str, Any], session: Session, lang: str = "zh") -> s
     esc = html.escape
     d, s = report["drill"], report["scores"]
     rows = "".join(
-        f"<tr><td>{esc(o['id'])}</td><td>{esc(o['site'])}</td><td>{esc(o['county'])}</td>"
+        f"<tr><td>{esc(o['id'])}</td><td>{esc(o['site'])}</td><td>{esc(_county_names([o['county']], zh)[0])}</td>"
         f"<td>{esc(state(o['final_state']))}</td>"
         f"<td>{esc('; '.join(f'{state(k)} {_bjt(v, False)}' for k, v in o['states'].items()))}</td>"
         f"<td>{esc('; '.join(f'{step(k)} {v:.0f}s' for k, v in o['durations_s'].items()))}</td>"
@@ -615,7 +637,7 @@ table{{border-collapse:collapse;font-size:13px}}td,th{{border:1px solid #ccc;pad
 <h1>{T('演练报告', 'Drill report')} {esc(d['id'])}</h1>
 <p>{T('过程', 'Event')} {esc(d['event'])} · {T('速度', 'speed')} {d['speed']}× · {T('平移至本地雷达', 'relocated')}: {yes_no(d['relocated'])}
  · {T('自动角色', 'automatic players')}: {yes_no(d['auto_approve'])} · {T('状态', 'state')} {esc(state(d['state']) if d['state'] in STATE_NAMES else {'completed': T('已完成', 'completed'), 'stopped': T('已停止', 'stopped'), 'running': T('进行中', 'running'), 'paused': T('已暂停', 'paused'), 'requested': T('等待调度', 'requested')}.get(d['state'], d['state']))}
- {('· ' + T('结束原因', 'ended') + ': ' + esc(d['end_reason'])) if d.get('end_reason') else ''}.
+ {('· ' + T('结束原因', 'ended') + ': ' + esc(_end_reason(d['end_reason'], zh))) if d.get('end_reason') else ''}.
  {T('时间均为演练时间（过程本身的时钟），北京时间。', 'Times are drill time (the event clock), Beijing time.')}
  {(T('本报告仅含本县：', 'This report covers one county only: ') + esc(scope)) if scope else ''}</p>
 <h2>{T('评分', 'Scores')}</h2><p>{T('作业', 'operations')} {s['operations']}，{T('完成', 'completed')} {s['completed']}，{T('空域被拒', 'denied')} {s['denied']}，

@@ -81,6 +81,7 @@ def test_report_is_chinese_by_default_in_beijing_time_and_english_on_request(
     assert "演练报告" in zh and "北京时间" in zh and "作业推荐→指挥批准" in zh
     assert "recommendation_to_authorization_s" not in zh  # no snake_case step names
     assert "已批准" in zh  # state names translated
+    assert "离石区" in zh and "汾阳市" in zh  # counties by name, not by key
     # Drill times in Beijing time: the proposal at 06:06 UTC shows as 14:06.
     assert "14:06" in zh
     en = client.get(f"/api/drills/{d['drill']}/report?format=html&lang=en").get_data(as_text=True)
