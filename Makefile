@@ -40,6 +40,11 @@ browser:
 	  echo "installing Debian chromium and CJK fonts for browser tests and screenshots"; \
 	  (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) || \
 	  echo "WARNING: could not install chromium (not root?); browser tests will fail"; fi
+	@# nginx (Debian) for the reference deployment and its test (tests/integration/test_deployment.py)
+	@if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then \
+	  echo "installing Debian nginx for the deployment test"; \
+	  (apt-get update -qq && apt-get install -y -qq nginx >/dev/null) || \
+	  echo "WARNING: could not install nginx (not root?); the deployment test will skip"; fi
 
 run: install
 	$(VENV)/bin/hailops db upgrade

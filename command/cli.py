@@ -451,6 +451,58 @@ def scheduler_cmd(demo: bool) -> None:
         stop_scheduler(app, scheduler)
 
 
+@main.command("retention")
+def retention_cmd() -> None:
+    """Prune live events, product images and acknowledged alerts now (README "Retention")."""
+    from command.retention import retention_job
+
+    result = retention_job(_app())
+    click.echo(f"pruned {result.live_events} live events, {result.product_files} product "
+               f"images, {result.alerts} acknowledged alerts")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=None, help="default: $PORT or 5000")
+@click.option("--threads", type=click.IntRange(4, 1000), default=100, show_default=True,
+              help="concurrent requests + open WebSockets this process serves")
+def serve(host: str, port: int | None, threads: int) -> None:
+    """Production web server: one gunicorn process with the threaded worker (WebSocket via
+    simple-websocket), web only — the jobs run in the one `hailops scheduler` process.  For
+    more capacity run several, each on its own port, behind the proxy with sticky sessions
+    and the Redis message queue (deploy/README.md)."""
+    from gunicorn.app.base import BaseApplication
+
+    from command.settings import server_port
+
+    app = _app()
+    options = {
+        "bind": f"{host}:{port or server_port()}",
+        "workers": 1,  # Socket.IO needs sticky sessions: scale with processes behind the proxy
+        "worker_class": "gthread",
+        "threads": threads,
+        "timeout": 60,
+        "graceful_timeout": 20,
+        "keepalive": 5,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "warning",
+        "proc_name": "hailops-web",
+    }
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return app
+
+    click.echo(f"hailops web listening on http://{options['bind']}/ "
+               f"(gunicorn gthread, {threads} threads)")
+    Server().run()
+
+
 @main.command("run")
 @click.option("--demo/--no-demo", default=False, help="demo accounts and a replayed event")
 @click.option("--host", default="127.0.0.1")

@@ -369,6 +369,24 @@ def complete_files(incoming: Path, settle_s: float, now: float | None = None) ->
     return [p for _, _, p in sorted(ready)]
 
 
+def next_settled_at(incoming: Path, settle_s: float) -> datetime | None:
+    """When the earliest file still settling becomes complete (``None``: none settling)."""
+    if not incoming.is_dir():
+        return None
+    now = time.time()
+    pending = []
+    for p in incoming.iterdir():
+        if not p.is_file() or p.name.startswith(".") or p.name.endswith(IN_PROGRESS_SUFFIXES):
+            continue
+        try:
+            mtime = p.stat().st_mtime
+        except FileNotFoundError:
+            continue
+        if now - mtime < settle_s:
+            pending.append(mtime + settle_s)
+    return datetime.fromtimestamp(min(pending) + 0.05, UTC) if pending else None
+
+
 def poll_incoming(app: Flask) -> list[IngestOutcome]:
     """The scheduler job: process every complete file waiting in the incoming directory."""
     from command.extensions import get_db

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -94,6 +94,50 @@ def heartbeat(app: Flask, scheduler: BackgroundScheduler) -> None:
         session.commit()
 
 
+def feed_job(app: Flask, scheduler: BackgroundScheduler) -> None:
+    """The radar-feed job: process complete files, then come back as soon as a file that is
+    still settling will be complete (not only at the next poll interval)."""
+    from command.ingest import next_settled_at, poll_incoming
+
+    poll_incoming(app)
+    settings = app.config["HAILOPS"]
+    when = next_settled_at(settings.incoming, settings.radar_settle_s)
+    if when is not None:
+        _run_feed_at(scheduler, when)
+
+
+def _run_feed_at(scheduler: BackgroundScheduler, when: datetime) -> None:
+    job = scheduler.get_job("radar_feed")
+    if job is not None and (job.next_run_time is None or when < job.next_run_time):
+        job.modify(next_run_time=when)
+
+
+def watch_incoming(app: Flask, scheduler: BackgroundScheduler) -> Any:
+    """Filesystem events (watchdog: inotify on Linux) on the incoming directory bring the feed
+    job forward to the moment the new file has settled: a volume is picked up within about
+    ``radar_settle_s`` of its last write instead of at the next ``radar_poll_seconds`` poll
+    (which stays as the fallback, e.g. for network filesystems without events)."""
+    from watchdog.events import FileSystemEvent, FileSystemEventHandler
+    from watchdog.observers import Observer
+
+    settings = app.config["HAILOPS"]
+    settle = timedelta(seconds=settings.radar_settle_s)
+
+    class Trigger(FileSystemEventHandler):
+        def on_any_event(self, event: FileSystemEvent) -> None:
+            if event.is_directory or event.event_type in ("deleted", "opened", "closed_no_write"):
+                return
+            _run_feed_at(scheduler, datetime.now(UTC) + settle + timedelta(milliseconds=50))
+
+    settings.incoming.mkdir(parents=True, exist_ok=True)
+    observer = Observer()
+    observer.daemon = True
+    observer.schedule(Trigger(), str(settings.incoming), recursive=False)
+    observer.start()
+    app.extensions["hailops_feed_observer"] = observer
+    return observer
+
+
 def start_scheduler(app: Flask, demo: bool = False) -> BackgroundScheduler:
     """Start the deployment's scheduler; raises :class:`SchedulerAlreadyRunning` if another
     one holds the lock.  Stop it with :func:`stop_scheduler`."""
@@ -104,14 +148,19 @@ def start_scheduler(app: Flask, demo: bool = False) -> BackgroundScheduler:
                                                                     "max_instances": 1})
     scheduler.add_job(heartbeat, "interval", seconds=15, args=[app, scheduler], id="heartbeat",
                       next_run_time=datetime.now(UTC))
-    from command.ingest import poll_incoming
     from command.watch import watch_job
 
     settings = app.config["HAILOPS"]
-    scheduler.add_job(poll_incoming, "interval", seconds=settings.radar_poll_seconds, args=[app],
-                      id="radar_feed", next_run_time=datetime.now(UTC))
+    scheduler.add_job(feed_job, "interval", seconds=settings.radar_poll_seconds,
+                      args=[app, scheduler], id="radar_feed", next_run_time=datetime.now(UTC),
+                      misfire_grace_time=None)
+    watch_incoming(app, scheduler)
     scheduler.add_job(watch_job, "interval", seconds=app.config["HAILOPS"].watch_interval_s,
                       args=[app], id="deadlines")
+    from command.retention import retention_job
+
+    scheduler.add_job(retention_job, "interval", hours=6, args=[app], id="retention",
+                      next_run_time=datetime.now(UTC) + timedelta(minutes=5))
     from command.office.bulletins import bulletin_job
     from command.office.outbox import outbox_job
 
@@ -133,6 +182,9 @@ def stop_scheduler(app: Flask, scheduler: BackgroundScheduler | None) -> None:
     """Stop the jobs, the isolated reader process and release the one-scheduler lock."""
     from command.isolation import RUNNER
 
+    observer = app.extensions.pop("hailops_feed_observer", None)
+    if observer is not None:
+        observer.stop()
     if scheduler is not None and scheduler.running:
         scheduler.shutdown(wait=False)
     RUNNER.close()

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     # A file is read only once complete: unchanged (size and mtime) for this many seconds, or
     # written under a temporary name (".name", "*.part", "*.tmp") and renamed when done.
     radar_settle_s: float = Field(default=1.0, ge=0)
+    # Retention (command/retention.py, README "Retention").
+    retention_live_events_days: int = Field(default=14, ge=1)
+    retention_products_days: int = Field(default=30, ge=1)
+    retention_alerts_days: int = Field(default=90, ge=1)
     scheduler_enabled: bool = True
     # Seasonal fallback temperature levels (m ASL) when no sounding is configured.
     seasonal_h0_m: float = Field(default=4300.0, gt=0)
