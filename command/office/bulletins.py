@@ -220,7 +220,7 @@ def _label(start: datetime | None, end: datetime | None, drill: DrillRecord | No
 
 def draft_bulletin(session: Session, *, start: datetime | None, end: datetime | None,
                    drill_id: str | None, source: str, actor: str, now: datetime,
-                   restock_below: int) -> BulletinRecord:
+                   restock_below: int, actor_role: str = "system") -> BulletinRecord:
     """Draft (or return the existing draft of) the bulletin of one scope (caller commits)."""
     existing = session.scalar(select(BulletinRecord).where(BulletinRecord.source == source))
     if existing is not None:
@@ -234,8 +234,8 @@ def draft_bulletin(session: Session, *, start: datetime | None, end: datetime | 
                          created_at=now)
     session.add(rec)
     session.flush()
-    audit.append(session, actor=actor, role="system" if actor == "system" else "commander",
-                 action="bulletin.draft", object_type="bulletin", object_id=str(rec.id),
+    audit.append(session, actor=actor, role=actor_role, action="bulletin.draft",
+                 object_type="bulletin", object_id=str(rec.id),
                  after={"title": title, "source": source}, at=now)
     return rec
 

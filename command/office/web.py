@@ -154,7 +154,21 @@ def _office_nav() -> dict[str, Any]:
                  ("office.joint_page", _("Joint defence"), role not in (None, "county_operator"))]
         return [(e, label) for e, label, ok in items if ok and e in current_app.view_functions]
 
-    return {"office_nav": office_nav}
+    def office_unread() -> int:
+        """Bulletins delivered to the user's member units and not yet confirmed."""
+        from sqlalchemy import func
+
+        from command.models import DeliveryRecord
+
+        if not getattr(current_user, "is_authenticated", False):
+            return 0
+        units = _my_units()
+        if not units:
+            return 0
+        return int(get_session().scalar(select(func.count()).select_from(DeliveryRecord).where(
+            DeliveryRecord.unit_key.in_(units), DeliveryRecord.confirmed_at.is_(None))) or 0)
+
+    return {"office_nav": office_nav, "office_unread": office_unread}
 
 
 # --- ground hail reports --------------------------------------------------------------------
@@ -484,7 +498,8 @@ def post_bulletin() -> Any:
             raise NotFound(f"no drill {body['drill_id']}")
         rec = draft_bulletin(session, start=None, end=None, drill_id=drill.id,
                              source=f"drill:{drill.id}", actor=current_user.username, now=now,
-                             restock_below=current_app.config["HAILOPS"].restock_below_rounds)
+                             restock_below=current_app.config["HAILOPS"].restock_below_rounds,
+                             actor_role=current_user.role)
     else:
         try:
             start = datetime.fromisoformat(str(body.get("from")).replace("Z", "+00:00"))
@@ -499,7 +514,8 @@ def post_bulletin() -> Any:
         rec = draft_bulletin(session, start=start.astimezone(UTC), end=end.astimezone(UTC),
                              drill_id=None, source=f"period:{start.isoformat()}/{end.isoformat()}",
                              actor=current_user.username, now=now,
-                             restock_below=current_app.config["HAILOPS"].restock_below_rounds)
+                             restock_below=current_app.config["HAILOPS"].restock_below_rounds,
+                             actor_role=current_user.role)
     session.commit()
     return jsonify(bulletin_json(rec, _prefix())), 201
 

@@ -243,11 +243,13 @@ def test_drill_bulletin_issued_delivered_confirmed_and_chased(app, client, users
     login(client, users["member"])
     page = client.get(f"/office/bulletins/{bid}?lang=zh").get_data(as_text=True)
     assert "确认收到" in page and f"吕防雹通〔{year}〕1号" in page
+    assert 'id="office-unread"' in client.get("/console/member").get_data(as_text=True)
     r = client.post(f"/api/office/bulletins/{bid}/confirm")
     assert r.status_code == 200
     confirmed = {d["unit"] for d in r.get_json()["deliveries"] if d["confirmed_at"]}
     assert confirmed == {"airport"}
     assert client.post(f"/api/office/bulletins/{bid}/confirm").status_code == 200  # idempotent
+    assert 'id="office-unread"' not in client.get("/console/member").get_data(as_text=True)
     client.post("/logout")
     login(client, users["forecaster"])  # not a liaison: nothing to confirm
     assert client.post(f"/api/office/bulletins/{bid}/confirm").status_code == 403
