@@ -193,6 +193,9 @@
   function tick() {
     // Inside a drill `Date` is the drill clock (console_drill.js): the one clock of the drill.
     if (clock) clock.textContent = (boot.drill ? T("演练 DRILL ", "DRILL ") : "") + bjtDateTime(new Date().toISOString()) + " " + T("北京时间", "BJT");
+    // The banner carries the drill clock too (the top-bar clock is hidden on phones).
+    const drillClock = boot.drill && document.getElementById("drill-clock");
+    if (drillClock) drillClock.textContent = bjtDateTime(new Date().toISOString()) + " " + T("北京时间", "BJT");
     document.dispatchEvent(new CustomEvent("hailops:tick"));
   }
   tick(); setInterval(tick, 1000);
