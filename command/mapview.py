@@ -38,6 +38,17 @@ def readiness_label(value: str) -> str:
     }.get(value, value)
 
 
+def product_scales() -> dict[str, dict[str, Any]]:
+    """The colour classes of the reflectivity and MESH overlays (as ``radar.detect`` paints
+    them), for the map's colour bars."""
+    from radar.detect import _DBZ_COLOURS, _MESH_BOUNDS_MM, _MESH_COLOURS
+
+    return {
+        "reflectivity": {"unit": "dBZ", "bounds": list(range(5, 80, 5)), "colours": list(_DBZ_COLOURS)},
+        "mesh": {"unit": "mm", "bounds": list(_MESH_BOUNDS_MM), "colours": list(_MESH_COLOURS)},
+    }
+
+
 def _local_assets(m: folium.Map) -> None:
     # folium's popups use jQuery; both come from npm via static/vendor.
     m.default_js = [("leaflet", url_for("static", filename="vendor/leaflet/leaflet.js")),
@@ -49,7 +60,7 @@ def build_map(session: Session, user: Any) -> tuple[folium.Map, dict[str, str]]:
     dep = deployment()
     minx, miny, maxx, maxy = dep.city_bounds()
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None, zoom_start=9,
-                   control_scale=True, prefer_canvas=False)
+                   control_scale=False, prefer_canvas=False)
     _local_assets(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]])
 
@@ -107,7 +118,8 @@ def build_map(session: Session, user: Any) -> tuple[folium.Map, dict[str, str]]:
         marker.add_to(site_layer)
         markers[site.code] = marker.get_name()
     site_layer.add_to(m)
-    folium.LayerControl(collapsed=True).add_to(m)
+    # No folium LayerControl: live.js puts these layers into the one layer control (issue 11).
+    m.hailops_layers = {g.get_name(): g.layer_name for g in (counties, zone, rings, site_layer)}  # type: ignore[attr-defined]
     return m, markers
 
 
@@ -129,6 +141,8 @@ def _is_zh() -> bool:
 
 
 def render_map_page(session: Session, user: Any) -> str:
+    from command.web.consoles import served_vocabulary
+
     m, markers = build_map(session, user)
     fig = m.get_root()
     fig.render()  # materialise children so header/html/script are complete
@@ -137,6 +151,9 @@ def render_map_page(session: Session, user: Any) -> str:
         "user": {"username": user.username, "role": user.role, "county": user.county},
         "locale": "zh" if _is_zh() else "en",
         "sampleRegistry": deployment().sample_registry,
+        "vocab": served_vocabulary(),
+        "baseLayers": m.hailops_layers,  # type: ignore[attr-defined]
+        "scales": product_scales(),
     }
     # folium's own generated markup (registry strings inside it are escaped by _text).
     nonce = csp_nonce()

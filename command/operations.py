@@ -192,10 +192,34 @@ def _persist(session: Session, rec: OperationRecord, before: lc.Operation | None
     payload = {"operation": to_json(after, now, site_of(session, after.site_code)),
                "action": action, "by": actor.username}
     announce(session, "operation.update", payload, _rooms(after))
+    _follow_readiness(session, before, after, actor, now)
     if after.cease_fire and (before is None or not before.cease_fire):
         announce(session, "operation.cease_fire", {"id": after.id, "site_code": after.site_code,
                                                    "reason": after.history[-1].detail},
                  _rooms(after) + scoped([room_county(after.county)], after.drill_id))
+
+
+def _follow_readiness(session: Session, before: lc.Operation | None, after: lc.Operation,
+                      actor: lc.Actor, now: datetime) -> None:
+    """Readiness follows live operations (firing → 作业中, back when done, out of ammunition
+    at zero stock): persisted, audited, announced with the operation."""
+    if after.drill_id is not None:
+        return  # a drill never changes the live sites
+    site = session.get(SiteRecord, after.site_code)
+    if site is None:
+        return
+    stock = sum(max(n, 0) for n in ledger_for(session, after.site_code, None).balances().values())
+    target = lc.site_readiness_after(before, after, site.readiness, stock)
+    if target is None:
+        return
+    previous, site.readiness = site.readiness, target
+    audit.append(session, actor=actor.username, role=actor.role.value, action="site.readiness",
+                 object_type="site", object_id=site.code, at=now,
+                 before={"readiness": previous},
+                 after={"readiness": target, "operation_id": after.id})
+    announce(session, "site.status", {"code": site.code, "readiness": target,
+                                      "county": site.county, "operation_id": after.id},
+             [ROOM_ALL, room_county(site.county)])
 
 
 def propose(session: Session, actor: lc.Actor, body: dict[str, Any], now: datetime,

@@ -812,3 +812,25 @@ def expire(
     return _step(
         op, "expire", S.EXPIRED, actor, now, idempotency_key, f"window ended {deadline.isoformat()}"
     )
+
+
+def site_readiness_after(
+    before: Operation | None, after: Operation, readiness: str, stock_left: int
+) -> str | None:
+    """The site's readiness once ``after`` is recorded, or ``None`` to leave it (pure).
+
+    Readiness follows the operation: ``firing`` while it fires; back to ``ready`` when firing
+    ends — or ``out_of_ammunition`` when the report leaves no rounds.  An offline site stays
+    offline; a site fired empty stays ``out_of_ammunition`` until restocked.
+    """
+    was_firing = before is not None and before.state == S.FIRING
+    if after.state == S.FIRING and not was_firing:
+        return "firing" if readiness != "firing" else None
+    if (was_firing or after.report is not None and (before is None or before.report is None)) \
+            and after.state != S.FIRING:
+        target = "out_of_ammunition" if stock_left <= 0 else "ready"
+        if readiness == "offline" or readiness == target:
+            return None
+        if readiness == "firing" or target == "out_of_ammunition":
+            return target
+    return None

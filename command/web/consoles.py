@@ -30,6 +30,18 @@ CONSOLE_OF_ROLE = {"forecaster": "forecaster", "commander": "commander", "atc": 
                    "military": "military", "county_operator": "county", "member": "member"}
 
 
+@bp.app_context_processor
+def _county_label() -> dict[str, Any]:
+    """``county_label(key)``: the county's name in the user's language (never the pinyin key)."""
+    def county_label(key: str) -> str:
+        try:
+            return deployment().county_name(key) or key
+        except (KeyError, LookupError):
+            return key
+
+    return {"county_label": county_label}
+
+
 def _drill_boot() -> dict[str, Any] | None:
     """``?drill=<id>``: the console plays its role in that drill, on the drill clock."""
     drill = requested_drill()
@@ -48,8 +60,25 @@ def _running_drills() -> list[dict[str, Any]]:
         select(DrillRecord).where(DrillRecord.state.in_(["running", "paused"])))]
 
 
+def served_vocabulary() -> dict[str, dict[str, str]]:
+    """The label vocabulary with every ammunition type in the ledger."""
+    from command.models import AmmunitionEntry
+    from command.vocabulary import vocabulary
+
+    codes = get_session().scalars(select(AmmunitionEntry.ammo_type).distinct()).all()
+    return vocabulary(codes)
+
+
+@bp.get("/api/vocabulary")
+@login_required_any
+def vocabulary_api() -> Any:
+    """State, action, review, readiness, ammunition … labels in the user's language: the one
+    vocabulary of the map and every console."""
+    return jsonify(served_vocabulary())
+
+
 def _boot(console: str, **extra: Any) -> dict[str, Any]:
-    return {"console": console, "drill": _drill_boot(), "runningDrills": _running_drills(), "locale": "zh" if str(get_locale()) == "zh" else "en",
+    return {"vocab": served_vocabulary(), "console": console, "drill": _drill_boot(), "runningDrills": _running_drills(), "locale": "zh" if str(get_locale()) == "zh" else "en",
             "user": {"username": current_user.username, "role": current_user.role,
                      "county": current_user.county},
             "sampleRegistry": deployment().sample_registry,

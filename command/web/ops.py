@@ -65,6 +65,15 @@ def _visibility_filter() -> Any:
     return true()
 
 
+def _command_phone() -> str:
+    """The phone an authority calls back on: the command center office's liaison (the office
+    sits in the meteorological bureau), or "" when none is registered."""
+    from command.watch import _liaison
+
+    found = _liaison(get_session(), "meteorology")
+    return found["phone"] if found else ""
+
+
 @bp.get("/operations")
 @login_required_any
 def list_operations() -> Any:
@@ -139,7 +148,8 @@ def operation_action(op_id: str, action: str) -> Any:
     if action not in operations.ACTIONS:
         raise NotFound(f"no action {action}")
     session = get_session()
-    contact = Contact(current_user.display_name or current_user.username, "", current_user.role)
+    contact = Contact(current_user.display_name or current_user.username,
+                      _command_phone(), current_user.role)
     rec = session.get(OperationRecord, op_id)
     if rec is None:
         raise NotFound(f"no operation {op_id}")
@@ -196,7 +206,9 @@ def recommendations() -> Any:
     out = recommendations_to_json(recommend_for_volume(
         session, vol, None if drill is None else drill.overrides))
     out["volume_id"] = vol.id
-    return jsonify(out)
+    from command.reasons import localize_recommendations
+
+    return jsonify(localize_recommendations(out))
 
 
 @bp.get("/standing-agreements")

@@ -8,6 +8,16 @@
   const other = me === "atc" ? "military" : "atc";
   const otherLabel = me === "atc" ? T("军方", "Military") : T("机场空管", "Airport ATC");
   let selected = null;
+  let airport = null; // {lat, lon, icao, name_zh, name_en}
+  /** Distance (km) and bearing (° from true north) from the airport to a point. */
+  function fromAirport(lat, lon) {
+    const R = 6371.0088, rad = Math.PI / 180;
+    const p1 = airport.lat * rad, p2 = lat * rad, dp = (lat - airport.lat) * rad, dl = (lon - airport.lon) * rad;
+    const h = Math.sin(dp / 2) ** 2 + Math.cos(p1) * Math.cos(p2) * Math.sin(dl / 2) ** 2;
+    const km = 2 * R * Math.asin(Math.sqrt(h));
+    const y = Math.sin(dl) * Math.cos(p2), x = Math.cos(p1) * Math.sin(p2) - Math.sin(p1) * Math.cos(p2) * Math.cos(dl);
+    return { km, deg: (Math.atan2(y, x) / rad + 360) % 360 };
+  }
   let focused = null; // the request the map was last fitted to (refit only on a new selection)
   const flashUntil = new Map();
 
@@ -24,6 +34,8 @@
       map.fitBounds(layer.getBounds(), { animate: false });
     }
     if (a.ok) {
+      airport = a.data.airport;
+      renderAll();
       L.geoJSON(a.data.no_fire, { style: { color: "#e67e22", weight: 2, dashArray: "6 4", fillOpacity: 0.2 },
         onEachFeature: (f, l) => l.bindTooltip(H.zh ? f.properties.name_zh : f.properties.name_en) }).addTo(map);
       const ap = a.data.airport;
@@ -70,11 +82,15 @@
     return '<dl class="kv">' +
       "<dt>" + T("作业点", "Site") + "</dt><dd><b>" + esc(r.site_code) + "</b> " + esc(r.site_name) + "</dd>" +
       "<dt>" + T("位置", "Position") + "</dt><dd>" + r.lon.toFixed(4) + "°E " + r.lat.toFixed(4) + "°N · " + H.fmt(r.site_elevation_m) + " m</dd>" +
+      (airport ? (function () { const d = fromAirport(r.lat, r.lon);
+        return "<dt>" + T("距机场", "From airport") + '</dt><dd class="from-airport"><b>' + H.fmt(d.km, 1) + " km</b> · " + T("方位 ", "bearing ") + H.fmt(d.deg) + "°（" + H.compass(d.deg) + "）" +
+          " · " + esc(airport.icao) + "</dd>"; })() : "") +
       "<dt>" + T("作业工具", "Weapon") + "</dt><dd>" + esc(r.weapon_model || r.weapon) + " · " + T("射程 ", "range ") + H.fmt(r.range_km, 1) + " km</dd>" +
       "<dt>" + T("射击方位", "Sector") + "</dt><dd>" + esc(sectorsText(r)) + "</dd>" +
       "<dt>" + T("作业高度", "Altitude") + "</dt><dd><b>" + H.fmt(r.altitude.floor_m) + "–" + H.fmt(r.altitude.ceiling_m) + T(" m（海拔）", " m ASL") + "</b></dd>" +
       "<dt>" + T("时间窗口", "Window") + "</dt><dd><b>" + H.bjt(r.window.start).slice(0, 5) + "–" + H.bjt(r.window.end).slice(0, 5) + "</b> " + T("北京时间", "BJT") + "</dd>" +
-      "<dt>" + T("联系人", "Contact") + "</dt><dd>" + esc(r.contact.name) + " " + esc(r.contact.phone || "") + "</dd>" +
+      "<dt>" + T("申请人", "Requested by") + "</dt><dd>" + esc(r.contact.name) + (r.contact.role === "commander" ? T("（指挥员）", " (commander)") : "") + " " +
+        (r.contact.phone ? '<a href="tel:' + esc(r.contact.phone) + '">' + esc(r.contact.phone) + "</a>" : T("（无登记电话）", "(no phone registered)")) + "</dd>" +
       "</dl>";
   }
   /** The intersection granted so far, when the other authority narrowed it (issue 11). */
@@ -229,7 +245,7 @@
     if (!visible().some(isPending)) H.clearAlarm();
     renderAll();
   });
-  H.on("alert", function (d) { if (d.kind && d.kind.indexOf("clearance") >= 0) { H.toast(d.message, "warn"); H.beep(2); } });
+  H.on("alert", function (d) { if (d.kind && d.kind.indexOf("clearance") >= 0) { H.toast((d.site_code ? d.site_code + " " : "") + H.label("alert", d.kind), "warn"); H.beep(2); } });
 
   (async function start() {
     const seq = await H.currentSeq();

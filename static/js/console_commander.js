@@ -26,6 +26,20 @@
     return (arr.sites || {})[op.site_code] || (arr.counties || {})[op.county] || null;
   }
 
+  const expanded = new Set(); // operations whose timeline is open (kept across live re-renders)
+  /** Timeline of one operation: each step, who, when (BJT), the approval clocks and the
+   *  firing report's contents. */
+  function timelineRow(op) {
+    const steps = (op.history || []).map(h => "<li><span class=\"muted\">" + H.bjt(h.at) + "</span> <b>" + esc(H.label("action", h.action)) + "</b> · " +
+      esc(h.actor) + (h.detail ? ' <span class="small muted">' + esc(h.detail) + "</span>" : "") + "</li>").join("");
+    const clocks = ["atc", "military"].map(a => esc(H.label("authority", a)) + " " + H.approvalCell(op, a)).join(" · ");
+    const rep = op.report;
+    const report = rep ? '<p class="report-contents"><b>' + esc(T("作业报告", "Firing report")) + "</b> · " + H.bjt(rep.started_at) + "–" + H.bjt(rep.ended_at) +
+      " · " + esc(H.qty(rep.rounds)) + " · " + esc(T("观测: ", "observed: ")) + esc(H.label("observation", rep.observation)) +
+      (rep.remarks ? " · " + esc(rep.remarks) : "") + "</p>" : "";
+    return '<tr class="timeline-row" data-timeline="' + esc(op.id) + '"><td colspan="9"><ol class="timeline">' + steps + "</ol>" +
+      '<p class="small">' + esc(T("审批时钟", "Approval clocks")) + ": " + clocks + "</p>" + report + "</td></tr>";
+  }
   /** Who narrowed: "机场空管" / "军方" (joined). */
   function whoLabel(list) {
     return (list || []).map(a => a === "atc" ? T("机场空管", "airport ATC") : T("军方", "military")).join(T("、", ", "));
@@ -93,7 +107,8 @@
       const cease = op.cease_fire ? ' <span class="state state-recalled">' + T("停火", "cease-fire") + "</span>" : "";
       const last = H.lastEntry(op);
       return '<tr id="op-' + esc(op.id) + '" data-state="' + esc(op.state) + '">' +
-        '<td title="' + esc(op.id) + '"><b>#' + esc(op.id.slice(-4)) + "</b> " + H.bjt(op.history[0].at).slice(0, 5) +
+        '<td title="' + esc(op.id) + '"><button type="button" class="link tl-toggle" data-tl="' + esc(op.id) + '" aria-expanded="' + expanded.has(op.id) + '">' +
+        (expanded.has(op.id) ? "▾" : "▸") + "</button> <b>#" + esc(op.id.slice(-4)) + "</b> " + H.bjt(op.history[0].at).slice(0, 5) +
         '<br><span class="muted small">' + esc(op.cell_id === "manual" ? T("手动提议", "manual") : (op.storm_name || op.cell_id)) + "</span></td>" +
         "<td>" + esc(op.site_code) + '<br><span class="muted small">' + esc(H.qty(op.quantity)) + " · " +
         H.fmt(op.azimuth_deg, 0) + "°/" + H.fmt(op.elevation_deg, 0) + "°</span></td>" +
@@ -106,12 +121,14 @@
         "<td>" + H.approvalCell(op, "atc") + "</td><td>" + H.approvalCell(op, "military") + "</td>" +
         "<td>" + (arr && !H.CLOSED.has(op.state) ? '<span class="countdown" data-past="' + esc(T("已到达", "arrived")) +
           '" data-until="' + esc(arr) + '"></span><br><span class="muted small">' + H.bjt(arr).slice(0, 5) + "</span>" : "—") + "</td>" +
-        '<td class="actions">' + acts + "</td></tr>" + conflictRow(op);
+        '<td class="actions">' + acts + "</td></tr>" + conflictRow(op) + (expanded.has(op.id) ? timelineRow(op) : "");
     }).join("");
     document.dispatchEvent(new CustomEvent("hailops:tick"));
   }
 
   document.getElementById("ops-body").addEventListener("click", async function (ev) {
+    const tl = ev.target.closest("button[data-tl]");
+    if (tl) { const id = tl.dataset.tl; if (expanded.has(id)) expanded.delete(id); else expanded.add(id); renderOps(); return; }
     const btn = ev.target.closest("button[data-action]");
     if (!btn) return;
     const op = H.ops.get(btn.dataset.op), action = btn.dataset.action;
@@ -143,7 +160,8 @@
     const box = document.getElementById("recs");
     if (!recs) { box.innerHTML = '<p class="muted">' + T("加载中…", "Loading…") + "</p>"; return; }
     document.getElementById("recs-info").textContent = recs.at ? T("依据 ", "as of ") + H.bjt(recs.at) +
-      (recs.seeding_layer_m ? " · " + T("播撒层 ", "seeding layer ") + recs.seeding_layer_m.bottom + "–" + recs.seeding_layer_m.top + " m" : "") : "";
+      (recs.seeding_layer_m ? " · " + T("播撒层 ", "seeding layer ") + recs.seeding_layer_m.bottom + "–" + recs.seeding_layer_m.top + T(" m（海拔）", " m ASL") +
+        ((recs.seeding_layer_m.source || "").startsWith("seasonal") ? T("（季节默认值，无探空）", " (seasonal fallback, no sounding)") : "") : "") : "";
     const cells = recs.cells || [];
     if (!cells.length) {
       box.innerHTML = '<p class="muted">' + T("当前无冰雹单体。可用下方“手动提议”为指定作业点创建作业。",
@@ -156,7 +174,7 @@
     box.innerHTML = cells.map(function (c) {
       const mine = (recs.recommendations || []).filter(r => r.cell_id === c.cell_id);
       const shortId = '<b title="' + esc(c.cell_id) + '">' + esc(T("单体 ", "Cell ") + c.cell_id.split("-").pop()) + "</b>";
-      const excl = (c.excluded || []).map(e => "<li>" + esc(e.site_code) + ": " + esc(e.reason) + "</li>").join("");
+      const excl = (c.excluded || []).map(e => "<li>" + esc(e.site_code) + ": " + esc(e.reason_text || e.reason) + "</li>").join("");
       if (!mine.length && !(c.candidates || []).length) {
         return '<div class="rec-cell empty">' + shortId + " · " + T("威胁度 ", "threat ") + H.fmt(c.threat, 2) + " · " +
           T("无可用作业点", "no site can engage") + (excl ? ' <details class="small" style="display:inline"><summary>' +
@@ -166,7 +184,7 @@
         const open = openOpFor(r.cell_id, r.site_code);
         return '<tr><td><b>' + esc(r.site_code) + "</b></td><td>" + H.bjt(r.window_start).slice(0, 5) + "–" + H.bjt(r.window_end).slice(0, 5) +
           "</td><td>" + H.fmt(r.azimuth_deg, 0) + "° / " + H.fmt(r.elevation_deg, 0) + "°</td><td>" + esc(H.qty(r.ammunition)) +
-          "</td><td>" + H.fmt(r.max_altitude_m) + ' m</td><td class="small muted">' + esc((r.reasons || []).join("; ")) + "</td><td>" +
+          "</td><td>" + H.fmt(r.max_altitude_m) + ' m</td><td class="small muted">' + esc((r.reasons_text || r.reasons || []).join(T("；", "; "))) + "</td><td>" +
           (open ? H.stateBadge(open.state) : '<button type="button" class="propose" data-cell="' + esc(c.cell_id) + '" data-i="' + i + '">' +
             T("提议作业", "Propose") + "</button>") + "</td></tr>";
       }).join("");
@@ -244,6 +262,29 @@
     if (op) { H.upsert(op); renderOps(); }
   });
 
+  // --- board of all sites ----------------------------------------------------------------------
+  const lastSign = {}; // site code -> ISO time of the latest thing heard from or about it
+  function noteSign(code, at) { if (code && (!lastSign[code] || lastSign[code] < at)) lastSign[code] = at; }
+  function renderBoard() {
+    const body = document.getElementById("board-body");
+    if (!body) return;
+    Array.from(H.ops.values()).forEach(op => (op.history || []).forEach(h => { if (h.role === "county_operator") noteSign(op.site_code, h.at); }));
+    document.getElementById("board-count").textContent = sites.length ? String(sites.length) : "";
+    body.innerHTML = sites.map(function (s) {
+      const op = Array.from(H.ops.values()).find(o => o.site_code === s.code && !H.CLOSED.has(o.state));
+      const ammo = Object.keys(s.ammunition || {}).map(k => esc(H.ammoLabel(k)) + " " + s.ammunition[k]).join("<br>") || "—";
+      return '<tr data-site="' + esc(s.code) + '" data-readiness="' + esc(s.readiness) + '"><td><b>' + esc(s.code) + '</b><br><span class="muted small">' + esc(H.countyName(s.county)) +
+        "</span></td><td>" + '<span class="readiness readiness-' + esc(s.readiness) + '">' + esc(H.label("readiness", s.readiness)) + "</span></td><td class=\"small\">" + ammo +
+        "</td><td>" + (op ? H.stateBadge(op.state) : "—") + '</td><td class="small">' + (lastSign[s.code] ? H.bjt(lastSign[s.code]) : "—") + "</td></tr>";
+    }).join("");
+  }
+  H.on("site.status", function (d, env) {
+    const s = sites.find(x => x.code === d.code);
+    if (s) s.readiness = d.readiness;
+    noteSign(d.code, env.at);
+    renderBoard();
+  });
+
   // --- alerts ----------------------------------------------------------------------------------
   document.getElementById("alerts").innerHTML = '<li class="muted">' + T("暂无告警", "No alerts") + "</li>";
   function addAlert(text, kind, at) {
@@ -282,13 +323,14 @@
         if (!r.ok) return;
         sites = r.data.sites;
         fillAmmo(document.getElementById("pf-site").value);
+        renderBoard();
       });
     }
     if (!arrivals[op.cell_id]) loadArrivals().then(renderOps);
-    renderOps(); renderRecs();
+    renderOps(); renderRecs(); renderBoard();
   });
   H.on("operation.cease_fire", d => addAlert(d.site_code + " " + T("停火: ", "cease-fire: ") + (d.reason || ""), "bad"));
-  H.on("alert", function (d) { addAlert((d.operation_id ? d.operation_id.slice(-8) + " " : "") + d.message, "warn"); H.beep(2); });
+  H.on("alert", function (d) { addAlert((d.site_code ? d.site_code + " " : "") + H.label("alert", d.kind), "warn"); H.beep(2); });
   H.on("warning.issue", d => addAlert(T("冰雹预警已发布: ", "hail warning issued: ") + d.counties.map(H.countyName).join(H.zh ? "、" : ", ") + " (" + d.cell_id + ")", "warn"));
   H.on("cell.review", function (d, env) {
     addAlert(T("预报员 ", "forecaster ") + d.by + (d.review === "confirmed" ? T(" 确认单体 ", " confirmed cell ") : T(" 排除单体 ", " dismissed cell ")) +
@@ -304,6 +346,7 @@
     await loadOps();
     await loadArrivals();
     renderOps();
+    renderBoard();
     H.connect(seq);
     loadRecs();
   })();

@@ -37,18 +37,19 @@
   function esc(s) {
     return String(s == null ? "" : s).replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
   }
-  const STATES = {
-    proposed: ["待批准", "proposed"], authorized: ["已批准", "authorized"],
-    clearance_requested: ["空域申请中", "clearance requested"], cleared: ["空域已批复", "cleared"],
-    ordered: ["已下达指令", "ordered"], acknowledged: ["已确认", "acknowledged"],
-    firing: ["作业中", "firing"], completed: ["已完成", "completed"], denied: ["空域被拒", "denied"],
-    cancelled: ["已取消", "cancelled"], expired: ["已过期", "expired"], recalled: ["已撤回", "recalled"],
-  };
+  // One vocabulary, served by the server from the translation catalogue (/api/vocabulary).
+  const VOCAB = boot.vocab || {};
+  /** The label of a code of one kind (state, action, review, readiness, ammunition, …). */
+  function label(kind, code) {
+    const v = VOCAB[kind] || {};
+    if (v[code] != null) return v[code];
+    if (kind === "ammunition" && code && code.startsWith("rocket_")) return code.slice(7).toUpperCase() + T(" 火箭弹", " rockets");
+    return code == null ? "" : String(code).replace(/_/g, " ");
+  }
   const CLOSED = new Set(["completed", "denied", "cancelled", "expired", "recalled"]);
-  function stateLabel(s) { const l = STATES[s]; return l ? T(l[0], l[1]) : s; }
+  function stateLabel(s) { return label("state", s); }
   function stateBadge(s) { return '<span class="state state-' + esc(s) + '">' + esc(stateLabel(s)) + "</span>"; }
-  const AMMO = { "37mm_shell": ["37mm 炮弹", "37 mm shells"], rocket: ["火箭弹", "rockets"] };
-  function ammoLabel(k) { const l = AMMO[k] || (k.startsWith("rocket") ? ["火箭弹 " + k, k] : null); return l ? T(l[0], l[1]) : k; }
+  function ammoLabel(k) { return label("ammunition", k); }
   function qty(q) { return Object.keys(q || {}).map(k => ammoLabel(k) + " ×" + q[k]).join(", ") || "—"; }
   const countyNames = {};
   (boot.counties || []).forEach(c => { countyNames[c.key] = zh ? c.name_zh : c.name_en; });
@@ -376,7 +377,7 @@
   }
   loadEscalations();
 
-  window.HO = { askReason, url, countyName,  boot, zh, T, bjt, bjtDateTime, bjtToIso, bjtNowHms, dur, fmt, esc, stateLabel, stateBadge,
+  window.HO = { label, VOCAB, askReason, url, countyName,  boot, zh, T, bjt, bjtDateTime, bjtToIso, bjtNowHms, dur, fmt, esc, stateLabel, stateBadge,
     CLOSED, ammoLabel, qty, compass, api, act, keyFor, uuid, errorText, toast, beep, alarm, clearAlarm,
     connect, currentSeq, on, ops, upsert, lastEntry, approvalCell, approvalSeconds };
 })();

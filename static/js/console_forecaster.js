@@ -2,6 +2,14 @@
  * arrivals; confirm/dismiss (reason recorded); hail warnings exported as CAP 1.2. */
 (function () {
   "use strict";
+  /** Where H0/H−20 come from: the sounding (file) or the configured seasonal fallback. */
+  function levelsSource(src) {
+    src = src || "";
+    if (src.startsWith("seasonal")) return window.HO.T("季节默认值（无探空）", "seasonal fallback (no sounding)");
+    if (src.startsWith("sounding:")) return window.HO.T("探空 ", "sounding ") + src.slice(9).replace(/\.[a-z0-9]+$/i, "");
+    if (src === "cli") return window.HO.T("人工输入", "entered by hand");
+    return window.HO.T("来源未知", "source unknown");
+  }
   const H = window.HO, T = H.T, esc = H.esc, fmt = H.fmt;
   const countyNames = {};
   (H.boot.counties || []).forEach(c => { countyNames[c.key] = H.zh ? c.name_zh : c.name_en; });
@@ -61,7 +69,8 @@
     const hail = data.cells.filter(c => c.hail).length;
     el.textContent = T("体扫 ", "volume ") + H.bjtDateTime(data.scan_time) + T(" 北京时间", " BJT") + " · " + T("单体 ", "cells ") + data.cells.length +
       " · " + T("冰雹单体 ", "hail cells ") + hail +
-      (data.complete === false ? " · " + T("体扫不完整 ", "incomplete volume ") + data.sweeps_read + "/" + (data.sweeps_expected == null ? "?" : data.sweeps_expected) : "") + (data.levels ? " · H0 " + fmt(data.levels.h0_m) + " m · H-20 " + fmt(data.levels.h20_m) + " m" : "");
+      (data.complete === false ? " · " + T("体扫不完整 ", "incomplete volume ") + data.sweeps_read + "/" + (data.sweeps_expected == null ? "?" : data.sweeps_expected) : "") +
+      (data.levels ? " · H0 " + fmt(data.levels.h0_m) + " m · H-20 " + fmt(data.levels.h20_m) + T(" m（海拔）", " m ASL") + " · " + levelsSource(data.levels.source) : "");
   }
   async function load() {
     const r = await H.api("GET", "/api/cells/latest");

@@ -8,6 +8,9 @@
   const boot = window.HAILOPS;
   const map = window[boot.map];
   const zh = boot.locale === "zh";
+  // The one vocabulary served by the server (the consoles use the same labels).
+  const VOCAB = boot.vocab || {};
+  function vlabel(kind, code) { const v = VOCAB[kind] || {}; return v[code] != null ? v[code] : String(code).replace(/_/g, " "); }
   const T = (zhText, enText) => (zh ? zhText : enText);
   let lastSeq = Number(sessionStorage.getItem("hailops.lastSeq") || 0);
 
@@ -45,8 +48,7 @@
   const Legend = L.Control.extend({
     onAdd: function () {
       const div = L.DomUtil.create("div", "legend");
-      const names = { ready: T("就绪", "ready"), standby: T("待命", "standby"), firing: T("作业中", "firing"),
-        offline: T("离线", "offline"), out_of_ammunition: T("弹药耗尽", "out of ammunition") };
+      const names = VOCAB.readiness || {};
       let html = "<b>" + T("作业点状态", "Site readiness") + "</b><br>";
       for (const k of Object.keys(boot.colours)) html += '<i style="background:' + boot.colours[k] + '"></i>' + names[k] + "<br>";
       if (boot.sampleRegistry) html += '<span class="sample-banner">' + T("示例作业点数据", "SAMPLE site data") + "</span>";
@@ -59,6 +61,35 @@
   // Layers fed by live events.
   const cellsLayer = L.layerGroup().addTo(map);
   const liveControl = L.control.layers(null, null, { collapsed: true, position: "topleft" }).addTo(map);
+  // One layer control: the server-drawn layers (counties, airport zone, radar, sites) join it.
+  Object.keys(boot.baseLayers || {}).forEach(function (v) { if (window[v]) liveControl.addOverlay(window[v], boot.baseLayers[v]); });
+  L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
+  // Colour bars of the reflectivity and MESH overlays, shown while the overlay is on.
+  const scaleBox = L.control({ position: "bottomright" });
+  scaleBox.onAdd = function () { const d = L.DomUtil.create("div", "legend scales"); d.id = "product-scales"; return d; };
+  scaleBox.addTo(map);
+  function renderScales() {
+    const box = document.getElementById("product-scales");
+    if (!box) return;
+    const titles = { reflectivity: T("组合反射率", "Composite reflectivity"), mesh: T("MESH 最大冰雹尺寸", "MESH (max hail size)") };
+    let html = "";
+    for (const key of ["reflectivity", "mesh"]) {
+      const sc = (boot.scales || {})[key];
+      if (!sc || !overlays[key] || !map.hasLayer(overlays[key])) continue;
+      html += '<div class="scale" data-scale="' + key + '"><b>' + titles[key] + "</b> (" + sc.unit + ')<div class="bar">' +
+        sc.colours.map((c, i) => '<span style="background:' + c + '" title="≥ ' + sc.bounds[Math.min(i, sc.bounds.length - 1)] + '"></span>').join("") +
+        '</div><div class="ticks">' + sc.bounds.filter((b, i) => i % 2 === 0).map(b => "<span>" + b + "</span>").join("") + "</div></div>";
+    }
+    box.innerHTML = html;
+    box.style.display = html ? "" : "none";
+  }
+  map.on("overlayadd overlayremove", renderScales);
+  const CRITERIA = { mesh: T("MESH", "MESH"), posh: T("POSH", "POSH"), "top45-h0": T("45 dBZ 顶高与 0 °C 层差", "45 dBZ top above H0"),
+    top45: T("45 dBZ 顶高", "45 dBZ top"), vil: T("VIL", "VIL"), vild: T("VIL 密度", "VIL density"), composite: T("组合反射率", "composite reflectivity") };
+  function criterionLabel(c) {
+    const m = /^([a-z0-9-]+)>=(.+)$/.exec(c);
+    return m ? (CRITERIA[m[1]] || m[1]) + " ≥ " + m[2] : c;
+  }
   const tracksLayer = L.layerGroup().addTo(map);
   const conesLayer = L.layerGroup().addTo(map);
   const overlays = {};
@@ -79,7 +110,7 @@
       "<br>" + T("45 dBZ 顶高", "45 dBZ top") + ": " + fmt(p.top45_km, 1) + " km" +
       "<br>VIL: " + fmt(p.vil_kgm2, 1) + " kg/m² · VILD: " + fmt(p.vild_gm3, 2) + " g/m³" +
       "<br>" + T("面积", "area") + ": " + fmt(p.area_km2, 0) + " km²" +
-      (p.criteria && p.criteria.length ? "<br>" + T("判据", "criteria") + ": " + p.criteria.join(", ") : "");
+      (p.criteria && p.criteria.length ? "<br>" + T("判据", "criteria") + ": " + p.criteria.map(criterionLabel).join(T("、", ", ")) : "");
   }
   function showTracks(tracks, hailCells) {
     tracksLayer.clearLayers();
@@ -91,10 +122,14 @@
           .bindTooltip(t.id).addTo(tracksLayer);
       }
       const steps = (t.nowcast && t.nowcast.steps) || [];
-      steps.slice().reverse().forEach(function (st) {
-        L.geoJSON(st.polygon, { style: { color: "#ff9f43", weight: 1, fillOpacity: 0.06, dashArray: "3 3" } })
-          .bindTooltip(t.id + " +" + st.lead_min + " min").addTo(conesLayer);
-      });
+      // Without clutter: one cone (the 30-min forecast, or the nearest lead) per hail track;
+      // every lead time with its details when the track is selected.
+      const main = steps.filter(st => st.lead_min <= 30).pop() || steps[0];
+      if (main) {
+        L.geoJSON(main.polygon, { style: { color: "#ff9f43", weight: 1, fillOpacity: 0.08, dashArray: "3 3" } })
+          .bindTooltip(t.id + " +" + main.lead_min + T(" 分钟", " min"))
+          .on("click", function (ev) { L.DomEvent.stopPropagation(ev); selectTrack(t); }).addTo(conesLayer);
+      }
       if (steps.length) {
         const last = steps[steps.length - 1];
         L.polyline([[t.history[t.history.length - 1][1], t.history[t.history.length - 1][0]],
@@ -102,6 +137,15 @@
       }
     });
   }
+  const selectedLayer = L.layerGroup().addTo(map);
+  function selectTrack(t) {
+    selectedLayer.clearLayers();
+    ((t.nowcast && t.nowcast.steps) || []).slice().reverse().forEach(function (st) {
+      L.geoJSON(st.polygon, { style: { color: "#ffd166", weight: 1.5, fillOpacity: 0.05 } })
+        .bindTooltip(t.id + " +" + st.lead_min + T(" 分钟", " min"), { permanent: st === t.nowcast.steps[t.nowcast.steps.length - 1] }).addTo(selectedLayer);
+    });
+  }
+  map.on("click", function () { selectedLayer.clearLayers(); });
   const volumeLabel = L.control({ position: "topright" });
   volumeLabel.onAdd = function () { const d = L.DomUtil.create("div", "live-status"); d.id = "volume-label"; return d; };
   volumeLabel.addTo(map);
@@ -134,6 +178,7 @@
         : T("组合反射率", "Composite reflectivity"));
       if (shown) overlays[key].addTo(map);
     }
+    renderScales();
   }
   function siteStatus(data) {
     const name = boot.siteMarkers[data.code];
@@ -150,16 +195,13 @@
   const OP_COLOURS = { clearance_requested: "#f1c40f", cleared: "#2ecc71", ordered: "#e67e22",
     acknowledged: "#e67e22", firing: "#e74c3c", completed: "#95a5a6", denied: "#7f8c8d",
     recalled: "#8e44ad", expired: "#7f8c8d", cancelled: "#7f8c8d" };
-  const STATE_ZH = { proposed: "已建议", authorized: "已批准", clearance_requested: "申请空域中",
-    cleared: "空域已批复", ordered: "已下令", acknowledged: "已确认", firing: "作业中", completed: "已完成",
-    denied: "空域被拒", cancelled: "已取消", expired: "已过期", recalled: "已撤回" };
   function showOperation(data) {
     const op = data.operation || data;
     if (!op || !op.id) return;
     if (opLayers[op.id]) { opsLayer.removeLayer(opLayers[op.id]); delete opLayers[op.id]; }
     if (!op.clearance_polygon) return;
     const colour = OP_COLOURS[op.state] || "#bdc3c7";
-    const label = op.site_code + " · " + (zh ? (STATE_ZH[op.state] || op.state) : op.state) +
+    const label = op.site_code + " · " + vlabel("state", op.state) +
       (op.drill_id ? " · " + T("演练", "DRILL") : "");
     opLayers[op.id] = L.geoJSON(op.clearance_polygon, { style: { color: colour, weight: 2, fillOpacity: 0.15,
       dashArray: op.state === "clearance_requested" ? "6 4" : null } }).bindTooltip(label).addTo(opsLayer);

@@ -92,3 +92,27 @@ def test_manual_proposal_needs_no_cell_id(api):  # noqa: F811
         "max_altitude_m": 6000.0})
     assert r.status_code == 201, r.get_json()
     assert r.get_json()["cell_id"] == "manual"
+
+
+def test_readiness_follows_the_operation(app, api):  # noqa: F811
+    """Issue 11: firing → 作业中, back to ready when reported, out of ammunition at zero."""
+    def run(rounds):
+        now = datetime.now(UTC)
+        oid = api("commander", "POST", "/api/operations", {
+            "site_code": SITE, "window": [_iso(now - timedelta(minutes=1)),
+                                         _iso(now + timedelta(minutes=30))],
+            "azimuth_deg": 10.0, "elevation_deg": 60.0, "quantity": {"37mm_shell": rounds},
+            "max_altitude_m": 6000.0}).get_json()["id"]
+        for who, action in (("commander", "authorize"), ("commander", "request-clearance"),
+                            ("atc", "grant"), ("military", "grant"), ("commander", "order"),
+                            ("county_operator", "acknowledge"), ("county_operator", "start-firing")):
+            assert api(who, "POST", f"/api/operations/{oid}/{action}", {}).status_code == 200
+        assert api("commander", "GET", f"/api/sites/{SITE}").get_json()["readiness"] == "firing"
+        r = api("county_operator", "POST", f"/api/operations/{oid}/report", {
+            "started_at": _iso(now), "ended_at": _iso(datetime.now(UTC)),
+            "rounds": {"37mm_shell": rounds}, "observation": "hail"})
+        assert r.status_code == 200, r.get_json()
+        return api("commander", "GET", f"/api/sites/{SITE}").get_json()["readiness"]
+
+    assert run(20) == "ready"
+    assert run(180) == "out_of_ammunition"  # LS-01 held 200 shells

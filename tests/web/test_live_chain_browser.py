@@ -93,6 +93,13 @@ def test_narrowed_ceiling_amended_in_one_step_and_ordered(server, browser):  # n
     atc.wait_for_selector(card, timeout=5000)
     mil.wait_for_selector(card, timeout=5000)
     assert "海拔" in atc.locator(card).text_content()  # the altitude reference is stated
+    atc.wait_for_selector(f"{card} .from-airport", timeout=5000)  # distance and bearing
+    assert "km" in atc.locator(f"{card} .from-airport").text_content()
+    assert "0358-0000001" in atc.locator(card).text_content()  # whom to call back
+    # the county phone: the clock, the map link and the county's Chinese name in the header
+    assert ls.locator("#bjt-clock").is_visible()
+    assert ls.locator(".topbar .consoles a", has_text="地图").is_visible()
+    assert "lishi" not in ls.locator(".topbar").inner_text()
 
     # ATC lowers the ceiling to 6000 m.
     atc.fill(f"{card} input[name=ceiling_m]", "6000")
@@ -154,6 +161,24 @@ def test_narrowed_ceiling_amended_in_one_step_and_ordered(server, browser):  # n
                        "order", "acknowledge"]
     assert cmd.evaluate(f"HO.ops.get('{op_id}').max_altitude_m") <= 6000
     _shot(cmd, "commander_ordered")
+
+    # Firing: the board shows the site 作业中 live; the report's contents in the timeline.
+    card_ls = f"article.order-card[data-op='{op_id}']"
+    ls.click(f"{card_ls} button[data-do=start-firing]")
+    cmd.wait_for_selector("#board-body tr[data-site='LS-01'][data-readiness=firing]", timeout=5000)
+    assert "作业中" in cmd.locator("#board-body tr[data-site='LS-01']").text_content()
+    form = f"{card_ls} form.report-form"
+    ls.wait_for_selector(form)
+    ls.select_option(f"{form} select[name=observation]", "hail")
+    ls.fill(f"{form} input[name='rounds:37mm_shell']", "12")
+    ls.click(f"{form} button[type=submit]")
+    cmd.wait_for_selector("#board-body tr[data-site='LS-01'][data-readiness=ready]", timeout=5000)
+    cmd.click("#show-closed")
+    cmd.click(f"{row} button[data-tl]")
+    timeline = cmd.locator(f"tr[data-timeline='{op_id}']").text_content()
+    for word in ("修正计划", "下达指令", "确认收到指令", "开始作业", "作业报告", "降雹", "37mm 炮弹"):
+        assert word in timeline, word
+    _shot(cmd, "commander_timeline")
     for name, (ctx, _page, errors) in pages.items():
         assert errors == [], (name, errors)
         ctx.close()

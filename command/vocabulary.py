@@ -1,0 +1,132 @@
+"""One vocabulary: the labels of every state, action and code the consoles and the map show,
+served once by the server (``/api/vocabulary`` and each page's boot data) from the
+translation catalogue, so the map and every console say the same word for the same thing.
+
+Each label is ``pgettext(context, english)``: the context keeps one English word apart when it
+means two things (a readiness "firing" and an operation "firing" are the same word on
+purpose; an observation "none" is not an action).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from flask_babel import pgettext
+
+from dispatch import lifecycle as lc
+from dispatch.clearance import Authority
+from dispatch.conflicts import ConflictKind
+from dispatch.escalation import EscalationKind, EscalationStep
+from dispatch.firing import Observation
+from sites.model import Readiness
+
+
+def _states() -> dict[str, str]:
+    t = {
+        "proposed": pgettext("operation state", "proposed"),
+        "authorized": pgettext("operation state", "authorized"),
+        "clearance_requested": pgettext("operation state", "clearance requested"),
+        "cleared": pgettext("operation state", "cleared"),
+        "ordered": pgettext("operation state", "ordered"),
+        "acknowledged": pgettext("operation state", "acknowledged"),
+        "firing": pgettext("operation state", "firing"),
+        "completed": pgettext("operation state", "completed"),
+        "denied": pgettext("operation state", "denied"),
+        "cancelled": pgettext("operation state", "cancelled"),
+        "expired": pgettext("operation state", "expired"),
+        "recalled": pgettext("operation state", "recalled"),
+    }
+    assert set(t) == {s.value for s in lc.OperationState}
+    return t
+
+
+def _actions() -> dict[str, str]:
+    t = {
+        "propose": pgettext("operation action", "propose"),
+        "authorize": pgettext("operation action", "authorize"),
+        "request_clearance": pgettext("operation action", "request clearance"),
+        "grant": pgettext("operation action", "grant"),
+        "deny": pgettext("operation action", "deny"),
+        "revoke": pgettext("operation action", "revoke"),
+        "order": pgettext("operation action", "order"),
+        "acknowledge": pgettext("operation action", "acknowledge"),
+        "start_firing": pgettext("operation action", "start firing"),
+        "report_firing": pgettext("operation action", "firing report"),
+        "file_written_report": pgettext("operation action", "written report"),
+        "cancel": pgettext("operation action", "cancel"),
+        "recall": pgettext("operation action", "recall"),
+        "expire": pgettext("operation action", "expire"),
+        "amend": pgettext("operation action", "amend"),
+    }
+    return t
+
+
+_ROCKET_MODELS = {"wr98": "WR-98", "bl1a": "BL-1A", "jfj3": "JFJ-3", "rs1": "RS-1"}
+
+
+def ammunition_label(code: str) -> str:
+    """``37mm_shell`` → 37mm 炮弹; ``rocket_wr98`` → WR-98 火箭弹; unknown codes keep a
+    readable form (never the bare snake_case code)."""
+    if code.startswith("37mm"):
+        return pgettext("ammunition", "37 mm shells")
+    if code.startswith("57mm"):
+        return pgettext("ammunition", "57 mm shells")
+    if code == "rocket":
+        return pgettext("ammunition", "rockets")
+    if code.startswith("rocket_"):
+        raw = code.removeprefix("rocket_")
+        model = _ROCKET_MODELS.get(raw, re.sub(r"([a-z]+)(\d+)", r"\1-\2", raw).upper())
+        return pgettext("ammunition", "%(model)s rockets", model=model)
+    return code.replace("_", " ")
+
+
+def vocabulary(ammunition_codes: Iterable[str] = ()) -> dict[str, dict[str, str]]:
+    """Every label by kind and code, in the request's language."""
+    codes = {"37mm_shell", "rocket", *ammunition_codes}
+    return {
+        "state": _states(),
+        "action": _actions(),
+        "review": {
+            "new": pgettext("review", "to review"),
+            "confirmed": pgettext("review", "confirmed"),
+            "dismissed": pgettext("review", "dismissed"),
+        },
+        "readiness": {
+            Readiness.READY.value: pgettext("readiness", "ready"),
+            Readiness.STANDBY.value: pgettext("readiness", "standby"),
+            Readiness.OFFLINE.value: pgettext("readiness", "offline"),
+            Readiness.FIRING.value: pgettext("readiness", "firing"),
+            Readiness.OUT_OF_AMMUNITION.value: pgettext("readiness", "out of ammunition"),
+        },
+        "ammunition": {c: ammunition_label(c) for c in sorted(codes)},
+        "authority": {
+            Authority.ATC.value: pgettext("authority", "airport ATC"),
+            Authority.MILITARY.value: pgettext("authority", "military"),
+        },
+        "observation": {
+            Observation.HAIL.value: pgettext("observation", "hail"),
+            Observation.RAIN.value: pgettext("observation", "rain"),
+            Observation.NONE.value: pgettext("observation", "nothing observed"),
+        },
+        "alert": {
+            "clearance_pending": pgettext("alert", "airspace clearance pending too long"),
+            "order_unacknowledged": pgettext("alert", "order not acknowledged by the site"),
+            "window_closing": pgettext("alert", "the cleared window closes soon"),
+            "written_report_overdue": pgettext("alert", "the written firing report is overdue"),
+        },
+        "escalation": {
+            EscalationStep.BANNER.value: pgettext("escalation", "step 1: reminder"),
+            EscalationStep.SECOND_CONTACT.value: pgettext("escalation", "step 2: call"),
+            EscalationStep.COMMANDER_ALARM.value: pgettext("escalation", "step 3: commander alarm"),
+            EscalationKind.ORDER_UNACKNOWLEDGED.value: pgettext("escalation", "order not acknowledged"),
+            EscalationKind.CLEARANCE_PENDING.value: pgettext("escalation", "clearance pending"),
+        },
+        "conflict": {
+            ConflictKind.CEILING.value: pgettext("conflict", "rounds reach above the cleared ceiling"),
+            ConflictKind.SECTOR.value: pgettext("conflict", "aim outside the cleared sectors"),
+            ConflictKind.WINDOW_CLOSED.value: pgettext("conflict", "the cleared window has ended"),
+            ConflictKind.WINDOW_EMPTY.value: pgettext("conflict", "the granted windows do not overlap"),
+            ConflictKind.SECTORS_EMPTY.value: pgettext("conflict", "the granted sectors do not overlap"),
+        },
+    }
