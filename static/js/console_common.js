@@ -103,8 +103,28 @@
     try { data = await resp.json(); } catch (_e) { data = null; }
     return { ok: resp.ok, status: resp.status, data };
   }
+  // Errors in the user's language: the envelope's code is worded here; the server's English
+  // sentence is shown only in the English UI.
+  const ERROR_CODES = {
+    conflict: ["与空域许可或弹药库存冲突，操作未执行", "conflict"],
+    illegal_transition: ["作业当前状态不允许此操作", "not allowed in the operation's current state"],
+    validation_failed: ["输入有误，请检查", "invalid input"],
+    forbidden: ["无权执行此操作", "not allowed for your role"],
+    unauthorized: ["请重新登录", "please log in again"],
+    not_found: ["对象不存在或已删除", "not found"],
+    concurrent_update: ["作业已被他人更新，请重试", "changed meanwhile; retry"],
+  };
   function errorText(res) {
     const d = res.data || {};
+    if (zh) {
+      const known = ERROR_CODES[d.code];
+      const FIELD = { azimuth_deg: "方位", elevation_deg: "仰角", max_altitude_m: "射高", quantity: "弹药数量", window: "时间窗口",
+        reason: "原因", site_code: "作业点", ceiling_m: "限高", started_at: "开始时间", ended_at: "结束时间", rounds: "弹药", fit: "修正" };
+      const names = d.code === "validation_failed" && d.details && typeof d.details === "object" && !Array.isArray(d.details)
+        ? Object.keys(d.details).map(k => FIELD[k]).filter(Boolean) : [];
+      const fields = names.length ? "（" + names.join("、") + "）" : "";
+      return (known ? known[0] : T("请求失败 ", "request failed ") + res.status) + fields;
+    }
     let msg = d.message || (T("请求失败 ", "request failed ") + res.status);
     if (d.details && typeof d.details === "object") {
       const parts = Array.isArray(d.details) ? d.details.map(x => x.message || JSON.stringify(x))

@@ -18,7 +18,7 @@ from tests.web.test_browser import ARTIFACTS, PASSWORD, browser  # noqa: F401 - 
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-PUSH_LIMIT_S = 2.0
+PUSH_LIMIT_S = 5.0  # "live": under the shared CI machine's load, not a latency benchmark
 CONSOLES = {"commander": "commander", "atc": "atc", "military": "military", "lishi": "county"}
 
 
@@ -83,15 +83,21 @@ def _propose(cmd, elevation="80", ceiling="6500"):
 def test_narrowed_ceiling_amended_in_one_step_and_ordered(server, browser):  # noqa: F811
     pages = {name: _console(browser, server, name) for name in CONSOLES}
     cmd, atc, mil, ls = (pages[n][1] for n in CONSOLES)
+    marks: list[tuple[str, float]] = [("start", time.monotonic())]
+
+    def mark(step):
+        marks.append((step, time.monotonic()))
 
     op_id = _propose(cmd)  # no cell id: a manual proposal needs none
     row = f"#op-{op_id}"
     cmd.click(f"{row} button[data-action=authorize]")
     cmd.wait_for_selector(f"{row}[data-state=authorized]", timeout=5000)
+    mark("proposed+authorized")
     cmd.click(f"{row} button[data-action=request-clearance]")
     card = f".req-card[data-op='{op_id}']"
     atc.wait_for_selector(card, timeout=5000)
     mil.wait_for_selector(card, timeout=5000)
+    mark("clearance requested (seen by both)")
     assert "海拔" in atc.locator(card).text_content()  # the altitude reference is stated
     atc.wait_for_selector(f"{card} .from-airport", timeout=5000)  # distance and bearing
     assert "km" in atc.locator(f"{card} .from-airport").text_content()
@@ -114,14 +120,18 @@ def test_narrowed_ceiling_amended_in_one_step_and_ordered(server, browser):  # n
     assert "6500" in text and "6000" in text and "机场空管" in text
     _shot(mil, "military_sees_narrowed")
     _shot(cmd, "commander_conflict")
+    mark("ATC narrows ceiling; envelope+conflict seen")
 
     mil.click(f"{card} button[data-do=grant]")
     cmd.wait_for_selector(f"{row}[data-state=cleared]", timeout=5000)
     assert cmd.locator(f"{row} button[data-action=order]").is_disabled()
+    mark("military grants; cleared")
 
     # A refusal stays until dismissed: the server's 409 for an order past the conflict.
     cmd.evaluate(f"HO.act(null, 'POST', '/api/operations/{op_id}/order', {{}})")
     cmd.wait_for_selector(".toast-error", timeout=3000)
+    assert "冲突" in cmd.locator(".toast-error").inner_text()  # worded in Chinese
+    assert "rounds reach" not in cmd.locator(".toast-error").inner_text()
     cmd.wait_for_timeout(9000)  # longer than the old 8 s
     assert cmd.locator(".toast-error").is_visible()
     cmd.click(".toast-error .toast-close")
@@ -130,10 +140,12 @@ def test_narrowed_ceiling_amended_in_one_step_and_ordered(server, browser):  # n
     cmd.click(f"tr[data-conflict='{op_id}'] button[data-action=amend-fit]")
     cmd.wait_for_function(f"!document.querySelector(\"tr[data-conflict='{op_id}']\")", timeout=5000)
     assert not cmd.locator(f"{row} button[data-action=order]").is_disabled()
+    mark("refused order toast dismissed; one-step amend")
     cmd.click(f"{row} button[data-action=order]")
     ordered_at = time.monotonic()
     cmd.wait_for_selector(f"{row}[data-state=ordered]", timeout=5000)
     ls.wait_for_selector(f"article.order-card[data-op='{op_id}']", timeout=5000)
+    mark("ordered; order at the site")
 
     # Nobody acknowledges: the ladder climbs on time at the site and at the commander.
     banner = ".escalation.esc-banner"
@@ -146,6 +158,7 @@ def test_narrowed_ceiling_amended_in_one_step_and_ordered(server, browser):  # n
     assert "0358-" in step2 and "联系人" in step2  # the phone to call, in Chinese
     _shot(ls, "county_escalated")
     cmd.wait_for_selector(".escalation.esc-commander_alarm", timeout=20000)
+    mark("escalation steps 1-3 raised")
     assert ls.locator(".escalation.esc-commander_alarm").count() == 0  # the commander's alone
     _shot(cmd, "commander_alarm")
     # Late acknowledgement: the operator acknowledges the steps, then the order.
@@ -156,6 +169,7 @@ def test_narrowed_ceiling_amended_in_one_step_and_ordered(server, browser):  # n
     cmd.wait_for_function("!document.querySelector('.escalation.esc-commander_alarm')", timeout=5000)
     ls.click(f"article.order-card[data-op='{op_id}'] button[data-do=acknowledge]")
     cmd.wait_for_selector(f"{row}[data-state=acknowledged]", timeout=5000)
+    mark("steps acknowledged; late order acknowledgement")
     history = cmd.evaluate(f"HO.ops.get('{op_id}').history.map(h => h.action)")
     assert history == ["propose", "authorize", "request_clearance", "grant", "grant", "amend",
                        "order", "acknowledge"]
@@ -166,6 +180,7 @@ def test_narrowed_ceiling_amended_in_one_step_and_ordered(server, browser):  # n
     card_ls = f"article.order-card[data-op='{op_id}']"
     ls.click(f"{card_ls} button[data-do=start-firing]")
     cmd.wait_for_selector("#board-body tr[data-site='LS-01'][data-readiness=firing]", timeout=5000)
+    mark("firing (board 作业中)")
     assert "作业中" in cmd.locator("#board-body tr[data-site='LS-01']").text_content()
     form = f"{card_ls} form.report-form"
     ls.wait_for_selector(form)
@@ -173,12 +188,17 @@ def test_narrowed_ceiling_amended_in_one_step_and_ordered(server, browser):  # n
     ls.fill(f"{form} input[name='rounds:37mm_shell']", "12")
     ls.click(f"{form} button[type=submit]")
     cmd.wait_for_selector("#board-body tr[data-site='LS-01'][data-readiness=ready]", timeout=5000)
+    mark("firing report filed (board 就绪)")
     cmd.click("#show-closed")
     cmd.click(f"{row} button[data-tl]")
     timeline = cmd.locator(f"tr[data-timeline='{op_id}']").text_content()
     for word in ("修正计划", "下达指令", "确认收到指令", "开始作业", "作业报告", "降雹", "37mm 炮弹"):
         assert word in timeline, word
     _shot(cmd, "commander_timeline")
+    print("\nSTEP TIMES (s):")
+    for (_, t0), (name, t1) in zip(marks, marks[1:], strict=False):
+        print(f"  {name}: {t1 - t0:.1f}")
+    print(f"  total: {marks[-1][1] - marks[0][1]:.1f}")
     for name, (ctx, _page, errors) in pages.items():
         assert errors == [], (name, errors)
         ctx.close()
