@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -15,6 +16,16 @@ from command.errors import Forbidden, NotFound, Unprocessable
 from command.extensions import get_session
 from command.models import MemberUnit, SiteRecord, User
 from command.sitestore import load_sites, replace_registry, site_json, stock, to_site
+from command.web.schemas import (
+    CellReviewBody,
+    EmptyBody,
+    LiaisonBody,
+    NewUserBody,
+    ReadinessBody,
+    RevokeBody,
+    TokenBody,
+    validated,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -97,6 +108,7 @@ def import_sites() -> Any:
 
 @bp.patch("/sites/<code>/readiness")
 @roles_required(*READINESS_ROLES)
+@validated(ReadinessBody)
 def set_readiness(code: str) -> Any:
     from sites.model import Readiness
 
@@ -137,6 +149,7 @@ def member_units() -> Any:
 
 @bp.put("/member-units/<key>/liaison")
 @roles_required()  # admin
+@validated(LiaisonBody)
 def set_liaison(key: str) -> Any:
     session = get_session()
     unit = session.get(MemberUnit, key)
@@ -169,6 +182,7 @@ def list_users() -> Any:
 
 @bp.post("/users")
 @roles_required()  # admin
+@validated(NewUserBody)
 def add_user() -> Any:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
@@ -190,13 +204,15 @@ def add_user() -> Any:
 
 @bp.post("/users/<username>/tokens")
 @roles_required()  # admin
+@validated(TokenBody)
 def new_token(username: str) -> Any:
     session = get_session()
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         raise NotFound(f"no user {username}")
-    token = issue_token(session, user, name=str((request.get_json(silent=True) or {}).get("name", "api")),
-                        actor=current_user.username)
+    body: TokenBody = g.body
+    token = issue_token(session, user, name=body.name, actor=current_user.username,
+                        ttl=None if body.days is None else timedelta(days=body.days))
     session.commit()
     return jsonify({"username": username, "token": token}), 201
 
@@ -211,6 +227,7 @@ def _user_named(session: Any, username: str) -> User:
 
 @bp.post("/users/<username>/revoke")
 @roles_required()  # admin
+@validated(RevokeBody)
 def revoke_user_access(username: str) -> Any:
     """Revoke the user's API tokens (``{"token_name": ...}``: only those), end their
     sessions and disconnect their open sockets."""
@@ -219,10 +236,7 @@ def revoke_user_access(username: str) -> Any:
 
     session = get_session()
     user = _user_named(session, username)
-    body = request.get_json(silent=True) or {}
-    name = body.get("token_name") if isinstance(body, dict) else None
-    if name is not None and not isinstance(name, str):
-        raise Unprocessable("invalid revocation", {"token_name": "a token name (string)"})
+    name = g.body.token_name
     revoked = revoke_access(session, user, token_name=name, actor=current_user.username,
                             actor_role=current_user.role)
     session.commit()
@@ -233,6 +247,7 @@ def revoke_user_access(username: str) -> Any:
 
 @bp.post("/users/<username>/deactivate")
 @roles_required()  # admin
+@validated(EmptyBody)
 def deactivate_user(username: str) -> Any:
     """The account can no longer log in; its cookies, tokens and sockets stop working."""
     from command.auth import set_active
@@ -336,6 +351,7 @@ def get_volume(volume_id: int) -> Any:
 
 @bp.post("/cells/<int:record_id>/review")
 @roles_required("forecaster")
+@validated(CellReviewBody)
 def review_cell(record_id: int) -> Any:
     """A duty forecaster confirms or dismisses a cell (reason recorded and audited)."""
     from command.models import CellRecord

@@ -21,6 +21,7 @@ from command.errors import NotFound, Unprocessable
 from command.extensions import get_session
 from command.models import AuditRecord, CellRecord, IdempotencyKey, MemberUnit, RadarVolume
 from command.warnings import WarningInputError, build_for_cell, record_warning
+from command.web.schemas import WarningBody, validated
 from command.web.scope import drill_id_filter, requested_drill, running_drill_now, world_now
 
 bp = Blueprint("consoles", __name__)
@@ -359,6 +360,7 @@ def cap_xml(record_id: int) -> Any:
 
 @bp.post("/api/cells/<int:record_id>/warning")
 @roles_required("forecaster")
+@validated(WarningBody, replayable=True)
 def issue_warning(record_id: int) -> Any:
     """Issue a hail warning: audited, announced (``warning.issue``) to the command center
     and the named counties; the CAP document stays reproducible from ``cap_url``.

@@ -14,6 +14,7 @@ from command.auth import login_required_any, roles_required
 from command.errors import Conflict, NotFound, Unprocessable
 from command.extensions import get_session
 from command.models import DrillEvent, DrillRecord, OperationRecord, RadarVolume
+from command.web.schemas import DrillStartBody, EmptyBody, validated
 
 bp = Blueprint("drills", __name__)
 
@@ -66,6 +67,7 @@ def list_drills() -> Any:
 
 @bp.post("/api/drills")
 @roles_required()  # admin
+@validated(DrillStartBody)
 def start_drill() -> Any:
     from command.drill import DrillError, create_drill, parse_script, resolve_event
 
@@ -107,6 +109,7 @@ def _event_name(session: Any, name: str) -> str:
 
 @bp.post("/api/drills/<drill_id>/<action>")
 @roles_required()  # admin
+@validated(EmptyBody)
 def control(drill_id: str, action: str) -> Any:
     from command.drill import DrillError, set_state
 

@@ -3,10 +3,11 @@ standing agreements and ammunition restocks.  Core errors map to 403/409/422."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 from flask_login import current_user
 from sqlalchemy import and_, or_, select, true
 
@@ -20,6 +21,15 @@ from command.models import OperationRecord, RadarVolume, SiteRecord, StandingAgr
 from command.push import ROOM_ALL, announce, scoped
 from command.sitestore import to_site
 from command.web.paging import cursor_arg, limit_arg, page, time_arg
+from command.web.schemas import (
+    EmptyBody,
+    OperationProposal,
+    RestockBody,
+    StandingAgreementBody,
+    action_body,
+    known_site,
+    validated,
+)
 from command.web.scope import drill_id_filter, requested_drill, running_drill_now, world_now
 from dispatch import lifecycle as lc
 from dispatch.clearance import Authority, StandingAgreement
@@ -130,6 +140,7 @@ def get_operation(op_id: str) -> Any:
 
 @bp.post("/operations")
 @roles_required("commander", "forecaster")
+@validated(OperationProposal, replayable=True, lookups=known_site)
 def create_operation() -> Any:
     session = get_session()
     body = _body()
@@ -144,6 +155,7 @@ def create_operation() -> Any:
 
 @bp.post("/operations/<op_id>/<action>")
 @login_required_any
+@validated(lambda op_id, action: action_body(action), replayable=True)
 def operation_action(op_id: str, action: str) -> Any:
     if action not in operations.ACTIONS:
         raise NotFound(f"no action {action}")
@@ -228,29 +240,33 @@ def list_agreements() -> Any:
 
 @bp.post("/standing-agreements")
 @roles_required("atc", "military")
+@validated(StandingAgreementBody, lookups=known_site)
 def add_agreement() -> Any:
     """An authority pre-agrees sectors, a ceiling and daily hours for one site."""
-    body = _body()
+    body: StandingAgreementBody = g.body
     session = get_session()
-    drill = requested_drill(body)
+    drill = requested_drill({"drill_id": body.drill_id})
     if drill is not None:
         running_drill_now(drill)  # only while the drill runs
-    site = session.get(SiteRecord, str(body.get("site_code", "")))
+    site = session.get(SiteRecord, body.site_code)
     if site is None:
         raise ValidationFailed({"site_code": "unknown site"})
     if current_user.role == "admin":
-        authority = Authority(str(body.get("authority", "")))
+        if body.authority is None:
+            raise ValidationFailed({"authority": "an admin names the authority: atc or military"})
+        authority = Authority(body.authority)
     else:
         authority = Authority(current_user.role)
     try:
-        sectors = tuple(Sector(float(a), float(b)) for a, b in body["sectors"])
+        sectors = tuple(Sector(a, b) for a, b in body.sectors)
+        # A random suffix: two agreements in the same second are two agreements.
         agreement = StandingAgreement(
-            id=f"SA-{site.code}-{authority.value}-{int(_now().timestamp())}"
-               + ("" if drill is None else f"-{drill.id[-6:]}"), site_code=site.code,
-            authority=authority, sectors=sectors, ceiling_m=float(body["ceiling_m"]),
-            daily_start=time.fromisoformat(body.get("daily_start", "00:00")),
-            daily_end=time.fromisoformat(body.get("daily_end", "00:00")))
-    except (KeyError, TypeError, ValueError) as exc:
+            id=f"SA-{site.code}-{authority.value}-{int(_now().timestamp())}-"
+               f"{secrets.token_hex(3)}" + ("" if drill is None else f"-{drill.id[-6:]}"),
+            site_code=site.code, authority=authority, sectors=sectors, ceiling_m=body.ceiling_m,
+            daily_start=time.fromisoformat(body.daily_start),
+            daily_end=time.fromisoformat(body.daily_end))
+    except (TypeError, ValueError) as exc:
         if isinstance(exc, ValidationFailed):
             raise
         raise ValidationFailed({"agreement": f"malformed: {exc}"}) from None
@@ -271,6 +287,7 @@ def add_agreement() -> Any:
 
 @bp.delete("/standing-agreements/<agreement_id>")
 @roles_required("atc", "military")
+@validated(EmptyBody)
 def revoke_agreement(agreement_id: str) -> Any:
     session = get_session()
     row = session.get(StandingAgreementRecord, agreement_id)
@@ -290,6 +307,7 @@ def revoke_agreement(agreement_id: str) -> Any:
 
 @bp.post("/sites/<code>/restock")
 @roles_required("commander")
+@validated(RestockBody)
 def restock(code: str) -> Any:
     from command.idempotency import scoped_key
     from command.operations import _save_ledger, ledger_for
@@ -297,10 +315,8 @@ def restock(code: str) -> Any:
     session = get_session()
     if session.get(SiteRecord, code) is None:
         raise NotFound(f"no site {code}")
-    body = _body()
-    ammo_type, count = body.get("ammo_type"), body.get("count")
-    if not isinstance(ammo_type, str) or not isinstance(count, int) or isinstance(count, bool):
-        raise ValidationFailed({"ammo_type": "required string", "count": "required whole number"})
+    body: RestockBody = g.body
+    ammo_type, count = body.ammo_type, body.count
     ledger = ledger_for(session, code, None, lock=True)
     key = scoped_key(current_user.username, f"restock:{code}",
                      request.headers.get("Idempotency-Key"))
