@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, request, session
 from flask.json.provider import DefaultJSONProvider
+from werkzeug.routing import IntegerConverter
 
 from command.settings import PROJECT_ROOT, load_settings
 
@@ -34,6 +35,12 @@ def role_label(role: str) -> str:
         "county_operator": _("county site operator"), "member": _("member unit"),
         "admin": _("administrator"),
     }.get(role, role)
+
+
+class BoundedIntConverter(IntegerConverter):
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 class SafeJSONProvider(DefaultJSONProvider):
@@ -65,6 +72,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         instance_path=str(settings.instance_path),
     )
     settings.instance_path.mkdir(parents=True, exist_ok=True)
+    # <int:...> path parameters beyond the database's integer range are simply not found.
+    app.url_map.converters["int"] = BoundedIntConverter
     app.config.update(
         HAILOPS=settings,
         SECRET_KEY=settings.secret_key,

@@ -75,9 +75,16 @@ def load_sites(session: Session, county: str | None = None) -> list[Site]:
     return [to_site(r, stocks.get(r.code, {})) for r in session.scalars(q)]
 
 
-def replace_registry(session: Session, sites: list[Site], actor: str, role: str) -> None:
-    """Upsert a validated registry as a whole (one transaction, owned by the caller)."""
+def replace_registry(session: Session, sites: list[Site], actor: str,
+                     role: str) -> list[dict[str, Any]]:
+    """Upsert a validated registry as a whole (one transaction, owned by the caller).
+
+    A new site's ``ammunition`` is its opening stock (one ``initial`` ledger entry).  An
+    existing site's stock is never changed by an import (re-importing an older file would
+    silently undo firings and restocks): stock moves only through the ammunition ledger.
+    Returns the ignored differences, ``[{code, ammo_type, in_file, in_ledger}]``."""
     existing = {r.code: r for r in session.scalars(select(SiteRecord))}
+    ignored: list[dict[str, Any]] = []
     for site in sites:
         rec = existing.get(site.code)
         before = None if rec is None else site_json(to_site(rec, stock(session, rec.code)))
@@ -91,12 +98,17 @@ def replace_registry(session: Session, sites: list[Site], actor: str, role: str)
         rec.readiness, rec.sample = site.readiness.value, site.sample
         session.flush()
         current = stock(session, site.code)
-        for ammo_type, count in site.ammunition.items():
-            delta = count - current.get(ammo_type, 0)
-            if delta:
-                session.add(AmmunitionEntry(site_code=site.code, ammo_type=ammo_type, delta=delta,
-                                            reason="initial" if before is None else "adjust",
-                                            actor=actor))
+        if before is None:
+            for ammo_type, count in site.ammunition.items():
+                if count:
+                    session.add(AmmunitionEntry(site_code=site.code, ammo_type=ammo_type,
+                                                delta=count, reason="initial", actor=actor))
+        else:
+            ignored += [{"code": site.code, "ammo_type": t, "in_file": n,
+                         "in_ledger": current.get(t, 0)}
+                        for t, n in sorted(site.ammunition.items()) if n != current.get(t, 0)]
         audit.append(session, actor=actor, role=role,
                      action="site.create" if before is None else "site.update",
-                     object_type="site", object_id=site.code, before=before, after=site_json(site))
+                     object_type="site", object_id=site.code, before=before,
+                     after=site_json(site) | ({} if before is None else {"ammunition": current}))
+    return ignored

@@ -161,7 +161,11 @@ class _Record:
         if not isinstance(value, str):
             self.add(field, f"must be text, got {value!r}")
             return None
-        return value.strip()
+        text = value.strip()
+        if is_formula(text):
+            self.add(field, f"must not start with = + - or @ (a spreadsheet formula), got {text[:40]!r}")
+            return None
+        return text
 
     def number(
         self,
@@ -233,6 +237,22 @@ class _Context:
         self.county_tolerance_km = county_tolerance_km
         self.problems: list[Problem] = []
         self.codes: dict[str, str] = {}
+
+
+_PLAIN_SIGNED = re.compile(r"[+-][0-9 ().\-]*")
+
+
+def is_formula(text: str) -> bool:
+    """Would a spreadsheet read this cell as a formula (CSV/formula injection)?  Text starting
+    with ``=``, ``+``, ``-`` or ``@``, except a signed number such as a phone "+86 138...". """
+    if not text or text[0] not in "=+-@":
+        return False
+    return not _PLAIN_SIGNED.fullmatch(text)
+
+
+def neutralise(text: str) -> str:
+    """A text cell made safe for spreadsheets: a formula-leading one gets a leading "'"."""
+    return "'" + text if is_formula(text) else text
 
 
 def _outside_km(geometry: BaseGeometry, lat: float, lon: float) -> float:
@@ -540,7 +560,7 @@ def sites_from_geojson(
 def _equipment_json(equipment: Equipment) -> dict[str, Any]:
     return {
         "kind": equipment.kind.value,
-        "model": equipment.model,
+        "model": neutralise(equipment.model),
         "range_km": equipment.range_km,
         "ceiling_km": equipment.ceiling_km,
         "sectors": [[s.start_deg, s.end_deg] for s in equipment.sectors],
@@ -565,15 +585,17 @@ def sites_to_geojson(
                 "id": site.code,
                 "geometry": {"type": "Point", "coordinates": [site.lon, site.lat]},
                 "properties": {
-                    "code": site.code,
-                    "name": site.name,
-                    "county": site.county,
+                    "code": neutralise(site.code),
+                    "name": neutralise(site.name),
+                    "county": neutralise(site.county),
                     "elevation_m": site.elevation_m,
                     "readiness": site.readiness.value,
                     "equipment": [_equipment_json(e) for e in site.equipment],
                     "ammunition": dict(site.ammunition),
                     "contacts": [
-                        {"name": c.name, "phone": c.phone, "role": c.role} for c in site.contacts
+                        {"name": neutralise(c.name), "phone": neutralise(c.phone),
+                         "role": neutralise(c.role)}
+                        for c in site.contacts
                     ],
                     "sample": site.sample,
                 },
@@ -806,16 +828,16 @@ def _csv_row(site: Site) -> list[str]:
         for c in site.contacts
     )
     return [
-        site.code,
-        site.name,
-        site.county,
+        neutralise(site.code),
+        neutralise(site.name),
+        neutralise(site.county),
         _csv_number(site.lat),
         _csv_number(site.lon),
         _csv_number(site.elevation_m),
         site.readiness.value,
-        ";".join(equipment),
+        neutralise(";".join(equipment)),
         ammunition,
-        contacts,
+        neutralise(contacts),
         "true" if site.sample else "false",
     ]
 

@@ -101,9 +101,11 @@ def import_sites() -> Any:
                             [{"where": p.where, "field": p.field, "message": p.message}
                              for p in exc.problems]) from None
     session = get_session()
-    replace_registry(session, sites, current_user.username, current_user.role)
+    ignored = replace_registry(session, sites, current_user.username, current_user.role)
     session.commit()
-    return jsonify({"imported": len(sites)})
+    # Stock moves only through the ammunition ledger (restock, firing reports): an import
+    # never changes an existing site's stock; the differences it ignored are listed.
+    return jsonify({"imported": len(sites), "stock_not_changed": ignored})
 
 
 @bp.patch("/sites/<code>/readiness")

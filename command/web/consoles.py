@@ -360,7 +360,7 @@ def cap_xml(record_id: int) -> Any:
 
 @bp.post("/api/cells/<int:record_id>/warning")
 @roles_required("forecaster")
-@validated(WarningBody, replayable=True)
+@validated(WarningBody, replayable=lambda record_id: f"warning:{record_id}")
 def issue_warning(record_id: int) -> Any:
     """Issue a hail warning: audited, announced (``warning.issue``) to the command center
     and the named counties; the CAP document stays reproducible from ``cap_url``.

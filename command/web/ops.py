@@ -140,7 +140,7 @@ def get_operation(op_id: str) -> Any:
 
 @bp.post("/operations")
 @roles_required("commander", "forecaster")
-@validated(OperationProposal, replayable=True, lookups=known_site)
+@validated(OperationProposal, replayable=lambda: "propose", lookups=known_site)
 def create_operation() -> Any:
     session = get_session()
     body = _body()
@@ -155,7 +155,8 @@ def create_operation() -> Any:
 
 @bp.post("/operations/<op_id>/<action>")
 @login_required_any
-@validated(lambda op_id, action: action_body(action), replayable=True)
+@validated(lambda op_id, action: action_body(action),
+           replayable=lambda op_id, action: action)
 def operation_action(op_id: str, action: str) -> Any:
     if action not in operations.ACTIONS:
         raise NotFound(f"no action {action}")

@@ -244,28 +244,31 @@ def parse(model: type[Body], raw: Any,
     return body
 
 
-def _is_replay() -> bool:
-    key = request.headers.get("Idempotency-Key")
-    if not key:
-        return False
+def _is_replay(endpoint: str) -> bool:
+    """A retry of a request already done (its user-and-endpoint-scoped key is recorded)."""
+    from flask_login import current_user
+
     from command.extensions import get_session
-    from command.models import IdempotencyKey
+    from command.idempotency import scoped_key, seen
 
-    return get_session().get(IdempotencyKey, key[:200]) is not None
+    key = scoped_key(current_user.username, endpoint, request.headers.get("Idempotency-Key"))
+    return seen(get_session(), key) is not None
 
 
-def validated(model: type[Body] | Callable[..., type[Body]], *, replayable: bool = False,
+def validated(model: type[Body] | Callable[..., type[Body]], *,
+              replayable: Callable[..., str] | None = None,
               lookups: Callable[[dict[str, Any]], dict[str, str]] | None = None,
               ) -> Callable[[F], F]:
     """Check the JSON body against ``model`` (or ``model(**view_kwargs)``, for routes whose
     body depends on a path parameter) and leave it on ``g.body``.  No body is ``{}``.
-    ``replayable``: the route answers a retry with a recorded Idempotency-Key from its record
-    without reading the body, so such a retry is not checked (``g.body`` is None)."""
+    ``replayable(**view_kwargs)``: the idempotency endpoint name of a route that answers a
+    retry with a recorded Idempotency-Key from its record without reading the body; such a
+    retry is not checked (``g.body`` is None)."""
 
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            if replayable and _is_replay():
+            if replayable is not None and _is_replay(replayable(**kwargs)):
                 g.body = None  # a retry returns the first result; its body is not read
                 return view(*args, **kwargs)
             chosen = model if isinstance(model, type) else model(**kwargs)
@@ -281,7 +284,7 @@ def validated(model: type[Body] | Callable[..., type[Body]], *, replayable: bool
             return view(*args, **kwargs)
 
         wrapped.__hailops_body__ = model  # type: ignore[attr-defined]
-        wrapped.__hailops_replayable__ = replayable  # type: ignore[attr-defined]
+        wrapped.__hailops_replayable__ = replayable is not None  # type: ignore[attr-defined]
         return wrapped  # type: ignore[return-value]
 
     return decorator

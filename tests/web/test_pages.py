@@ -72,5 +72,5 @@ def test_openapi_document_lists_every_operation_action(client):
     doc = client.get("/api/openapi.json").get_json()
     assert doc["openapi"].startswith("3.1")
     for action in ACTIONS:
-        assert f"/api/operations/{{id}}/{action}" in doc["paths"]
+        assert f"/api/operations/{{op_id}}/{action}" in doc["paths"]
     assert "Error" in doc["components"]["schemas"]

@@ -128,3 +128,10 @@ def test_openapi_is_generated_with_path_parameters_for_every_api_route(app, clie
     schema = doc["components"]["schemas"][restock["content"]["application/json"]["schema"][
         "$ref"].rsplit("/", 1)[1]]
     assert schema["properties"]["count"]["maximum"] == 100000
+
+
+def test_integer_path_parameters_beyond_the_database_range_are_404(call):
+    """schemathesis found it: /api/escalations/<10^23>/ack overflowed the database integer."""
+    assert call("commander", "GET", "/api/volumes/907692468802038332915712").status_code == 404
+    assert call("commander", "POST", "/api/escalations/907692468802038332915712/ack",
+                {}).status_code == 404
