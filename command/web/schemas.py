@@ -281,6 +281,12 @@ def validated(model: type[Body] | Callable[..., type[Body]], *,
             if not isinstance(raw, dict):
                 raise Unprocessable("JSON object expected", {"body": "JSON object expected"})
             g.body = parse(chosen, raw, lookups)
+            # null for an optional field means "not given": the core reads the body with
+            # dict.get(field, default), so the key goes (in the parsed body Flask caches).
+            for name in [k for k, v in raw.items() if v is None]:
+                field = chosen.model_fields.get(name)
+                if field is not None and not field.is_required():
+                    del raw[name]
             return view(*args, **kwargs)
 
         wrapped.__hailops_body__ = model  # type: ignore[attr-defined]

@@ -50,7 +50,7 @@ def _fuzz(operation, mode, known, auth, stats, failures) -> None:
 
     counter = {"n": 0}
 
-    @settings(max_examples=EXAMPLES_PER_MODE, deadline=None, database=None,
+    @settings(max_examples=EXAMPLES_PER_MODE, deadline=None, database=None, derandomize=True,
               phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy(generation_mode=mode))
     def run(case):

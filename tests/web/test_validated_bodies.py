@@ -135,3 +135,14 @@ def test_integer_path_parameters_beyond_the_database_range_are_404(call):
     assert call("commander", "GET", "/api/volumes/907692468802038332915712").status_code == 404
     assert call("commander", "POST", "/api/escalations/907692468802038332915712/ack",
                 {}).status_code == 404
+
+
+def test_null_for_an_optional_field_means_not_given(call):
+    """schemathesis found it: {"ceiling_m": null} in a clearance request gave a 500."""
+    op = call("commander", "POST", "/api/operations", _proposal()).get_json()
+    assert call("commander", "POST", f"/api/operations/{op['id']}/authorize").status_code == 200
+    resp = call("commander", "POST", f"/api/operations/{op['id']}/request-clearance",
+                {"ceiling_m": None, "purpose": None, "window": None, "sectors": None,
+                 "floor_m": 1500.0})
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["state"] == "clearance_requested"
