@@ -33,6 +33,7 @@ def test_a_drill_from_a_distant_radar_relocates_to_the_deployment_radar(monkeypa
         raise _Stop
 
     monkeypatch.setattr(drill, "DrillRecord", fake_record)
+    monkeypatch.setattr(drill, "preflight", lambda session, auto_approve: [])
     from types import SimpleNamespace
 
     event = SimpleNamespace(
