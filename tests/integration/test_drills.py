@@ -129,7 +129,10 @@ def test_injects_deny_and_missing_volume(app, users, seeded, db_session):
         {"at_s": 10, "kind": "missing_volume", "params": {"index": 1}},
         {"at_s": 20, "kind": "false_hail_report", "params": {"lat": 37.5, "lon": 111.3}},
     ]))
-    drill_id = _run(app, db_session, script=script)
+    # Relocated a little north-east of the Lüliang radar (Z9358), where the first volume's hail
+    # cores already threaten sites: the deny inject needs an operation before the second volume
+    # goes missing. Over Z9358 itself the first volume's cores reach no site in time.
+    drill_id = _run(app, db_session, script=script, relocate_to=(37.55, 111.17))
     report = build_report(db_session, drill_id)
     assert report["scores"]["denied"] >= 1
     assert [i["inject"] for i in report["scores"]["injects"]] == ["deny", "missing_volume",
