@@ -158,8 +158,9 @@ def document(app: Flask | None = None) -> dict[str, Any]:
         if "/operations/" in path and method == "post" and path.count("/") == 4:
             action = path.rsplit("/", 1)[1]
             op["summary"] = f"{action} ({WHO.get(action, 'see the role rules')})"
-        if params:
-            op["parameters"] = list(params)
+        query = getattr(view, "__hailops_query__", None) if method == "get" else None
+        if params or query:
+            op["parameters"] = list(params) + list(query or [])
         if getattr(view, "__hailops_replayable__", False):
             op.setdefault("parameters", []).append(
                 {"$ref": "#/components/parameters/IdempotencyKey"})

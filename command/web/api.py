@@ -16,6 +16,7 @@ from command.errors import Forbidden, NotFound, Unprocessable
 from command.extensions import get_session
 from command.models import MemberUnit, SiteRecord, User
 from command.sitestore import load_sites, replace_registry, site_json, stock, to_site
+from command.web.paging import documented_query, openapi_params
 from command.web.schemas import (
     CellReviewBody,
     EmptyBody,
@@ -302,6 +303,9 @@ VOLUMES_LIMIT, VOLUMES_LIMIT_MAX = 200, 1000
 
 @bp.get("/volumes")
 @login_required_any
+@documented_query(openapi_params(
+    limit_default=VOLUMES_LIMIT, limit_max=VOLUMES_LIMIT_MAX,
+    times={"since": "scan time from (default: two hours ago)", "until": "scan time up to"}))
 def list_volumes() -> Any:
     """Processed volumes in scan-time order (for the map's time slider), one query with their
     cell counts.  ``?since=``/``?until=`` (ISO; default: the last two hours, on the drill clock

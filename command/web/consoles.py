@@ -21,6 +21,7 @@ from command.errors import NotFound, Unprocessable
 from command.extensions import get_session
 from command.models import AuditRecord, CellRecord, IdempotencyKey, MemberUnit, RadarVolume
 from command.warnings import WarningInputError, build_for_cell, record_warning
+from command.web.paging import documented_query, openapi_params
 from command.web.schemas import WarningBody, validated
 from command.web.scope import drill_id_filter, requested_drill, running_drill_now, world_now
 
@@ -414,6 +415,10 @@ WARNINGS_LIMIT, WARNINGS_LIMIT_MAX = 200, 500
 
 @bp.get("/api/warnings")
 @login_required_any
+@documented_query(openapi_params(
+    limit_default=WARNINGS_LIMIT, limit_max=WARNINGS_LIMIT_MAX,
+    extra=[{"name": "hours", "in": "query", "required": False,
+            "schema": {"type": "integer", "minimum": 1, "maximum": 168, "default": 24}}]))
 def list_warnings() -> Any:
     """Hail warnings issued in the last ``?hours=`` (default 24, at most 168), newest first,
     from the audit log; a county operator sees only those naming its county.  ``?limit=``

@@ -20,7 +20,14 @@ from command.extensions import get_session
 from command.models import OperationRecord, RadarVolume, SiteRecord, StandingAgreementRecord
 from command.push import ROOM_ALL, announce, scoped
 from command.sitestore import to_site
-from command.web.paging import cursor_arg, limit_arg, page, time_arg
+from command.web.paging import (
+    cursor_arg,
+    documented_query,
+    limit_arg,
+    openapi_params,
+    page,
+    time_arg,
+)
 from command.web.schemas import (
     EmptyBody,
     OperationProposal,
@@ -86,6 +93,13 @@ def _command_phone() -> str:
 
 @bp.get("/operations")
 @login_required_any
+@documented_query(openapi_params(
+    limit_default=OPERATIONS_LIMIT, limit_max=OPERATIONS_LIMIT_MAX,
+    times={"since": "created from (replaces the default range)", "until": "created up to"},
+    extra=[{"name": "state", "in": "query", "required": False, "schema": {"type": "string"},
+            "description": "states, comma-separated"},
+           {"name": "open", "in": "query", "required": False, "schema": {"type": "boolean"},
+            "description": "only open operations"}]))
 def list_operations() -> Any:
     """Operations the user may see, newest first, in pages.  Default range: every open
     operation and those created in the last 7 days (the drill clock with ``?drill=ID``);

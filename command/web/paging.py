@@ -86,6 +86,16 @@ def page(rows: list[Any], limit: int, key: Any) -> tuple[list[Any], str | None]:
                                 for v in key(rows[-1])])
 
 
+def documented_query(params: list[dict[str, Any]]) -> Any:
+    """Attach a list view's query parameters to it, for the generated OpenAPI document."""
+
+    def mark(view: Any) -> Any:
+        view.__hailops_query__ = params
+        return view
+
+    return mark
+
+
 def openapi_params(*, limit_default: int, limit_max: int, times: dict[str, str] | None = None,
                    extra: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """OpenAPI query parameters of a paged list."""
