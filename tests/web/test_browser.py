@@ -71,6 +71,10 @@ def test_every_role_sees_the_live_map_offline(server, browser, username):
 
 def test_demo_volume_appears_with_cells(server, browser):
     ctx, page, _ = _login(browser, server, "commander")
+    # The live map never joins a drill by itself (issue 10): the demo drill is offered in the
+    # banner, and the user joins it.
+    page.click("#drill-banner a[href^='/?drill=']", timeout=60000)
+    page.wait_for_url("**/?drill=*")
     page.wait_for_function("(document.getElementById('volume-label') || {}).textContent"
                            " && document.getElementById('volume-label').textContent.includes('冰雹单体')",
                            timeout=60000)
