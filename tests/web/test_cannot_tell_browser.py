@@ -8,8 +8,8 @@ import subprocess
 import pytest
 
 from command.testing import hailops_command
+from tests.web.browser import browser, login, shot  # noqa: F401 - fixture
 from tests.web.live_server import running_server
-from tests.web.test_browser import ARTIFACTS, PASSWORD, browser  # noqa: F401 - fixture
 from tests.web.test_console_browser import _ingest_live_volumes
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -60,14 +60,7 @@ def server(tmp_path_factory):
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_forecaster_console_shows_cells_to_review(server, browser, lang):  # noqa: F811
-    ctx = browser.new_context(bypass_csp=True, viewport={"width": 1400, "height": 900})
-    page = ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(server + "/login")
-    page.fill("input[name=username]", "forecaster")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    ctx, page, errors = login(browser, server, "forecaster")
     page.goto(f"{server}/console/forecaster" + ("?lang=en" if lang == "en" else ""))
     page.wait_for_selector("#cells-body tr[data-record]", timeout=15000)
     data = page.evaluate("fetch('/api/cells/latest').then(r => r.json())")
@@ -81,7 +74,6 @@ def test_forecaster_console_shows_cells_to_review(server, browser, lang):  # noq
     assert ("静锥区" if lang == "zh" else "cone of silence") in reason
     page.check("#hail-only")  # hail cells and cells to review only
     assert page.locator("#cells-body tr", has_text=badge).count() == 1
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"console_forecaster_review_{lang}.png"), full_page=True)
+    shot(page, f"console_forecaster_review_{lang}")
     assert not errors, errors
     ctx.close()

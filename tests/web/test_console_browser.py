@@ -14,8 +14,8 @@ import pytest
 
 from command.testing import hailops_command
 from command.timefmt import BEIJING
+from tests.web.browser import browser, open_console, seen_within, shot  # noqa: F401 - fixture
 from tests.web.live_server import running_server
-from tests.web.test_browser import ARTIFACTS, PASSWORD, browser  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -69,31 +69,15 @@ def server(tmp_path_factory):
 
 
 def _console(browser, base, username):  # noqa: F811 - the imported fixture
-    phone = username == "lishi"
-    ctx = browser.new_context(bypass_csp=True, viewport={"width": 390, "height": 844} if phone
-                              else {"width": 1400, "height": 900})
-    page = ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(base + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.goto(f"{base}/console/{CONSOLES[username]}")
-    page.wait_for_function("document.getElementById('live-status').textContent.includes('实时连接正常')",
-                           timeout=15000)
-    return ctx, page, errors
+    return open_console(browser, base, username, CONSOLES[username])
 
 
 def _shot(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"console_{name}.png"), full_page=True)
+    shot(page, f"console_{name}")
 
 
 def _seen_within(page, selector, started, what):
-    page.wait_for_selector(selector, timeout=PUSH_LIMIT_S * 1000 + 500)
-    elapsed = time.monotonic() - started
-    assert elapsed < PUSH_LIMIT_S, f"{what}: seen after {elapsed:.2f} s"
+    seen_within(page, selector, started, what, PUSH_LIMIT_S)
 
 
 def test_full_operation_across_the_role_consoles(server, browser):  # noqa: F811

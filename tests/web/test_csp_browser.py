@@ -8,8 +8,8 @@ import urllib.request
 
 import pytest
 
+from tests.web.browser import ARTIFACTS, CONNECTED, PASSWORD, browser  # noqa: F401 - fixture
 from tests.web.live_server import running_server
-from tests.web.test_browser import ARTIFACTS, CHROMIUM, FLAGS, PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -23,23 +23,12 @@ PAGES = {
     "member": ("member", "/console/member"),
     "admin": ("admin", "/admin/drills"),
 }
-CONNECTED = "实时连接正常"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     with running_server(tmp_path_factory.mktemp("csp"), ["--demo"]) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
 
 
 def _watch(page) -> list[str]:
@@ -66,7 +55,7 @@ def test_served_pages_carry_the_policy_and_no_server_version(server):
 
 
 @pytest.mark.parametrize("role", list(PAGES))
-def test_map_and_console_work_under_the_csp(server, browser, role):
+def test_map_and_console_work_under_the_csp(server, browser, role):  # noqa: F811
     username, console = PAGES[role]
     ctx = browser.new_context(viewport={"width": 1400, "height": 900})
     page = ctx.new_page()

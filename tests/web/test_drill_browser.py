@@ -15,8 +15,8 @@ from datetime import datetime
 import pytest
 
 from command.testing import hailops_command
+from tests.web.browser import ARTIFACTS, browser, login, shot, wait_connected  # noqa: F401 - fixture
 from tests.web.live_server import running_server
-from tests.web.test_browser import ARTIFACTS, PASSWORD, browser  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -45,21 +45,9 @@ def server(tmp_path_factory):
 
 
 def _login(browser, base, username, phone=False):  # noqa: F811
-    ctx = browser.new_context(
-        bypass_csp=True,
-        viewport={"width": 390, "height": 844} if phone else {"width": 1400, "height": 900},
-    )
     # The scheduler runs the drill inside `hailops run` on a shared 2-core machine: reading a
     # radar volume can hold a page for many seconds.
-    ctx.set_default_timeout(90000)
-    page = ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(base + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    return ctx, page, errors
+    return login(browser, base, username, phone=phone, timeout_ms=90000)
 
 
 def _join(page, base, console, drill_id):
@@ -67,14 +55,11 @@ def _join(page, base, console, drill_id):
     page.goto(f"{base}/console/{console}")
     page.click(f".drill-invite a[href='?drill={drill_id}']")
     page.wait_for_selector(".console-drill")
-    page.wait_for_function(
-        "document.getElementById('live-status').textContent.includes('实时连接正常')", timeout=15000
-    )
+    wait_connected(page)
 
 
 def _shot(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"drill_{name}.png"), full_page=True)
+    shot(page, f"drill_{name}")
 
 
 def test_a_drill_without_automatic_players_completed_by_hand(server, browser):  # noqa: F811

@@ -10,8 +10,8 @@ import subprocess
 import pytest
 
 from command.testing import hailops_command
+from tests.web.browser import ARTIFACTS, browser, login  # noqa: F401 - fixture
 from tests.web.live_server import running_server
-from tests.web.test_browser import ARTIFACTS, PASSWORD, browser  # noqa: F401 - fixture
 from tests.web.test_console_browser import _ingest_live_volumes
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -64,13 +64,7 @@ def server(tmp_path_factory):
 
 
 def _login(browser, base, username):  # noqa: F811
-    ctx = browser.new_context(bypass_csp=True, locale="zh-CN",
-                              viewport={"width": 1400, "height": 900})
-    page = ctx.new_page()
-    page.goto(base + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    ctx, page, _ = login(browser, base, username, locale="zh-CN")
     page.goto(base + "/lang/zh")
     return ctx, page
 

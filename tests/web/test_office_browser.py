@@ -6,20 +6,14 @@ kept in test-artifacts/ (office_bulletin.png, office_season_drill.png, office_ma
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from command.testing import hailops_command
+from tests.web.browser import ARTIFACTS, browser, login  # noqa: F401 - fixture
 from tests.web.live_server import running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-         "--no-first-run", "--disable-background-networking", "--disable-component-update"]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-PASSWORD = "hailops-demo"
 
 
 def _prepare(env):
@@ -36,34 +30,17 @@ def server(tmp_path_factory):
         yield base
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "Debian chromium missing: run `make install`"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
-
-
-def _login(browser, base, username, path, width=1300, height=900):
-    ctx = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
-    page = ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
-            if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
-    page.goto(base + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+def _login(browser, base, username, path, width=1300, height=900):  # noqa: F811
+    """Under the real content security policy, every 4xx/5xx response counted as an error."""
+    ctx, page, errors = login(browser, base, username, bypass_csp=False, locale="zh-CN",
+                              viewport={"width": width, "height": height},
+                              fail_on_http_errors=True)
     page.wait_for_load_state("networkidle")
     page.goto(base + path)
     return ctx, page, errors
 
 
-def test_office_issues_a_bulletin_that_a_liaison_confirms(server, browser):
+def test_office_issues_a_bulletin_that_a_liaison_confirms(server, browser):  # noqa: F811
     ARTIFACTS.mkdir(exist_ok=True)
     ctx, page, errors = _login(browser, server, "commander", "/office/bulletins?lang=zh")
     with page.expect_navigation():
@@ -103,7 +80,7 @@ def test_office_issues_a_bulletin_that_a_liaison_confirms(server, browser):
     ctx.close()
 
 
-def test_ground_report_from_the_county_appears_on_the_map(server, browser):
+def test_ground_report_from_the_county_appears_on_the_map(server, browser):  # noqa: F811
     ctx, page, errors = _login(browser, server, "lishi", "/office/ground?lang=zh", width=420, height=860)
     page.fill("input[name=place]", "信义镇")
     page.select_option("select[name=size_class]", "large")

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from command.models import LiveEvent
 from command.testing import hailops_command
+from tests.web.browser import browser, open_console  # noqa: F401 - fixture
 from tests.web.live_server import running_server
-from tests.web.test_browser import PASSWORD, browser  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -29,19 +29,8 @@ def test_console_fetches_events_it_never_received(browser, tmp_path):  # noqa: F
         )
 
     with running_server(tmp_path, [], prepare) as base:
-        ctx = browser.new_context(bypass_csp=True)
-        page = ctx.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(base + "/login")
-        page.fill("input[name=username]", "commander")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.goto(f"{base}/console/commander")
-        page.wait_for_function(
-            "document.getElementById('live-status').textContent.includes('实时连接正常')",
-            timeout=20000,
-        )
+        ctx, page, errors = open_console(browser, base, "commander", "commander",
+                                         timeout_ms=20000)
         page.evaluate("""() => { window.__missed = [];
             document.addEventListener('hailops:test.missed',
                                       e => window.__missed.push(e.detail.seq)); }""")
