@@ -50,9 +50,12 @@ run: install
 	$(VENV)/bin/hailops db upgrade
 	HAILOPS_ENV=$${HAILOPS_ENV:-demo} $(VENV)/bin/hailops run --demo
 
+# The suite runs on every core (pytest-xdist; a test file stays on one worker, so its
+# module-scoped server starts once).  PYTEST_ARGS adds options, e.g. PYTEST_ARGS='-m "not slow"'.
+XDIST ?= -n auto --dist loadfile
 test: install
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q $(XDIST) $(PYTEST_ARGS)
 
 bench: install
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

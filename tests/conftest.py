@@ -16,7 +16,46 @@ TEST_PASSWORD = "correct-horse-battery"
 ALL_ROLES = ("forecaster", "commander", "atc", "military", "county_operator", "member", "admin")
 
 
+# Fixtures that give a test the test database: a test using any of them is marked ``db``.
+DB_FIXTURES = frozenset({"app_config", "app", "db_session", "client", "users", "seeded"})
+
+
+def _worker_database_url(url: str, worker: str) -> str:
+    """Under pytest-xdist each worker gets its own PostgreSQL database, ``<name>_<worker>``,
+    made from the named one if missing (the drop/create of one worker must never meet
+    another's tables, and advisory locks are per database)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}) is None:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+                # A throwaway test database, as .ci/run sets for the named one.
+                conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
+    finally:
+        engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    url = os.environ.get("HAILOPS_TEST_DATABASE_URL", "")
+    if worker and url.startswith("postgresql"):
+        os.environ["HAILOPS_TEST_DATABASE_URL"] = _worker_database_url(url, worker)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if DB_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)
+    _skip_needs_shared_without_the_files(items)
+
+
+def _skip_needs_shared_without_the_files(items: list[pytest.Item]) -> None:
     """``needs_shared`` tests read the unlicensed ``../shared/data/cinrad`` files, which are
     never vendored: without them they are skipped with the reason (a fresh clone), unless
     ``HAILOPS_REQUIRE_SHARED=1`` (CI), where their absence is an error, not a skip."""

@@ -27,7 +27,7 @@ import urllib3
 
 from tests.unit.radar.radar_paths import canberra_volumes
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.db]  # reads HAILOPS_TEST_DATABASE_URL itself
 REPO = Path(__file__).resolve().parents[2]
 PG = os.environ.get("HAILOPS_TEST_DATABASE_URL", "")
 REDIS = os.environ.get("HAILOPS_TEST_REDIS_URL", "")

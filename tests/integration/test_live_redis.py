@@ -25,6 +25,7 @@ from sqlalchemy import select
 from command.testing import HailopsServer
 
 REDIS_URL = "redis://127.0.0.1:6379/6"
+CHANNEL = f"hailops-test-{os.getpid()}"
 WAIT_S = 10.0
 
 
@@ -92,6 +93,9 @@ def servers(app: Any, app_config: dict[str, Any], users: Any, seeded: None,
                HAILOPS_DATABASE_URL=app_config["database_url"],
                HAILOPS_INSTANCE_PATH=str(app_config["instance_path"]),
                HAILOPS_MESSAGE_QUEUE=REDIS_URL, HAILOPS_SCHEDULER_ENABLED="false",
+               # Pub/sub ignores the database index: a channel of its own, so that another
+               # test (or pytest-xdist worker) using Redis at the same time is never heard.
+               HAILOPS_MESSAGE_QUEUE_CHANNEL=CHANNEL,
                PYART_QUIET="1", PYTHONUNBUFFERED="1")
     started: dict[str, HailopsServer] = {}
     try:
