@@ -427,6 +427,10 @@ def scheduler_cmd(demo: bool) -> None:
     deployment whose web workers run with HAILOPS_SCHEDULER_ENABLED=false."""
     import time
 
+    from command.isolation import warm_reader_early
+
+    warm_reader_early()  # overlaps building the app
+
     from command.scheduler import SchedulerAlreadyRunning, start_scheduler, stop_scheduler
 
     app = _app()
@@ -509,6 +513,10 @@ def serve(host: str, port: int | None, threads: int) -> None:
 def run(demo: bool, host: str) -> None:
     """Serve the command center (web + Socket.IO + scheduler in this one process)."""
     import logging
+
+    from command.isolation import warm_reader_early
+
+    warm_reader_early()  # before the imports below: it overlaps building the app
 
     from command.extensions import get_db, socketio
     from command.scheduler import SchedulerAlreadyRunning, start_scheduler, stop_scheduler

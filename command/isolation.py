@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib
 import logging
 import multiprocessing
 import os
@@ -20,7 +21,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
@@ -64,32 +65,94 @@ def _run_captured(fn: Callable[..., Any], *args: Any) -> tuple[str, Any]:
         return "error", (type(exc).__name__, str(exc), isinstance(exc, RadarError))
 
 
+#: A warm-up still running after this long is abandoned (the worker is replaced).
+WARM_UP_TIMEOUT_S = 120.0
+
+
+def call_named(target: str, *args: Any) -> Any:
+    """Call ``"module:function"`` (in the child: the parent need not import the module)."""
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)(*args)
+
+
 class IsolatedRunner:
-    """One long-lived worker process (spawned, so it inherits no server threads)."""
+    """One long-lived worker process (spawned, so it inherits no server threads).
+
+    :meth:`warm` starts the worker ahead of the first call and runs a warm-up in it (the
+    feed imports Py-ART there when the scheduler starts: ~2 s that the first volume after a
+    start no longer waits for, on top of the process start)."""
 
     def __init__(self) -> None:
         self._pool: ProcessPoolExecutor | None = None
+        self._warming: Future[tuple[str, Any]] | None = None
         self._lock = threading.Lock()
+
+    def _ensure_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_die_with_parent,
+                initargs=(os.getpid(),),
+            )
+        return self._pool
+
+    def warm(self, fn: Callable[..., Any], *args: Any) -> Future[tuple[str, Any]]:
+        """Start the worker now and run ``fn(*args)`` in it without waiting (once: while a
+        warm-up is pending, asking again returns it).  A call made meanwhile waits for the
+        warm-up first, so its own deadline covers only its own work; a warm-up that fails is
+        logged and changes nothing else."""
+        with self._lock:
+            if self._warming is not None:
+                return self._warming
+            started = time.perf_counter()
+            future = self._ensure_pool().submit(_run_captured, fn, *args)
+            self._warming = future
+
+        def report(done: Future[tuple[str, Any]]) -> None:
+            if done.cancelled():
+                return
+            exc = done.exception()
+            if exc is not None or done.result()[0] != "ok":
+                log.warning("reader warm-up failed: %s", exc or done.result()[1])
+            else:
+                log.info("reading process warm in %.1f s", time.perf_counter() - started)
+
+        future.add_done_callback(report)
+        return future
+
+    def _wait_for_warm_up(self) -> None:
+        warming, self._warming = self._warming, None
+        if warming is None:
+            return
+        try:
+            warming.result(timeout=WARM_UP_TIMEOUT_S)
+        except (FutureTimeout, BrokenProcessPool):
+            self._kill()  # a stuck or dead warm-up: the call gets a fresh worker
+        except CancelledError:
+            pass
 
     def call(self, timeout_s: float, fn: Callable[..., T], *args: Any) -> T:
         with self._lock:  # one volume at a time, as the feed job runs
-            if self._pool is None:
-                self._pool = ProcessPoolExecutor(
-                    max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_die_with_parent, initargs=(os.getpid(),))
-            future = self._pool.submit(_run_captured, fn, *args)
+            self._wait_for_warm_up()
+            future = self._ensure_pool().submit(_run_captured, fn, *args)
             try:
                 kind, value = future.result(timeout=timeout_s)
             except FutureTimeout:
                 self._kill()
-                raise IsolatedCallFailed(f"took longer than {timeout_s:g} s and was stopped") from None
+                raise IsolatedCallFailed(
+                    f"took longer than {timeout_s:g} s and was stopped"
+                ) from None
             except BrokenProcessPool:
                 self._kill()
-                raise IsolatedCallFailed("the reading process died (crashed or was killed)") from None
+                raise IsolatedCallFailed(
+                    "the reading process died (crashed or was killed)"
+                ) from None
             if kind == "error":
                 name, text, radar_error = value
-                raise IsolatedCallFailed(text if radar_error else f"{name}: {text}", name,
-                                         radar_error)
+                raise IsolatedCallFailed(
+                    text if radar_error else f"{name}: {text}", name, radar_error
+                )
             result: T = value
             return result
 
@@ -99,6 +162,7 @@ class IsolatedRunner:
 
     def _kill(self) -> None:
         pool, self._pool = self._pool, None
+        self._warming = None
         if pool is None:
             return
         for process in list(getattr(pool, "_processes", {}).values()):
@@ -107,9 +171,28 @@ class IsolatedRunner:
 
     def close(self) -> None:
         with self._lock:
+            if self._warming is not None and not self._warming.done():
+                self._kill()  # stopping during the warm-up: no need to wait for the imports
+            self._warming = None
             if self._pool is not None:
-                self._pool.shutdown(wait=True)
+                self._pool.shutdown(wait=True, cancel_futures=True)
                 self._pool = None
 
 
 RUNNER = IsolatedRunner()
+
+
+def warm_reader_early() -> None:
+    """For ``hailops run`` and ``hailops scheduler``, before the app is built: start the
+    reading process and its warm-up (Py-ART's ~2-4 s import) now, so it overlaps building the
+    app (~2 s) instead of following it.  Does nothing where the scheduler will not run, the
+    reader is not isolated, warm-up is off or the settings are invalid (the app reports
+    those)."""
+    from command.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError:
+        return
+    if settings.scheduler_enabled and settings.radar_isolate and settings.radar_warm_up:
+        RUNNER.warm(call_named, "radar.detect:warm_up")

@@ -11,7 +11,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import os
+import threading
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import IO, Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -44,14 +48,16 @@ class SchedulerLock:
         if url.startswith("postgresql"):
             self._engine = create_engine(url, poolclass=NullPool)
             self._conn = self._engine.connect()
-            got = self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
-                                     {"k": ADVISORY_LOCK_KEY}).scalar()
+            got = self._conn.execute(
+                text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY}
+            ).scalar()
             self._conn.commit()  # a session-level lock outlives the transaction
             if not got:
                 self.release()
                 raise SchedulerAlreadyRunning(
                     "another hailops scheduler is running against this database "
-                    "(PostgreSQL advisory lock held); refusing to start a second one")
+                    "(PostgreSQL advisory lock held); refusing to start a second one"
+                )
             return
         path = self.settings.instance_path / "scheduler.lock"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -62,7 +68,8 @@ class SchedulerLock:
             handle.close()
             raise SchedulerAlreadyRunning(
                 f"another hailops scheduler is running ({path} is locked); "
-                "refusing to start a second one") from None
+                "refusing to start a second one"
+            ) from None
         self._file = handle
 
     def release(self) -> None:
@@ -94,40 +101,99 @@ def heartbeat(app: Flask, scheduler: BackgroundScheduler) -> None:
         session.commit()
 
 
-def feed_job(app: Flask, scheduler: BackgroundScheduler) -> None:
-    """The radar-feed job: process complete files, then come back as soon as a file that is
-    still settling will be complete (not only at the next poll interval)."""
-    from command.ingest import next_settled_at, poll_incoming
+class FeedWorker:
+    """The radar feed, run in one thread of the scheduler process.
 
-    poll_incoming(app)
-    settings = app.config["HAILOPS"]
-    when = next_settled_at(settings.incoming, settings.radar_settle_s)
-    if when is not None:
-        _run_feed_at(scheduler, when)
+    A pass (:func:`command.ingest.poll_incoming`) runs as soon as something asks for one — a
+    file renamed into the incoming directory (seen by the filesystem watcher), the fallback
+    poll every ``radar_poll_seconds`` — or when a file still settling will be complete.  A
+    request made while a pass runs is never lost: another pass follows at once.  (The feed
+    used to be an APScheduler job brought forward by the watcher; brought forward while it
+    was running, the run was skipped and the new volume waited for the next poll.)"""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._cond = threading.Condition()
+        self._due: float | None = None  # time.monotonic() of the next pass
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="radar-feed", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self, delay_s: float = 0.0) -> None:
+        """Ask for a pass in ``delay_s`` seconds (or sooner, if one is due sooner)."""
+        at = time.monotonic() + max(delay_s, 0.0)
+        with self._cond:
+            if self._due is None or at < self._due:
+                self._due = at
+                self._cond.notify()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout_s)
+
+    def _next_due(self) -> bool:
+        """Wait until a pass is due (True) or the worker stops (False)."""
+        with self._cond:
+            while not self._stopping:
+                now = time.monotonic()
+                if self._due is not None and self._due <= now:
+                    self._due = None
+                    return True
+                self._cond.wait(None if self._due is None else self._due - now)
+            return False
+
+    def _run(self) -> None:
+        from command.ingest import next_settled_at, poll_incoming, warm_up_feed
+
+        settings = self.app.config["HAILOPS"]
+        if settings.radar_warm_up:
+            try:
+                warm_up_feed(self.app)
+            except Exception:  # noqa: BLE001 - only a speed-up; the feed works without it
+                log.exception("radar feed warm-up failed")
+        while self._next_due():
+            try:
+                poll_incoming(self.app)
+            except Exception:  # noqa: BLE001 - the feed must outlive any one pass
+                log.exception("radar feed pass failed")
+            when = next_settled_at(settings.incoming, settings.radar_settle_s)
+            if when is not None:
+                self.wake((when - datetime.now(UTC)).total_seconds())
 
 
-def _run_feed_at(scheduler: BackgroundScheduler, when: datetime) -> None:
-    job = scheduler.get_job("radar_feed")
-    if job is not None and (job.next_run_time is None or when < job.next_run_time):
-        job.modify(next_run_time=when)
-
-
-def watch_incoming(app: Flask, scheduler: BackgroundScheduler) -> Any:
-    """Filesystem events (watchdog: inotify on Linux) on the incoming directory bring the feed
-    job forward to the moment the new file has settled: a volume is picked up within about
-    ``radar_settle_s`` of its last write instead of at the next ``radar_poll_seconds`` poll
+def watch_incoming(app: Flask, feed: FeedWorker) -> Any:
+    """Filesystem events (watchdog: inotify on Linux) on the incoming directory start a feed
+    pass: at once for a file renamed from a temporary name (complete by convention), else as
+    soon as the new file has settled — instead of at the next ``radar_poll_seconds`` poll
     (which stays as the fallback, e.g. for network filesystems without events)."""
     from watchdog.events import FileSystemEvent, FileSystemEventHandler
     from watchdog.observers import Observer
 
+    from command.ingest import RenamedFiles, is_temporary_name
+
     settings = app.config["HAILOPS"]
-    settle = timedelta(seconds=settings.radar_settle_s)
+    renamed = app.extensions["hailops_feed_renamed"] = RenamedFiles()
 
     class Trigger(FileSystemEventHandler):
         def on_any_event(self, event: FileSystemEvent) -> None:
             if event.is_directory or event.event_type in ("deleted", "opened", "closed_no_write"):
                 return
-            _run_feed_at(scheduler, datetime.now(UTC) + settle + timedelta(milliseconds=50))
+            if event.event_type == "moved":
+                src, dest = Path(os.fsdecode(event.src_path)), Path(os.fsdecode(event.dest_path))
+                if (
+                    is_temporary_name(src.name)
+                    and not is_temporary_name(dest.name)
+                    and dest.parent == settings.incoming
+                    and renamed.add(dest)
+                ):
+                    feed.wake()
+                    return
+            feed.wake(settings.radar_settle_s + 0.05)
 
     settings.incoming.mkdir(parents=True, exist_ok=True)
     observer = Observer()
@@ -144,23 +210,48 @@ def start_scheduler(app: Flask, demo: bool = False) -> BackgroundScheduler:
     lock = SchedulerLock(app)
     lock.acquire()
     app.extensions["hailops_scheduler_lock"] = lock
-    scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True,
-                                                                    "max_instances": 1})
-    scheduler.add_job(heartbeat, "interval", seconds=15, args=[app, scheduler], id="heartbeat",
-                      next_run_time=datetime.now(UTC))
+    scheduler = BackgroundScheduler(
+        timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1}
+    )
+    scheduler.add_job(
+        heartbeat,
+        "interval",
+        seconds=15,
+        args=[app, scheduler],
+        id="heartbeat",
+        next_run_time=datetime.now(UTC),
+    )
     from command.watch import watch_job
 
     settings = app.config["HAILOPS"]
-    scheduler.add_job(feed_job, "interval", seconds=settings.radar_poll_seconds,
-                      args=[app, scheduler], id="radar_feed", next_run_time=datetime.now(UTC),
-                      misfire_grace_time=None)
-    watch_incoming(app, scheduler)
-    scheduler.add_job(watch_job, "interval", seconds=app.config["HAILOPS"].watch_interval_s,
-                      args=[app], id="deadlines")
+    feed = app.extensions["hailops_feed"] = FeedWorker(app)
+    feed.start()  # warms the reader first (see command.ingest.warm_up_feed)
+    scheduler.add_job(
+        feed.wake,
+        "interval",
+        seconds=settings.radar_poll_seconds,
+        id="radar_feed",
+        next_run_time=datetime.now(UTC),
+        misfire_grace_time=None,
+    )
+    watch_incoming(app, feed)
+    scheduler.add_job(
+        watch_job,
+        "interval",
+        seconds=app.config["HAILOPS"].watch_interval_s,
+        args=[app],
+        id="deadlines",
+    )
     from command.retention import retention_job
 
-    scheduler.add_job(retention_job, "interval", hours=6, args=[app], id="retention",
-                      next_run_time=datetime.now(UTC) + timedelta(minutes=5))
+    scheduler.add_job(
+        retention_job,
+        "interval",
+        hours=6,
+        args=[app],
+        id="retention",
+        next_run_time=datetime.now(UTC) + timedelta(minutes=5),
+    )
     from command.office.bulletins import bulletin_job
     from command.office.outbox import outbox_job
 
@@ -187,6 +278,9 @@ def stop_scheduler(app: Flask, scheduler: BackgroundScheduler | None) -> None:
         observer.stop()
     if scheduler is not None and scheduler.running:
         scheduler.shutdown(wait=False)
+    feed = app.extensions.pop("hailops_feed", None)
+    if feed is not None:
+        feed.stop()
     RUNNER.close()
     lock = app.extensions.pop("hailops_scheduler_lock", None)
     if lock is not None:

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # A file is read only once complete: unchanged (size and mtime) for this many seconds, or
     # written under a temporary name (".name", "*.part", "*.tmp") and renamed when done.
     radar_settle_s: float = Field(default=1.0, ge=0)
+    # At scheduler start, start the reading process and import Py-ART there (and warm this
+    # process's overlay writer), so the first volume after a start is as quick as the next.
+    radar_warm_up: bool = True
     # Retention (command/retention.py, README "Retention").
     retention_live_events_days: int = Field(default=14, ge=1)
     retention_products_days: int = Field(default=30, ge=1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,13 @@ import numpy as np
 from radar.cells import build_cells, grid_to_lonlat, label_cells, lonlat_to_grid
 from radar.config import DEFAULT_CONFIG, DetectionConfig
 from radar.errors import DetectionError, RadarReadError
-from radar.grid import ProductGrids, compute_product_grids
-from radar.io import REFLECTIVITY_CANDIDATES, read_volume, reflectivity_field
+from radar.grid import ProductGrids, compute_product_grids, grid_geometry
+from radar.io import (
+    REFLECTIVITY_CANDIDATES,
+    preload_readers,
+    read_volume,
+    reflectivity_field,
+)
 from radar.model import HailCell, RadarSite, TemperatureLevels
 
 #: Overlay colours for reflectivity, 5 dBZ steps from 5 dBZ (the familiar NWS palette).
@@ -127,7 +133,36 @@ class VolumeResult:
 def _mercator_resampler(result: VolumeResult) -> Any:
     """A function taking a product grid to an image regular in Web Mercator (row 0 = north)."""
     (south, west), (north, east) = result.bounds
-    ny, nx = result.composite_dbz.shape
+    ok, iy, ix = _mercator_index(
+        result.radar.lat,
+        result.radar.lon,
+        ((float(south), float(west)), (float(north), float(east))),
+        result.composite_dbz.shape,
+        float(result.x_m[0]),
+        float(result.y_m[0]),
+        result.grids.resolution_m,
+    )
+
+    def sample(grid: np.ndarray) -> np.ndarray:
+        return np.where(ok, grid[iy, ix], np.nan)
+
+    return sample
+
+
+@lru_cache(maxsize=8)
+def _mercator_index(
+    lat: float,
+    lon: float,
+    bounds: tuple[tuple[float, float], tuple[float, float]],
+    shape: tuple[int, ...],
+    x0: float,
+    y0: float,
+    res: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which grid pixel each Web Mercator image pixel shows (cached: the same for every
+    volume of one radar, and the projection is most of an overlay's cost)."""
+    (south, west), (north, east) = bounds
+    ny, nx = shape
 
     def merc_y(lat: float) -> float:
         return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
@@ -136,17 +171,14 @@ def _mercator_resampler(result: VolumeResult) -> Any:
     lats = np.degrees(2 * np.arctan(np.exp(ys)) - np.pi / 2)
     lons = np.linspace(west, east, nx)
     lon2, lat2 = np.meshgrid(lons, lats)
-    x, y = lonlat_to_grid(result.radar, lon2, lat2)
-    res = result.grids.resolution_m
-    ix = np.rint((x - result.x_m[0]) / res).astype(np.int64)
-    iy = np.rint((y - result.y_m[0]) / res).astype(np.int64)
+    x, y = lonlat_to_grid(RadarSite(lat=lat, lon=lon, alt_m=0.0), lon2, lat2)
+    ix = np.rint((x - x0) / res).astype(np.int64)
+    iy = np.rint((y - y0) / res).astype(np.int64)
     ok = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
     ix, iy = np.where(ok, ix, 0), np.where(ok, iy, 0)
-
-    def sample(grid: np.ndarray) -> np.ndarray:
-        return np.where(ok, grid[iy, ix], np.nan)
-
-    return sample
+    for arr in (ok, iy, ix):
+        arr.flags.writeable = False
+    return ok, iy, ix
 
 
 def scan_time_of(radar: Any) -> datetime:
@@ -178,6 +210,19 @@ def radar_site(radar: Any) -> RadarSite:
     if isinstance(name, bytes):
         name = name.decode("utf-8", "replace")
     return RadarSite(lat=lat, lon=lon, alt_m=alt, name=str(name).strip())
+
+
+def warm_up(config: DetectionConfig = DEFAULT_CONFIG) -> tuple[str, ...]:
+    """Do now what the first :func:`detect_volume` of a process would do once: import the
+    readers (:func:`radar.io.preload_readers`), cftime, pyproj and shapely, and build the
+    product grid's geometry (cached).  Results never change; only the first volume read
+    after a start gets quicker (about 2 s of imports).  Returns the modules imported."""
+    import cftime  # noqa: F401
+    import pyproj  # noqa: F401
+    import shapely  # noqa: F401
+
+    grid_geometry(config.grid_resolution_m, config.max_range_km * 1000.0)
+    return (*preload_readers(), "cftime", "pyproj", "shapely")
 
 
 def detect_volume(

@@ -286,7 +286,9 @@ def read_volume(
         try:
             kind = sniff_format(plain)
         except RadarReadError as exc:  # name the file given, not the decompressed copy
-            raise RadarReadError(path, exc.reason + (f"; {truncated}" if truncated else "")) from None
+            raise RadarReadError(
+                path, exc.reason + (f"; {truncated}" if truncated else "")
+            ) from None
         try:
             with _deadline(timeout_s), warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
@@ -318,7 +320,9 @@ def read_volume(
     return radar
 
 
-def _read_with_header(kind: str, path: Path, fields: Sequence[str] | None) -> tuple[Any, int | None]:
+def _read_with_header(
+    kind: str, path: Path, fields: Sequence[str] | None
+) -> tuple[Any, int | None]:
     """The radar, and the number of sweeps the file's own header says the volume holds
     (``None`` where the format does not say: ODIM, GAMIC, CfRadial, UF, MDV)."""
     if kind == "nexrad":
@@ -518,8 +522,10 @@ def _read_odim_per_sweep_ranges(path: Path, fields: Sequence[str] | None) -> Any
     nrays = [int(ds.sizes["azimuth"]) for ds in sweeps]
     total = sum(nrays)
     sweep_ranges: list[np.ndarray] = []
-    data = {m: np.ma.masked_all((total, max_bins), dtype=np.float32)  # type: ignore[no-untyped-call]
-            for m in moments}
+    data = {
+        m: np.ma.masked_all((total, max_bins), dtype=np.float32)  # type: ignore[no-untyped-call]
+        for m in moments
+    }
     azimuth = np.empty(total, np.float32)
     elevation = np.empty(total, np.float32)
     seconds = np.empty(total, np.float64)
@@ -612,6 +618,22 @@ def _read_mdv(path: Path, fields: Sequence[str] | None) -> Any:
 def _read_cinrad(path: Path, fields: Sequence[str] | None) -> Any:
     """CINRAD base data through ``pycwr`` (optional; imported only here, see radar.cinrad)."""
     return read_cinrad(path, fields)
+
+
+def preload_readers() -> tuple[str, ...]:
+    """Import the readers' libraries now instead of at the first volume.
+
+    Py-ART is imported lazily (by the reader of each format) because importing it takes about
+    2 s (it pulls in SciPy, matplotlib and netCDF4); a long-lived reading process calls this
+    when it starts, so the first volume after a start is read as fast as the next one.
+    Returns the names of the modules imported.
+    """
+    import h5py  # noqa: F401
+    import netCDF4  # noqa: F401
+    import pyart
+    import pyart.aux_io  # noqa: F401
+
+    return ("pyart", "pyart.aux_io", "h5py", "netCDF4")
 
 
 _READERS = {
