@@ -21,12 +21,17 @@ def server_env(tmp: Path) -> dict[str, str]:
 
 @contextmanager
 def running_server(tmp: Path, run_args: list[str],
-                   prepare: Callable[[dict[str, str]], None] | None = None) -> Iterator[str]:
-    """Migrate, optionally prepare the database, start `hailops run ARGS`, yield its URL."""
+                   prepare: Callable[[dict[str, str]], None] | None = None, *,
+                   demo_accounts: bool = False) -> Iterator[str]:
+    """Migrate, optionally seed the demo accounts (one per role and county, password
+    ``hailops-demo``) and prepare the database, start `hailops run ARGS`, yield its URL."""
     import subprocess
 
     env = server_env(tmp)
     subprocess.run([*hailops_command(), "db", "upgrade"], env=env, check=True, capture_output=True)
+    if demo_accounts:
+        subprocess.run([*hailops_command(), "seed", "--demo-accounts"], env=env, check=True,
+                       capture_output=True)
     if prepare is not None:
         prepare(env)
     server = HailopsServer("browser", env, tmp / "server.log", tuple(run_args))

@@ -3,11 +3,8 @@ review — a 待核实 badge and the reason in words — and keeps them under th
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
-from command.testing import hailops_command
 from tests.web.browser import browser, login, shot  # noqa: F401 - fixture
 from tests.web.live_server import running_server
 from tests.web.test_console_browser import _ingest_live_volumes
@@ -49,12 +46,10 @@ def _ingest_storm_over_the_radar(env: dict[str, str]) -> None:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     def prepare(env):
-        subprocess.run([*hailops_command(), "seed", "--demo-accounts"], env=env, check=True,
-                       capture_output=True)
         _ingest_live_volumes(env)
         _ingest_storm_over_the_radar(env)
 
-    with running_server(tmp_path_factory.mktemp("cannot_tell"), [], prepare) as base:
+    with running_server(tmp_path_factory.mktemp("cannot_tell"), [], prepare, demo_accounts=True) as base:
         yield base
 
 

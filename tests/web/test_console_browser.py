@@ -6,13 +6,11 @@ action within 2 seconds.  Screenshots are kept in test-artifacts/console_*.png."
 
 from __future__ import annotations
 
-import subprocess
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from command.testing import hailops_command
 from command.timefmt import BEIJING
 from tests.web.browser import browser, open_console, seen_within, shot  # noqa: F401 - fixture
 from tests.web.live_server import running_server
@@ -59,12 +57,8 @@ def _ingest_live_volumes(env: dict[str, str]) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    def prepare(env):
-        subprocess.run([*hailops_command(), "seed", "--demo-accounts"], env=env, check=True,
-                       capture_output=True)
-        _ingest_live_volumes(env)
-
-    with running_server(tmp_path_factory.mktemp("consoles"), [], prepare) as base:
+    with running_server(tmp_path_factory.mktemp("consoles"), [], _ingest_live_volumes,
+                        demo_accounts=True) as base:
         yield base
 
 

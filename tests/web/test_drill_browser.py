@@ -8,13 +8,11 @@ firing report is written to test-artifacts/drill_timing.json."""
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from datetime import datetime
 
 import pytest
 
-from command.testing import hailops_command
 from tests.web.browser import ARTIFACTS, browser, login, shot, wait_connected  # noqa: F401 - fixture
 from tests.web.live_server import running_server
 
@@ -32,15 +30,7 @@ CONSOLES = {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    def prepare(env):
-        subprocess.run(
-            [*hailops_command(), "seed", "--demo-accounts"],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-
-    with running_server(tmp_path_factory.mktemp("drill"), [], prepare) as base:
+    with running_server(tmp_path_factory.mktemp("drill"), [], demo_accounts=True) as base:
         yield base
 
 

@@ -5,11 +5,9 @@ allowlist (units, ICAO codes, product names), no raw snake_case code and no ISO 
 from __future__ import annotations
 
 import re
-import subprocess
 
 import pytest
 
-from command.testing import hailops_command
 from tests.web.browser import ARTIFACTS, browser, login  # noqa: F401 - fixture
 from tests.web.live_server import running_server
 from tests.web.test_console_browser import _ingest_live_volumes
@@ -54,12 +52,8 @@ def test_offending_detects_what_the_user_found() -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    def prepare(env):
-        subprocess.run([*hailops_command(), "seed", "--demo-accounts"], env=env, check=True,
-                       capture_output=True)
-        _ingest_live_volumes(env)
-
-    with running_server(tmp_path_factory.mktemp("crawl"), [], prepare) as base:
+    with running_server(tmp_path_factory.mktemp("crawl"), [], _ingest_live_volumes,
+                        demo_accounts=True) as base:
         yield base
 
 

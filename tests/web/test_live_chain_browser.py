@@ -7,12 +7,10 @@ screen until dismissed.  Screenshots in test-artifacts/chain_*.png."""
 
 from __future__ import annotations
 
-import subprocess
 import time
 
 import pytest
 
-from command.testing import hailops_command
 from tests.web.browser import browser, open_console, seen_within, shot  # noqa: F401 - fixture
 from tests.web.live_server import running_server
 
@@ -24,15 +22,11 @@ CONSOLES = {"commander": "commander", "atc": "atc", "military": "military", "lis
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    def prepare(env):
-        subprocess.run([*hailops_command(), "seed", "--demo-accounts"], env=env, check=True,
-                       capture_output=True)
-
     # A fast ladder for the test: the order escalates 12, 24 and 36 s after it is sent.
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HAILOPS_ESCALATION_ORDER_MIN", "[0.2, 0.4, 0.6]")
         mp.setenv("HAILOPS_WATCH_INTERVAL_S", "2")
-        with running_server(tmp_path_factory.mktemp("chain"), [], prepare) as base:
+        with running_server(tmp_path_factory.mktemp("chain"), [], demo_accounts=True) as base:
             yield base
 
 

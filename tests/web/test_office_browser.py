@@ -17,8 +17,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def _prepare(env):
-    subprocess.run([*hailops_command(), "seed", "--demo-accounts"], env=env, check=True,
-                   capture_output=True)
     out = subprocess.run([*hailops_command(), "drill", "run", "canberra_20181220", "--speed", "600",
                           "--auto-approve"], env=env, check=True, capture_output=True, text=True)
     assert "completed" in out.stdout, out.stdout + out.stderr
@@ -26,7 +24,8 @@ def _prepare(env):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    with running_server(tmp_path_factory.mktemp("office"), [], prepare=_prepare) as base:
+    with running_server(tmp_path_factory.mktemp("office"), [], prepare=_prepare,
+                        demo_accounts=True) as base:
         yield base
 
 

@@ -5,14 +5,11 @@ by another server process while the Redis message queue was down.  The events ar
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from command.models import LiveEvent
-from command.testing import hailops_command
 from tests.web.browser import browser, open_console  # noqa: F401 - fixture
 from tests.web.live_server import running_server
 
@@ -20,15 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_console_fetches_events_it_never_received(browser, tmp_path):  # noqa: F811
-    def prepare(env):
-        subprocess.run(
-            [*hailops_command(), "seed", "--demo-accounts"],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-
-    with running_server(tmp_path, [], prepare) as base:
+    with running_server(tmp_path, [], demo_accounts=True) as base:
         ctx, page, errors = open_console(browser, base, "commander", "commander",
                                          timeout_ms=20000)
         page.evaluate("""() => { window.__missed = [];
