@@ -4,16 +4,18 @@ registry (with a drill's readiness overrides) and the sites already engaged."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from command.codec import decode
 from command.deployment import deployment
 from command.models import OperationRecord, RadarVolume
 from command.sitestore import load_sites, stock
-from dispatch.recommend import CellPath, RecommendationSet, recommend
+from dispatch import lifecycle as lc
+from dispatch.recommend import CellPath, RecommendationSet, RecommendConfig, recommend
 from radar.detect import geojson_to_cells
 from radar.model import TemperatureLevels
 from sites.model import Readiness
@@ -42,10 +44,45 @@ def cell_paths(vol: RadarVolume, cells: list[Any]) -> dict[str, CellPath]:
     return paths
 
 
+def last_firing(session: Session, drill_id: str | None, now: datetime,
+                cooldown_min: float) -> dict[str, datetime]:
+    """When each site's last firing ended, for the sites that completed an operation within
+    ``cooldown_min`` of ``now`` (or after it: the scan time lags the clock): the firing
+    report's end time, else the completion's time."""
+    since = now - timedelta(minutes=cooldown_min)
+    q = select(OperationRecord.site_code, OperationRecord.data).where(
+        OperationRecord.state == lc.OperationState.COMPLETED.value,
+        OperationRecord.updated_at >= since)  # completion <= updated_at: a safe prefilter
+    q = q.where(OperationRecord.drill_id.is_(None)) if drill_id is None else \
+        q.where(OperationRecord.drill_id == drill_id)
+    out: dict[str, datetime] = {}
+    for code, data in session.execute(q):
+        op = decode(lc.Operation, data)
+        ended = op.report.ended_at if op.report is not None else next(
+            (h.at for h in op.history if h.state == lc.OperationState.COMPLETED), None)
+        if ended is not None and (code not in out or ended > out[code]):
+            out[code] = ended
+    return out
+
+
+def reviews_of(session: Session, vol: RadarVolume) -> dict[str, str]:
+    """Cell id → the review its storm carries (the cell's own for a cell without a storm)."""
+    from command.storms import storms_of_volume
+
+    storms = storms_of_volume(session, vol)
+    return {c.cell_id: (storms[c.storm_id].review if c.storm_id in storms else c.review)
+            for c in vol.cells}
+
+
 def recommend_for_volume(session: Session, vol: RadarVolume,
-                         overrides: dict[str, str] | None = None) -> RecommendationSet:
+                         overrides: dict[str, str] | None = None,
+                         config: RecommendConfig | None = None) -> RecommendationSet:
     """Recommendations for the hail cells of ``vol`` at its scan time; its "cannot tell"
-    cells come back in ``to_review`` (threats to review, never engaged automatically)."""
+    cells come back in ``to_review`` (threats to review, never engaged automatically).
+    The storms' reviews mark unconfirmed storms and leave dismissed ones out; a site that
+    fired within the re-engagement cooldown is not recommended (``dispatch.recommend``,
+    steps 7 and 8)."""
+    config = config or RecommendConfig()
     cells = [c for c in volume_cells(vol) if c.hail or c.verdict == "cannot_tell"]
     sites = load_sites(session)
     if vol.drill_id is not None:
@@ -62,4 +99,12 @@ def recommend_for_volume(session: Session, vol: RadarVolume,
     assert vol.scan_time is not None
     return recommend(cells, sites, levels, vol.scan_time, paths=cell_paths(vol, cells),
                      no_fire_areas=dep.core.no_fire_geometries(),
-                     threat_areas=list(dep.county_polygons().values()), engaged=engaged)
+                     threat_areas=list(dep.county_polygons().values()), engaged=engaged,
+                     config=config, reviews=reviews_of(session, vol),
+                     last_firing=last_firing(session, vol.drill_id, vol.scan_time,
+                                             config.reengage_cooldown_min))
+
+
+def recommend_config(settings: Any) -> RecommendConfig:
+    """The recommendation's settings (``HAILOPS_REENGAGE_COOLDOWN_MIN``)."""
+    return RecommendConfig(reengage_cooldown_min=settings.reengage_cooldown_min)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -561,9 +561,10 @@ class DrillRunner:
         return run
 
     def _dispatch(self, session: Session, vol: RadarVolume, now: datetime, drill: DrillRecord) -> None:
-        from command.dispatching import recommend_for_volume
+        from command.dispatching import recommend_config, recommend_for_volume
 
-        result = recommend_for_volume(session, vol, drill.overrides or {})
+        result = recommend_for_volume(session, vol, drill.overrides or {},
+                                      recommend_config(self.app.config["HAILOPS"]))
         track_of = {c.cell_id: c.track_id for c in vol.cells}
         for rec in result.recommendations:
             track = track_of.get(rec.cell_id) or rec.cell_id
@@ -597,15 +598,7 @@ class DrillRunner:
     def _play(self, session: Session, now: datetime) -> None:
         d = self.delays
         if self._absent("forecaster"):
-            for cell in session.scalars(select(CellRecord).where(
-                    CellRecord.drill_id == self.drill_id, CellRecord.hail.is_(True),
-                    CellRecord.review == "new")):
-                if (now - cell.scan_time).total_seconds() >= d.forecaster_confirm_s:
-                    cell.review, cell.reviewed_by, cell.review_reason = "confirmed", "auto:forecaster", "auto"
-                    audit.append(session, actor="auto:forecaster", role="forecaster",
-                                 action="cell.confirmed", object_type="cell", object_id=cell.cell_id,
-                                 drill_id=self.drill_id, at=now, after={"review": "confirmed"})
-                    self._warn(session, cell, now)
+            self._forecast(session, now)
         if self._absent("commander"):
             waiting = []
             for made, rec in self.recommendations:
@@ -637,6 +630,36 @@ class DrillRunner:
                     except DispatchError as exc:
                         self.log(session, now, "step_refused", operation=op.id, action=action,
                                  error=str(exc))
+
+    def _forecast(self, session: Session, now: datetime) -> None:
+        """The automatic forecaster confirms each hail storm still to review once its cell
+        has waited ``forecaster_confirm_s`` (the storm keeps it in later scans), and warns
+        the counties each confirmed hail storm of the latest volume is predicted to enter."""
+        from command.storms import review_storm, storm_of_cell
+        from dispatch.review import Review
+
+        latest = session.scalar(select(func.max(CellRecord.volume_id)).where(
+            CellRecord.drill_id == self.drill_id))
+        for cell in session.scalars(select(CellRecord).where(
+                CellRecord.drill_id == self.drill_id, CellRecord.hail.is_(True),
+                (CellRecord.review == "new") | (CellRecord.volume_id == latest))
+                .order_by(CellRecord.id)):
+            if cell.review == "new" and (now - cell.scan_time).total_seconds() \
+                    >= self.delays.forecaster_confirm_s:
+                storm = storm_of_cell(session, cell)
+                if storm is None:  # an untracked cell: confirmed alone
+                    cell.review, cell.reviewed_by, cell.review_reason = \
+                        "confirmed", "auto:forecaster", "auto"
+                    audit.append(session, actor="auto:forecaster", role="forecaster",
+                                 action="cell.confirmed", object_type="cell",
+                                 object_id=cell.cell_id, drill_id=self.drill_id, at=now,
+                                 after={"review": "confirmed"})
+                elif storm.review == "new":
+                    review_storm(session, storm, Review.CONFIRMED, "auto",
+                                 actor="auto:forecaster", role="forecaster", at=now)
+                cell.review = "confirmed" if storm is None else storm.review
+            if cell.review == "confirmed":
+                self._warn(session, cell, now)
 
     def _warn(self, session: Session, cell: CellRecord, now: datetime) -> None:
         """The automatic forecaster warns the counties a confirmed hail cell is predicted to

@@ -137,10 +137,15 @@ def build_report(session: Session, drill_id: str, targets: Targets = Targets(),
                                                 "acknowledgement_to_firing_s")),
         "forecaster": _merge(step_scores, ("detection_to_recommendation_s",)),
     }
+    # Each operation and missed track names its storm as every screen does (issue 11).
+    from command.storms import storm_json_of_cell, storms_of_cells
+
+    storms = storms_of_cells(session, [o["cell"] for o in ops_json], drill_id)
+    for o in ops_json:
+        o.update(storm_json_of_cell(storms, o["cell"]))
     missed = _missed_cells(session, drill_id, {o["track"] for o in ops_json if o["track"]})
     if county is not None:
-        missed = [{"track": m["track"], "counties": [county]} for m in missed
-                  if county in m["counties"]]
+        missed = [{**m, "counties": [county]} for m in missed if county in m["counties"]]
     scores = {
         "operations": len(ops_json),
         "completed": sum(o["final_state"] == "completed" for o in ops_json),
@@ -344,7 +349,27 @@ def _missed_cells(session: Session, drill_id: str, engaged_tracks: set[str]) -> 
             if counties and t["id"] not in engaged_tracks:
                 entry = out.setdefault(t["id"], {"track": t["id"], "counties": set()})
                 entry["counties"].update(counties)
-    return [{"track": k, "counties": sorted(v["counties"])} for k, v in sorted(out.items())]
+    from command.models import StormTrack
+    from command.storms import storm_json
+
+    storms: dict[str, StormTrack] = {}
+    if out:
+        for st in session.scalars(select(StormTrack).where(
+                StormTrack.drill_key == drill_id, StormTrack.track_id.in_(sorted(out)))
+                .order_by(StormTrack.first_seen)):
+            storms[st.track_id] = st  # the latest storm of a reused id wins
+    return [{"track": k, "counties": sorted(v["counties"]),
+             **storm_json(storms.get(k), track_id=k, fallback=k)} for k, v in sorted(out.items())]
+
+
+def storm_label(item: dict[str, Any], lang: str) -> str:
+    """The storm's one name in the report's language (an operation or a missed track)."""
+    from command.storms import name_template
+
+    storm = item.get("storm")
+    if storm:
+        return str(storm.get("name") or name_template(lang).format(number=storm["number"]))
+    return str(item.get("storm_name") or item.get("cell") or item.get("track") or "")
 
 
 STEP_NAMES = {
@@ -474,7 +499,8 @@ def _figures(report: dict[str, Any], session: Session, lang: str = "en") -> dict
         ax.legend(uniq.values(), uniq.keys(), fontsize=7, ncol=4, loc="upper left",
                   bbox_to_anchor=(0, -0.35))
     ax.set_yticks(range(len(report["operations"])),
-                  [f"{o['site']} · {o['cell'][-8:]}" for o in report["operations"]], fontsize=7)
+                  [f"{o['site']} · {storm_label(o, lang)}" for o in report["operations"]],
+                  fontsize=7)
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=BEIJING))  # type: ignore[no-untyped-call]
     ax.set_xlabel(T("演练时间（过程时钟，北京时间）", "drill time (event clock, Beijing time)"))
     ax.set_title(T("作业时间线", "Operation timeline"))
@@ -607,7 +633,7 @@ def render_html(report: dict[str, Any], session: Session, lang: str = "zh") -> s
     esc = html.escape
     d, s = report["drill"], report["scores"]
     rows = "".join(
-        f"<tr><td>{esc(o['id'])}</td><td>{esc(o['site'])}</td><td>{esc(_county_names([o['county']], zh)[0])}</td>"
+        f"<tr><td>{esc(o['id'])}</td><td>{esc(storm_label(o, lang))}</td><td>{esc(o['site'])}</td><td>{esc(_county_names([o['county']], zh)[0])}</td>"
         f"<td>{esc(state(o['final_state']))}</td>"
         f"<td>{esc('; '.join(f'{state(k)} {_bjt(v, False)}' for k, v in o['states'].items()))}</td>"
         f"<td>{esc('; '.join(f'{step(k)} {v:.0f}s' for k, v in o['durations_s'].items()))}</td>"
@@ -625,6 +651,8 @@ def render_html(report: dict[str, Any], session: Session, lang: str = "zh") -> s
         return f'<img alt="{k}" src="data:image/png;base64,{base64.b64encode(figs[k]).decode()}">'
 
     scope = report.get("scope", {}).get("county")
+    names = T("、", ", ").join(storm_label(m, lang) for m in s["missed_cells"])
+    missed_names = f"（{names}）" if names and zh else (f" ({names})" if names else "")
     truth = "".join(f"<li>{esc(line)}</li>" for line in _truth_lines(s.get("ground_truth", {}), lang))
     yes_no = w.yes_no
     return f"""<!doctype html><html lang="{T('zh-CN', 'en')}"><head><meta charset="utf-8">
@@ -641,12 +669,12 @@ table{{border-collapse:collapse;font-size:13px}}td,th{{border:1px solid #ccc;pad
  {T('时间均为演练时间（过程本身的时钟），北京时间。', 'Times are drill time (the event clock), Beijing time.')}
  {(T('本报告仅含本县：', 'This report covers one county only: ') + esc(scope)) if scope else ''}</p>
 <h2>{T('评分', 'Scores')}</h2><p>{T('作业', 'operations')} {s['operations']}，{T('完成', 'completed')} {s['completed']}，{T('空域被拒', 'denied')} {s['denied']}，
-{T('违规', 'violations')} {s['violations']}，{T('未处置冰雹路径', 'missed hail tracks')} {len(s['missed_cells'])}</p>
+{T('违规', 'violations')} {s['violations']}，{T('未处置冰雹路径', 'missed hail tracks')} {len(s['missed_cells'])}{esc(missed_names)}</p>
 <table><tr><th>{T('环节', 'step')}</th><th>n</th><th>{T('平均(秒)', 'mean s')}</th><th>{T('目标(秒)', 'target s')}</th><th>{T('达标', 'met')}</th><th>{T('负责', 'owner')}</th></tr>{steps}</table>
 <p>{T('预警检验（按县）', 'Warnings (by county)')}: {esc(_warning_line(s['warnings'], lang))}</p>
 <h2>{T('地面实况检验', 'Against ground-truth hail reports')}</h2><ul>{truth}</ul>
 <h2>{T('时间线', 'Timeline')}</h2>{img('timeline')}<h2>{T('地图', 'Map')}</h2>{img('map')}
-<h2>{T('作业', 'Operations')}</h2><table><tr><th>ID</th><th>{T('作业点', 'site')}</th><th>{T('县', 'county')}</th><th>{T('最终状态', 'final')}</th><th>{T('各环节时间（北京时间）', 'steps (BJT)')}</th><th>{T('用时', 'durations')}</th><th>{T('违规', 'violations')}</th></tr>{rows}</table>
+<h2>{T('作业', 'Operations')}</h2><table><tr><th>ID</th><th>{T('风暴', 'storm')}</th><th>{T('作业点', 'site')}</th><th>{T('县', 'county')}</th><th>{T('最终状态', 'final')}</th><th>{T('各环节时间（北京时间）', 'steps (BJT)')}</th><th>{T('用时', 'durations')}</th><th>{T('违规', 'violations')}</th></tr>{rows}</table>
 <h2>{T('总结', 'After action')}</h2><h3>{T('做得好的', 'What went well')}</h3><ul>{lis(aa['went_well'])}</ul>
 <h3>{T('需改进的', 'What to improve')}</h3><ul>{lis(aa['to_improve'])}</ul></body></html>"""
 

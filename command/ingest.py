@@ -33,13 +33,14 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from command import audit
 from command.isolation import RUNNER, IsolatedCallFailed, call_named
 from command.models import CellRecord, RadarVolume, ServiceStatus
 from command.push import ROOM_ALL, announce, scoped
 from command.settings import Settings
+from command.storms import link_storms, storm_name, storm_ref, storms_of_volume
 from radar.config import DetectionConfig
 from radar.detect import VolumeResult, detect_volume, volume_to_geojson
 from radar.errors import RadarError, RadarReadError
@@ -186,9 +187,10 @@ def record_volume(
     _PREVIOUS_FIELDS[_tracker_key(drill_id)] = field
     session.add(vol)
     session.flush()
+    records = []
     for feature in fc["features"]:
         feature["properties"]["track_id"] = track_of_cell.get(feature["properties"]["id"])
-        session.add(
+        records.append(
             CellRecord(
                 volume_id=vol.id,
                 cell_id=feature["properties"]["id"],
@@ -199,6 +201,15 @@ def record_volume(
                 drill_id=drill_id,
             )
         )
+    session.add_all(records)
+    # Each cell joins its storm and carries the storm's review and name (issue 11).
+    link_storms(
+        session,
+        records,
+        {t.id: t for t in state.active_tracks if t.last.scan_time == result.scan_time},
+        drill_id,
+        result.scan_time if drill_id else datetime.now(UTC),  # a drill's audit on its clock
+    )
     audit.append(
         session,
         actor="radar-feed",
@@ -218,12 +229,10 @@ def record_volume(
         },
     )
     session.flush()
-    announce(
-        session,
-        "volume.new",
-        volume_event(vol, fc["features"], tracks_json),
-        scoped([ROOM_ALL], drill_id),
-    )
+    event = volume_event(vol, fc["features"], tracks_json)
+    # The hail storms by their one name (language-neutral: number and the forecaster's name).
+    event["hail_storms"] = [storm_ref(r.storm) for r in records if r.hail and r.storm]
+    announce(session, "volume.new", event, scoped([ROOM_ALL], drill_id))
     from command.office.handover import draft_handovers
 
     draft_handovers(session, vol)  # joint defence: storms leaving the city within 60 min
@@ -266,7 +275,30 @@ def _arrivals(nowcast: Any, targets: dict[str, Any]) -> dict[str, dict[str, str]
 
 
 def volume_payload(vol: RadarVolume) -> dict[str, Any]:
+    """The whole volume for the map.  Each cell's properties and each track gain the storm's
+    one name (``storm_name``) and review (``storm_review``) as they are now (issue 11)."""
     products = volume_payload_products(vol)
+    cells = list(vol.cells) if vol.id else []
+    session = object_session(vol)
+    storms = storms_of_volume(session, vol) if session is not None and cells else {}
+    features, by_track = [], {}
+    for c in cells:
+        storm = storms.get(c.storm_id or 0)
+        name = storm_name(storm, track_id=c.track_id, fallback=c.cell_id)
+        review = storm.review if storm is not None else c.review
+        features.append(
+            {
+                **c.feature,
+                "properties": {
+                    **c.feature["properties"],
+                    "storm_name": name,
+                    "storm_review": review,
+                    "storm_id": c.storm_id,
+                },
+            }
+        )
+        if c.track_id:
+            by_track[c.track_id] = {"storm_name": name, "storm_review": review}
     return {
         "volume_id": vol.id,
         "file": vol.filename,
@@ -275,8 +307,21 @@ def volume_payload(vol: RadarVolume) -> dict[str, Any]:
         "radar": vol.radar,
         "levels": vol.levels,
         "drill_id": vol.drill_id,
-        "cells": [c.feature for c in vol.cells] if vol.id else [],
-        "tracks": vol.tracks or [],
+        "cells": features,
+        "tracks": [
+            {
+                **t,
+                **by_track.get(
+                    t.get("id"),
+                    {
+                        "storm_name": storm_name(
+                            None, track_id=t.get("id"), fallback=str(t.get("id") or "")
+                        )
+                    },
+                ),
+            }
+            for t in vol.tracks or []
+        ],
         "products": products,
     }
 

@@ -212,6 +212,44 @@ class RadarVolume(Base):
     )
 
 
+class StormTrack(Base):
+    """A storm as people know it (issue 11): one track of the tracker (``track_id``, e.g.
+    ``T0003``) in one world (live, or one drill), with one name and one review state that
+    carry across scans until the forecaster changes them.  Every cell of the track links to
+    it (``cells.storm_id``).
+
+    The shown name is ``name`` when the forecaster gave one, else "风暴 <number>" / "Storm
+    <number>" (``command.storms.storm_name``); ``number`` comes from the track id, so the
+    name is stable from the first scan.  A tracker whose ids restart (its state lost) makes
+    new storms: ``first_seen`` (the track's first scan) is part of the identity.
+    ``reviewed_hail``/``reviewed_mesh_mm`` are what the storm was when the forecaster decided
+    (a dismissed storm that crosses into hail or severe hail goes back to review:
+    ``dispatch.review``); ``reopened`` says why it did."""
+
+    __tablename__ = "storm_tracks"
+    __table_args__ = (UniqueConstraint("drill_key", "track_id", "first_seen",
+                                       name="uq_storm_track"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    track_id: Mapped[str] = mapped_column(String(32))
+    drill_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    drill_key: Mapped[str] = mapped_column(String(32), default="")  # drill id or "" (unique key)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_cell_id: Mapped[str] = mapped_column(String(64), default="")
+    parent_track_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    number: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    review: Mapped[str] = mapped_column(String(16), default="new")  # dispatch.review.Review
+    reviewed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    review_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reviewed_hail: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    reviewed_mesh_mm: Mapped[float | None] = mapped_column(Float, nullable=True)
+    reopened: Mapped[str | None] = mapped_column(String(16), nullable=True)  # dispatch.review.Reopen
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class CellRecord(Base):
     __tablename__ = "cells"
 
@@ -227,8 +265,12 @@ class CellRecord(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     review_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     drill_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    # The storm (track) this cell is a scan of: its name and review (issue 11).
+    storm_id: Mapped[int | None] = mapped_column(
+        ForeignKey("storm_tracks.id", ondelete="SET NULL"), nullable=True, index=True)
 
     volume: Mapped[RadarVolume] = relationship(back_populates="cells")
+    storm: Mapped[StormTrack | None] = relationship()
 
 
 class LiveEvent(Base):

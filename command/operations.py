@@ -98,12 +98,26 @@ def site_of(session: Session, code: str) -> Any | None:
     return None if rec is None else to_site(rec)
 
 
-def to_json(op: lc.Operation, now: datetime | None = None, site: Any | None = None) -> dict[str, Any]:
+def storm_of(session: Session, op: lc.Operation) -> dict[str, Any]:
+    """``{"storm_name", "storm"}`` of the operation's cell: the one name of its storm."""
+    from command.storms import storm_json_of_cell, storms_of_cells
+
+    return storm_json_of_cell(storms_of_cells(session, [op.cell_id], op.drill_id), op.cell_id)
+
+
+def to_json(op: lc.Operation, now: datetime | None = None, site: Any | None = None, *,
+            session: Session | None = None, storm: dict[str, Any] | None = None) -> dict[str, Any]:
     """The operation for the API and the map, with the running clocks.  With the ``site``
-    (its equipment) a plan in conflict with the live envelope carries its amendment."""
+    (its equipment) a plan in conflict with the live envelope carries its amendment.  With
+    the ``session`` (or the ``storm`` looked up already) it carries its storm's one name
+    (``storm_name``, ``storm``: issue 11)."""
     now = now or datetime.now(UTC)
     data: dict[str, Any] = encode(op)
     data.pop("__type__", None)
+    if storm is None and session is not None:
+        storm = storm_of(session, op)
+    if storm is not None:
+        data.update(storm)
     clearance = op.clearance(now)
     data["cleared"] = None if clearance is None else {
         "window": [clearance.window.start.isoformat(), clearance.window.end.isoformat()],
@@ -189,7 +203,8 @@ def _persist(session: Session, rec: OperationRecord, before: lc.Operation | None
                  before=None if before is None else {"state": before.state.value},
                  after={"state": after.state.value, "detail": after.history[-1].detail
                         if after.history else ""})
-    payload = {"operation": to_json(after, now, site_of(session, after.site_code)),
+    payload = {"operation": to_json(after, now, site_of(session, after.site_code),
+                                    session=session),
                "action": action, "by": actor.username}
     announce(session, "operation.update", payload, _rooms(after))
     _follow_readiness(session, before, after, actor, now)

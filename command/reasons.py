@@ -59,6 +59,10 @@ _PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
                 rf"layer bottom \(H0 {_NUM} m\)"),
      lambda m: _("%(eq)s ceiling %(c)s m ASL is below the seeding layer bottom (H0 %(h)s m)",
                  eq=m[1], c=m[2], h=m[4])),
+    (re.compile(rf"re-engagement cooldown {_NUM} min after its last firing \(ended {_ISO}\): "
+                rf"ready again at {_ISO}"),
+     lambda m: _("re-engagement cooldown %(n)s min after its last firing (ended %(a)s): ready "
+                 "again at %(b)s", n=m[1], a=_hm(m[2]), b=_hm(m[3]))),
     (re.compile(r"^offline$"), lambda m: _("site offline")),
     (re.compile(r"^already engaged in another operation$"),
      lambda m: _("already engaged in another operation")),

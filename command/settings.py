@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     bulletin_chase_hours: float = Field(default=4.0, gt=0)  # unread bulletins chased after this
     bulletin_prefix: str | None = None  # else office.json of the deployment (吕防雹通)
     restock_below_rounds: int = Field(default=20, ge=0)  # a site/type below this needs restock
+    # A site is not recommended again until this long after its last firing ended (the crew
+    # clears, re-lays, reloads and reports; dispatch/recommend.py step 8).
+    reengage_cooldown_min: float = Field(default=10.0, ge=0, le=240)
     smtp_host: str | None = None  # no host: e-mail stays in the outbox (shown on the page)
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_from: str = "hailops@localhost"

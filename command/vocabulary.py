@@ -19,6 +19,7 @@ from dispatch.clearance import Authority
 from dispatch.conflicts import ConflictKind
 from dispatch.escalation import EscalationKind, EscalationStep
 from dispatch.firing import Observation
+from dispatch.review import Reopen
 from sites.model import Readiness
 
 
@@ -91,6 +92,14 @@ def vocabulary(ammunition_codes: Iterable[str] = ()) -> dict[str, dict[str, str]
             "new": pgettext("review", "to review"),
             "confirmed": pgettext("review", "confirmed"),
             "dismissed": pgettext("review", "dismissed"),
+        },
+        # One name per storm (issue 11): "{number}" is filled from the storm's number.
+        "storm": {
+            "name": pgettext("storm", "Storm {number}"),
+            "unconfirmed": pgettext("storm", "awaiting the forecaster's confirmation"),
+            Reopen.HAIL.value: pgettext("storm", "back to review: hail since it was dismissed"),
+            Reopen.SEVERE.value: pgettext(
+                "storm", "back to review: severe hail since it was dismissed"),
         },
         "readiness": {
             Readiness.READY.value: pgettext("readiness", "ready"),

@@ -40,6 +40,9 @@ def build_for_cell(cell: CellRecord, county_keys: list[str], sent: datetime) -> 
 def record_warning(session: Session, cell: CellRecord, warning: Any, counties: list[str],
                    now: datetime, actor: str, role: str) -> dict[str, Any]:
     """Audit and announce an issued warning (caller commits)."""
+    from command.storms import storm_name, storm_of_cell, storm_ref
+
+    storm = storm_of_cell(session, cell)
     query = {"counties": ",".join(counties), "sent": now.isoformat()}
     if cell.drill_id:
         query["drill"] = cell.drill_id
@@ -49,6 +52,9 @@ def record_warning(session: Session, cell: CellRecord, warning: Any, counties: l
         "counties": counties, "sent": now.isoformat(), "expires": warning.expires.isoformat(),
         "by": actor, "mesh_mm": warning.mesh_mm,
         "cap_url": f"/api/cells/{cell.id}/cap.xml?{urlencode(query)}",
+        # The storm's one name (issue 11); ``storm`` lets each screen word it in its language.
+        "storm_name": storm_name(storm, track_id=cell.track_id, fallback=cell.cell_id),
+        "storm": storm_ref(storm),
     }
     audit.append(session, actor=actor, role=role, action="warning.issue", object_type="warning",
                  object_id=warning.identifier, after=payload, drill_id=cell.drill_id, at=now)

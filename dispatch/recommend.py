@@ -30,6 +30,18 @@ Method
    of the cells, benefit ``1000 * threat * 0.5**copy + quality`` (quality in (0, 1] from the
    ranking terms): the most threatening cells are covered first, a cell's first site before a
    second site for a big cell, and one site engages one cell.
+7. The forecaster's review (``reviews``: cell id → ``new``/``confirmed``/``dismissed``, the
+   review of the cell's storm).  DOMAIN §2 puts confirmation before planning, but the window
+   is short (10–40 min) and airspace approval is the slowest step, so a storm not yet
+   reviewed is still planned — its recommendations carry ``confirmed: false`` and the
+   consoles mark them "awaiting the forecaster's confirmation"; a **dismissed** storm is not
+   planned at all (``dismissed``), so it takes no site from the others.  Without ``reviews``
+   (the command line) ``confirmed`` is ``None``: unknown.
+8. Re-engagement: a site whose last firing ended less than ``reengage_cooldown_min`` (10 min
+   by default; ``HAILOPS_REENGAGE_COOLDOWN_MIN``) before ``now`` is excluded until then
+   ("ready again at"): the crew clears and re-lays the piece, reloads, reports at once
+   (DOMAIN §2, "What practice shows") and needs a new airspace window; DOMAIN gives no
+   figure, so it is a setting.  ``last_firing`` maps a site code to that end time.
 """
 
 from __future__ import annotations
@@ -83,6 +95,8 @@ class RecommendConfig:
     #: Sites whose closest approach is within this many ranges are listed as "never in range";
     #: farther ones are simply not candidates (200 × 30 such lines help nobody).
     near_miss_ranges: float = 2.0
+    #: A site is not recommended again until this long after its last firing ended (step 8).
+    reengage_cooldown_min: float = 10.0
 
 
 # --------------------------------------------------------------------------- cell paths
@@ -272,6 +286,7 @@ class CellAssessment:
     reach_area_at: datetime | None  # first entry into a populated/county area
     candidates: tuple[Candidate, ...]  # ranked
     excluded: tuple[Exclusion, ...]
+    review: str | None = None  # the storm's review (step 7); None: unknown
 
 
 @dataclass(frozen=True)
@@ -286,6 +301,7 @@ class Recommendation:
     max_altitude_m: float
     reasons: tuple[str, ...]
     threat: float
+    confirmed: bool | None = None  # the forecaster confirmed the storm (step 7); None: unknown
 
 
 @dataclass(frozen=True)
@@ -307,12 +323,18 @@ class RecommendationSet:
     cells: tuple[CellAssessment, ...]
     recommendations: tuple[Recommendation, ...]
     to_review: tuple[ReviewCell, ...] = ()
+    dismissed: tuple[str, ...] = ()  # cells of storms the forecaster dismissed (step 7)
 
 
 # --------------------------------------------------------------------------- the core
 
 
-def _site_exclusion(site: Site, engaged: Collection[str]) -> str | None:
+def _site_exclusion(
+    site: Site,
+    engaged: Collection[str],
+    ready_at: datetime | None = None,
+    cooldown_min: float = 0.0,
+) -> str | None:
     if site.readiness == Readiness.OFFLINE:
         return "offline"
     if site.code in engaged or site.readiness == Readiness.FIRING:
@@ -321,7 +343,26 @@ def _site_exclusion(site: Site, engaged: Collection[str]) -> str | None:
         n > 0 for n in site.ammunition.values()
     ):
         return "out of ammunition"
+    if ready_at is not None:
+        ended = ready_at - timedelta(minutes=cooldown_min)
+        return (
+            f"re-engagement cooldown {cooldown_min:g} min after its last firing (ended "
+            f"{iso_utc(ended)}): ready again at {iso_utc(ready_at)}"
+        )
     return None
+
+
+def ready_again_at(
+    last_firing: Mapping[str, datetime], now: datetime, config: RecommendConfig
+) -> dict[str, datetime]:
+    """Sites still within the re-engagement cooldown at ``now`` (step 8): code → when the
+    cooldown after their last firing ends (none when the cooldown is 0: the rule is off)."""
+    if config.reengage_cooldown_min <= 0:
+        return {}
+    cooldown = timedelta(minutes=config.reengage_cooldown_min)
+    return {
+        code: ended + cooldown for code, ended in last_firing.items() if ended + cooldown > now
+    }
 
 
 def _suggest_ammunition(
@@ -349,14 +390,18 @@ def _usable_pieces(
     layer: SeedingLayer,
     engaged: Collection[str],
     config: RecommendConfig,
+    cooling: Mapping[str, datetime] | None = None,
 ) -> tuple[NDArray[np.bool_], dict[int, str]]:
     """Which (site, piece) rows can engage at all, and why each excluded site cannot."""
     usable = np.zeros(len(index.rows), dtype=bool)
     site_reason: dict[int, str] = {}
     piece_problems: dict[int, list[str]] = {}
+    cooling = cooling or {}
     for r, (i, j) in enumerate(index.rows):
         site = index.sites[i]
-        reason = _site_exclusion(site, engaged)
+        reason = _site_exclusion(
+            site, engaged, cooling.get(site.code), config.reengage_cooldown_min
+        )
         if reason is not None:
             site_reason[i] = reason
             continue
@@ -387,6 +432,8 @@ def recommend(
     threat_areas: Iterable[BaseGeometry] = (),
     engaged: Collection[str] = (),
     config: RecommendConfig | None = None,
+    reviews: Mapping[str, str] | None = None,
+    last_firing: Mapping[str, datetime] | None = None,
 ) -> RecommendationSet:
     """Candidates, exclusions and the optimal site-to-cell assignment (module docstring).
 
@@ -395,9 +442,14 @@ def recommend(
     not given).  ``threat_areas`` are the populated/county polygons (WGS84) whose time to
     reach raises a cell's threat.  ``engaged`` holds the codes of sites busy elsewhere.
     Exclusions are listed per cell for the sites the cell passes near (within
-    ``config.near_miss_ranges`` ranges); the rest are simply not candidates.
+    ``config.near_miss_ranges`` ranges); the rest are simply not candidates.  ``reviews``
+    maps a cell id to its storm's review (step 7), ``last_firing`` a site code to when its
+    last firing ended (step 8).
     """
     config = config or RecommendConfig()
+    # Dismissed storms are not planned (step 7): they take no site from the others.
+    dismissed = tuple(c.id for c in cells if (reviews or {}).get(c.id) == "dismissed")
+    cells = [c for c in cells if c.id not in dismissed]
     # "Cannot tell" cells (radar blind to part of the storm) are listed for review, with
     # their reason, and never assigned a site: a person decides, not the optimiser.
     to_review = tuple(
@@ -425,7 +477,8 @@ def recommend(
     px, py = index.project(lon.ravel(), lat.ravel())
     px, py = px.reshape(n_cells, n_steps), py.reshape(n_cells, n_steps)
 
-    usable, site_reason = _usable_pieces(index, layer, engaged, config)
+    cooling = ready_again_at(last_firing or {}, now, config)
+    usable, site_reason = _usable_pieces(index, layer, engaged, config, cooling)
 
     # Distance prefilter, vectorised over pieces x cells x samples; the exact polygon test
     # (shapely, prepared) only for the samples within range of a usable piece.
@@ -507,6 +560,7 @@ def recommend(
                 reach_area_at=None if when is None else now + timedelta(seconds=when),
                 candidates=tuple(ranked),
                 excluded=tuple(excluded),
+                review=None if reviews is None else reviews.get(cell.id, "new"),
             )
         )
     return RecommendationSet(
@@ -516,6 +570,7 @@ def recommend(
         cells=tuple(assessments),
         recommendations=_assign(assessments, sites, now, config),
         to_review=to_review,
+        dismissed=dismissed,
     )
 
 
@@ -639,6 +694,7 @@ def _assign(
                 max_altitude_m=cand.max_altitude_m,
                 reasons=tuple(reasons),
                 threat=assessment.threat,
+                confirmed=None if assessment.review is None else assessment.review == "confirmed",
             )
         )
     return tuple(out)
@@ -666,6 +722,8 @@ def recommendations_to_json(result: RecommendationSet) -> dict[str, Any]:
                 "max_altitude_m": round(r.max_altitude_m),
                 "threat": r.threat,
                 "reasons": list(r.reasons),
+                # The forecaster confirmed the storm (None: not known here, e.g. the CLI).
+                "confirmed": r.confirmed,
             }
             for r in result.recommendations
         ],
@@ -687,9 +745,13 @@ def recommendations_to_json(result: RecommendationSet) -> dict[str, Any]:
                     for cand in a.candidates
                 ],
                 "excluded": [{"site_code": e.site_code, "reason": e.reason} for e in a.excluded],
+                "review": a.review,
+                "confirmed": None if a.review is None else a.review == "confirmed",
             }
             for a in result.cells
         ],
+        # Cells of storms the forecaster dismissed: not planned.
+        "dismissed": list(result.dismissed),
         # Cells with verdict "cannot_tell": threats to review, not engaged automatically.
         "to_review": [
             {

@@ -104,7 +104,13 @@ def gather_figures(session: Session, *, start: datetime | None, end: datetime | 
         mesh = props.get("mesh_mm")
         if mesh is not None and (max_mesh is None or float(mesh) > max_mesh["mesh_mm"]):
             max_mesh = {"mesh_mm": float(mesh), "track": c.track_id or c.cell_id,
-                        "at": c.scan_time.isoformat()}
+                        "at": c.scan_time.isoformat(), "cell": c}
+    if max_mesh is not None:  # the storm by its one name (issue 11), as on every screen
+        from command.storms import storm_name
+
+        top = max_mesh.pop("cell")
+        max_mesh["storm_name"] = storm_name(top.storm, track_id=top.track_id,
+                                            fallback=top.cell_id, lang="zh")
     ground = reports_between(session, start, end, drill_id)
     ground_reports = [HailReport(time=r.observed_at, lat=r.lat, lon=r.lon, id=f"ground:{r.id}")
                       for r in ground]
@@ -188,7 +194,8 @@ def draft_text(fig: dict[str, Any], label: str) -> str:
     mesh = w["max_mesh"]
     p1 = (f"{label}，雷达共监测到冰雹云{w['hail_tracks']}个（冰雹单体识别{w['hail_cell_detections']}次），"
           f"影响{counties}。" + (f"最大估计冰雹直径（MESH）{mesh['mesh_mm']:.0f}毫米"
-                                f"（{mesh['track']}，{_bjt(mesh['at'])}）。" if mesh else ""))
+                                f"（{mesh.get('storm_name') or mesh['track']}，{_bjt(mesh['at'])}）。"
+                                if mesh else ""))
     warns = w["warnings"]
     if warns:
         leads = [v for x in warns for v in x["lead_time_s"].values() if v is not None]

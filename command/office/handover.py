@@ -85,8 +85,8 @@ def draft_handovers(session: Session, vol: RadarVolume) -> list[HandoverRecord]:
                              direction_deg=float(track.get("direction_deg") or 0.0),
                              drill_id=vol.drill_id, drill_key=vol.drill_id or "",
                              created_at=vol.scan_time, created_by="system")
+        session.add(rec)  # first: the notice names the storm from the session
         rec.text = notice_text(rec, vol.scan_time)
-        session.add(rec)
         session.flush()
         audit.append(session, actor="system", role="system", action="handover.draft",
                      object_type="handover", object_id=str(rec.id), after=handover_json(rec),
@@ -109,6 +109,23 @@ def _county_near(lon: float, lat: float) -> str:
     return best.name_zh
 
 
+def storm_name_of(rec: HandoverRecord) -> str:
+    """An outgoing notice names the storm by its one name, as our screens do (issue 11); an
+    incoming one keeps the neighbour's label."""
+    from sqlalchemy.orm import object_session
+
+    from command.models import StormTrack
+    from command.storms import storm_name
+
+    session = object_session(rec)
+    if rec.direction != "out" or session is None:
+        return rec.track_id
+    storm = session.scalars(select(StormTrack).where(
+        StormTrack.drill_key == (rec.drill_id or ""), StormTrack.track_id == rec.track_id)
+        .order_by(StormTrack.first_seen.desc()).limit(1)).first()
+    return storm_name(storm, track_id=rec.track_id, fallback=rec.track_id, lang="zh")
+
+
 def notice_text(rec: HandoverRecord, observed_at: datetime) -> str:
     from command.deployment import deployment
 
@@ -121,7 +138,7 @@ def notice_text(rec: HandoverRecord, observed_at: datetime) -> str:
     mesh = f"{rec.mesh_mm:.0f}毫米" if rec.mesh_mm is not None else "暂无"
     speed = rec.speed_mps or 0.0
     return (f"{n.name_zh}人工影响天气办公室：\n"
-            f"    {t_obs}（北京时），{city}天气雷达监测到冰雹云单体{rec.track_id}，"
+            f"    {t_obs}（北京时），{city}天气雷达监测到冰雹云单体“{storm_name_of(rec)}”，"
             f"最大估计冰雹直径（MESH）{mesh}，正以每秒{speed:.0f}米（每小时{speed * 3.6:.0f}公里）"
             f"向{compass_zh(rec.direction_deg or 0.0)}（{(rec.direction_deg or 0.0):.0f}°）方向移动。"
             f"据临近预报，预计约{minutes}分钟后（{t_cross}前后）在{_county_near(rec.crossing_lon, rec.crossing_lat)}"
@@ -139,6 +156,7 @@ def handover_json(rec: HandoverRecord) -> dict[str, Any]:
         name_zh = name_en = rec.neighbour_key
     return {"id": rec.id, "direction": rec.direction, "neighbour": rec.neighbour_key,
             "neighbour_zh": name_zh, "neighbour_en": name_en, "track_id": rec.track_id,
+            "storm_name": storm_name_of(rec),
             "state": rec.state, "crossing_at": rec.crossing_at.isoformat(),
             "crossing_lat": rec.crossing_lat, "crossing_lon": rec.crossing_lon,
             "mesh_mm": rec.mesh_mm, "speed_mps": rec.speed_mps, "direction_deg": rec.direction_deg,
@@ -164,7 +182,7 @@ def send_handover(session: Session, handover_id: int, text: str | None, *, actor
         raise OfficeError("the neighbour has no liaison e-mail", {"neighbour": rec.neighbour_key})
     before = handover_json(rec)
     rec.state, rec.sent_at, rec.sent_by = "sent", now, actor
-    subject = f"【联防联控】冰雹云移出通报 {rec.track_id} {rec.crossing_at.astimezone(BEIJING):%m-%d %H:%M}"
+    subject = f"【联防联控】冰雹云移出通报 {storm_name_of(rec)} {rec.crossing_at.astimezone(BEIJING):%m-%d %H:%M}"
     if rec.drill_id:
         subject = "【演练 DRILL】" + subject
     enqueue(session, liaison.email, subject, rec.text, ref=f"handover:{rec.id}")

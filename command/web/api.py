@@ -24,6 +24,7 @@ from command.web.schemas import (
     NewUserBody,
     ReadinessBody,
     RevokeBody,
+    StormNameBody,
     TokenBody,
     validated,
 )
@@ -359,17 +360,93 @@ def get_volume(volume_id: int) -> Any:
 @roles_required("forecaster")
 @validated(CellReviewBody)
 def review_cell(record_id: int) -> Any:
-    """A duty forecaster confirms or dismisses a cell (reason recorded and audited)."""
+    """A duty forecaster confirms or dismisses a cell's storm (issue 11: the review belongs
+    to the storm and carries across scans); reason recorded and audited.  A cell without a
+    track is reviewed alone, as before."""
     from command.models import CellRecord
-    from command.push import ROOM_ALL, announce, scoped
-    from command.web.scope import requested_drill
+    from command.storms import storm_of_cell
 
     session = get_session()
     cell = session.get(CellRecord, record_id)
-    drill = requested_drill()
     # A drill's cell is reviewed only from inside that drill, a live cell only live.
-    if cell is None or cell.drill_id != (None if drill is None else drill.id):
+    if cell is None or cell.drill_id != _world_id():
         raise NotFound(f"no cell {record_id}")
+    decision, reason = _review_body()
+    storm = storm_of_cell(session, cell)
+    if storm is not None:
+        return _review(storm, decision, reason)
+    before = {"review": cell.review, "reason": cell.review_reason}
+    cell.review, cell.review_reason, cell.reviewed_by = decision, reason, current_user.username
+    audit.append(session, actor=current_user.username, role=current_user.role,
+                 action=f"cell.{decision}", object_type="cell", object_id=cell.cell_id,
+                 before=before, after={"review": decision, "reason": reason},
+                 drill_id=cell.drill_id, at=_world_now())
+    _announce_review(cell, None, decision, reason)
+    session.commit()
+    return jsonify({"record_id": cell.id, "review": decision, "storm_name": cell.cell_id,
+                    "storm": None})
+
+
+@bp.post("/storms/<int:storm_id>/review")
+@roles_required("forecaster")
+@validated(CellReviewBody)
+def review_storm(storm_id: int) -> Any:
+    """The forecaster confirms or dismisses a storm (every later scan of it carries the
+    decision until changed; a dismissed storm returns to review if it turns to hail or severe
+    hail).  A reason is required to dismiss; audited, then announced (``cell.review``)."""
+    decision, reason = _review_body()
+    return _review(_storm(storm_id), decision, reason)
+
+
+@bp.post("/storms/<int:storm_id>/name")
+@roles_required("forecaster")
+@validated(StormNameBody)
+def rename_storm(storm_id: int) -> Any:
+    """The forecaster names a storm (an empty name restores the default "风暴 N"): the one
+    name on the map, in every console and report; audited, then announced (``storm.update``)."""
+    from command.push import ROOM_ALL, announce, scoped
+    from command.storms import rename_storm as rename
+    from command.storms import storm_json, storm_ref
+
+    session = get_session()
+    storm = _storm(storm_id)
+    body: StormNameBody = g.body
+    rename(session, storm, body.name, actor=current_user.username, role=current_user.role,
+           at=_world_now())
+    announce(session, "storm.update", {"storm": storm_ref(storm), "by": current_user.username},
+             scoped([ROOM_ALL], storm.drill_id))
+    session.commit()
+    return jsonify(storm_json(storm))
+
+
+def _world_id() -> str | None:
+    from command.web.scope import requested_drill
+
+    drill = requested_drill()
+    return None if drill is None else drill.id
+
+
+def _world_now() -> Any:
+    """Now in the request's world: the drill clock inside a drill (which must be running)."""
+    from datetime import UTC, datetime
+
+    from command.web.scope import requested_drill, running_drill_now
+
+    drill = requested_drill()
+    return datetime.now(UTC) if drill is None else running_drill_now(drill)
+
+
+def _storm(storm_id: int) -> Any:
+    from command.models import StormTrack
+
+    storm = get_session().get(StormTrack, storm_id)
+    # A drill's storm only from inside that drill, a live one only live.
+    if storm is None or storm.drill_id != _world_id():
+        raise NotFound(f"no storm {storm_id}")
+    return storm
+
+
+def _review_body() -> tuple[str, str]:
     body = request.get_json(silent=True) or {}
     decision, reason = body.get("decision"), body.get("reason", "")
     errors = {}
@@ -379,19 +456,36 @@ def review_cell(record_id: int) -> Any:
         errors["reason"] = "a reason is required to dismiss a cell"
     if errors:
         raise Unprocessable("invalid review", errors)
-    before = {"review": cell.review, "reason": cell.review_reason}
     assert isinstance(decision, str) and isinstance(reason, str)  # validated above
-    cell.review, cell.review_reason, cell.reviewed_by = decision, reason, current_user.username
-    audit.append(session, actor=current_user.username, role=current_user.role,
-                 action=f"cell.{decision}", object_type="cell", object_id=cell.cell_id,
-                 before=before, after={"review": decision, "reason": reason},
-                 drill_id=cell.drill_id)
-    announce(session, "cell.review", {"record_id": cell.id, "cell_id": cell.cell_id,
-                                      "track_id": cell.track_id, "review": decision,
-                                      "reason": reason, "by": current_user.username},
-             scoped([ROOM_ALL], cell.drill_id))
+    return decision, reason
+
+
+def _review(storm: Any, decision: str, reason: str) -> Any:
+    from command.storms import review_storm as review
+    from command.storms import storm_json
+    from dispatch.review import Review
+
+    session = get_session()
+    cell = review(session, storm, Review(decision), reason, actor=current_user.username,
+                  role=current_user.role, at=_world_now())
+    _announce_review(cell, storm, decision, reason)
     session.commit()
-    return jsonify({"record_id": cell.id, "review": decision})
+    return jsonify({"record_id": None if cell is None else cell.id, "review": decision,
+                    **storm_json(storm)})
+
+
+def _announce_review(cell: Any, storm: Any, decision: str, reason: str) -> None:
+    from command.push import ROOM_ALL, announce, scoped
+    from command.storms import storm_ref
+
+    drill_id = storm.drill_id if storm is not None else cell.drill_id
+    announce(get_session(), "cell.review", {
+        "record_id": None if cell is None else cell.id,
+        "cell_id": None if cell is None else cell.cell_id,
+        "track_id": storm.track_id if storm is not None else cell.track_id,
+        "review": decision, "reason": reason, "by": current_user.username,
+        "storm_id": None if storm is None else storm.id, "storm": storm_ref(storm)},
+        scoped([ROOM_ALL], drill_id))
 
 
 @bp.get("/openapi.json")

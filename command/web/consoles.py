@@ -19,7 +19,15 @@ from command.cap import to_cap_xml
 from command.deployment import deployment
 from command.errors import NotFound, Unprocessable
 from command.extensions import get_session
-from command.models import AuditRecord, CellRecord, IdempotencyKey, MemberUnit, RadarVolume
+from command.models import (
+    AuditRecord,
+    CellRecord,
+    IdempotencyKey,
+    MemberUnit,
+    RadarVolume,
+    StormTrack,
+)
+from command.storms import storm_json, storm_name, storms_of_volume
 from command.warnings import WarningInputError, build_for_cell, record_warning
 from command.web.paging import documented_query, openapi_params
 from command.web.schemas import WarningBody, validated
@@ -183,27 +191,21 @@ def verdict_words(props: dict[str, Any]) -> tuple[str, str]:
 @roles_required("forecaster", "commander", "member")
 def latest_cells() -> Any:
     """The cells of the latest live volume with their record ids (for review), review
-    state, track motion/trend and predicted arrivals.  A cell whose track was reviewed in an
-    earlier volume carries that review as ``track_review``."""
+    state, track motion/trend and predicted arrivals.  Each cell carries its storm (issue
+    11): ``storm_name`` (the one name), ``storm`` (id, number, the forecaster's name, review,
+    who and when) and ``track_review``, the storm's standing decision (``None`` before any),
+    which the cell inherited from earlier scans."""
     session = get_session()
     vol = _latest_volume()
     if vol is None:
         return jsonify({"volume_id": None, "scan_time": None, "cells": []})
     tracks = {t["id"]: t for t in (vol.tracks or [])}
-    track_ids = [c.track_id for c in vol.cells if c.track_id]
-    earlier: dict[str, CellRecord] = {}
-    if track_ids:
-        for rec in session.scalars(select(CellRecord).where(
-                CellRecord.track_id.in_(track_ids), CellRecord.drill_id == vol.drill_id
-                if vol.drill_id else CellRecord.drill_id.is_(None),
-                CellRecord.review != "new", CellRecord.volume_id != vol.id)
-                .order_by(CellRecord.id)):
-            earlier[rec.track_id or ""] = rec  # the last one wins
+    storms = storms_of_volume(session, vol)
     cells = []
     rank = {"hail": 0, "cannot_tell": 1}  # hail first, then the threats to review
     for c in sorted(vol.cells, key=lambda r: (rank.get(verdict_of_props(r.feature["properties"]), 2),
                                               -(r.feature["properties"].get("mesh_mm") or 0))):
-        prev = earlier.get(c.track_id or "")
+        storm = storms.get(c.storm_id or 0)
         cells.append({
             "record_id": c.id, "cell_id": c.cell_id, "hail": c.hail,
             "verdict": verdict_of_props(c.feature["properties"]),
@@ -211,10 +213,10 @@ def latest_cells() -> Any:
             "verdict_reason_text": verdict_words(c.feature["properties"])[1],
             "properties": c.feature["properties"], "geometry": c.feature["geometry"],
             "review": c.review, "review_reason": c.review_reason, "reviewed_by": c.reviewed_by,
-            "track_review": None if prev is None else {
-                "review": prev.review, "reason": prev.review_reason, "by": prev.reviewed_by,
-                "cell_id": prev.cell_id},
+            "track_review": _track_review(storm),
             "track": _track_summary(tracks.get(c.track_id or "")),
+            **storm_json(storm, track_id=c.track_id, fallback=c.cell_id),
+            "parent_storm_name": _parent_name(session, storm),
         })
     radar = vol.radar or {}
     return jsonify({"volume_id": vol.id, "scan_time": vol.scan_time.isoformat() if vol.scan_time
@@ -222,6 +224,27 @@ def latest_cells() -> Any:
                     "complete": radar.get("complete", True),
                     "sweeps_expected": radar.get("sweeps_expected"),
                     "sweeps_read": radar.get("sweeps_read")})
+
+
+def _track_review(storm: StormTrack | None) -> dict[str, Any] | None:
+    """The storm's standing decision: the forecaster's, also when a dismissed storm went back
+    to review (``reopened`` says why); ``None`` when nobody has decided yet."""
+    if storm is None or (storm.review == "new" and not storm.reopened):
+        return None
+    return {"review": "dismissed" if storm.reopened else storm.review,
+            "reason": storm.review_note, "by": storm.reviewed_by,
+            "at": storm.reviewed_at.isoformat() if storm.reviewed_at else None,
+            "reopened": storm.reopened, "cell_id": storm.last_cell_id}
+
+
+def _parent_name(session: Any, storm: StormTrack | None) -> str | None:
+    """The name of the storm a split child came from (its parent track in the same world)."""
+    if storm is None or not storm.parent_track_id:
+        return None
+    parent = session.scalars(select(StormTrack).where(
+        StormTrack.drill_key == storm.drill_key, StormTrack.track_id == storm.parent_track_id)
+        .order_by(StormTrack.first_seen.desc()).limit(1)).first()
+    return storm_name(parent, track_id=storm.parent_track_id)
 
 
 @bp.get("/api/cells/arrivals")
@@ -280,7 +303,7 @@ def airspace() -> Any:
             decided = {d.authority.value for d in op.decisions}
             if current_user.role in ("atc", "military") and current_user.role in decided:
                 continue
-            pending.append(operations.to_json(op, now))
+            pending.append(operations.to_json(op, now, session=session))
         out["pending"] = pending
         out["drill_id"] = None if drill is None else drill.id
     return jsonify(out)

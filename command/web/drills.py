@@ -149,7 +149,8 @@ def drill_state(drill_id: str) -> Any:
                     "notes": event.notes if event else [],
                     "volume": None if vol is None else volume_payload(vol),
                     "operations": [operations.to_json(operations.load(session, o.id)[1],
-                                                      _now_of(drill)) for o in ops]})
+                                                      _now_of(drill), session=session)
+                                   for o in ops]})
 
 
 def _now_of(drill: DrillRecord) -> Any:

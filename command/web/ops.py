@@ -134,8 +134,12 @@ def list_operations() -> Any:
     codes = {r.site_code for r in rows}
     sites = {rec.code: to_site(rec) for rec in session.scalars(
         select(SiteRecord).where(SiteRecord.code.in_(codes)))} if codes else {}
+    from command.storms import storm_json_of_cell, storms_of_cells
+
+    storms = storms_of_cells(session, [r.cell_id for r in rows], None if drill is None else drill.id)
     return jsonify({"operations": [operations.to_json(decode(lc.Operation, r.data), now,
-                                                      sites.get(r.site_code))
+                                                      sites.get(r.site_code),
+                                                      storm=storm_json_of_cell(storms, r.cell_id))
                                    for r in rows], "next_cursor": next_cursor})
 
 
@@ -149,7 +153,8 @@ def get_operation(op_id: str) -> Any:
         raise NotFound(f"no operation {op_id}") from None
     if not _visible(rec):
         raise NotFound(f"no operation {op_id}")
-    return jsonify(operations.to_json(op, site=operations.site_of(session, op.site_code)))
+    return jsonify(operations.to_json(op, site=operations.site_of(session, op.site_code),
+                                      session=session))
 
 
 @bp.post("/operations")
@@ -164,7 +169,7 @@ def create_operation() -> Any:
                             idempotency_key=request.headers.get("Idempotency-Key"),
                             drill_id=None if drill is None else drill.id)
     session.commit()
-    return jsonify(operations.to_json(op)), 201
+    return jsonify(operations.to_json(op, session=session)), 201
 
 
 @bp.post("/operations/<op_id>/<action>")
@@ -197,7 +202,8 @@ def operation_action(op_id: str, action: str) -> Any:
     except operations.NotFoundError as exc:
         raise NotFound(str(exc)) from None
     session.commit()
-    return jsonify(operations.to_json(op, now, operations.site_of(session, op.site_code)))
+    return jsonify(operations.to_json(op, now, operations.site_of(session, op.site_code),
+                                      session=session))
 
 
 @bp.get("/operations/<op_id>/clearance-request")
@@ -230,11 +236,26 @@ def recommendations() -> Any:
                          .order_by(RadarVolume.id.desc()).limit(1))
     if vol is None:
         return jsonify({"volume_id": None, "recommendations": [], "cells": []})
+    from flask import current_app
+
+    from command.dispatching import recommend_config
+
     out = recommendations_to_json(recommend_for_volume(
-        session, vol, None if drill is None else drill.overrides))
+        session, vol, None if drill is None else drill.overrides,
+        recommend_config(current_app.config["HAILOPS"])))
     out["volume_id"] = vol.id
     from command.reasons import localize_recommendations
+    from command.storms import storm_json_of_cell, storms_of_cells
 
+    # Each recommendation and cell names its storm (issue 11) with its review: ``confirmed``
+    # is the forecaster's confirmation of that storm.
+    storms = storms_of_cells(session, [c["cell_id"] for c in out["cells"]]
+                             + [r["cell_id"] for r in out.get("to_review", [])]
+                             + list(out.get("dismissed", [])), vol.drill_id)
+    for item in out["recommendations"] + out["cells"] + out.get("to_review", []):
+        item.update(storm_json_of_cell(storms, item["cell_id"]))
+    out["dismissed_storms"] = [storm_json_of_cell(storms, c)["storm_name"] or c
+                               for c in out.get("dismissed", [])]
     return jsonify(localize_recommendations(out))
 
 

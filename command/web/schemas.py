@@ -185,6 +185,12 @@ class CellReviewBody(Body):
     reason: Reason = ""
 
 
+class StormNameBody(Body):
+    """A storm's name; empty restores the default ("风暴 N")."""
+
+    name: Annotated[str, StringConstraints(max_length=64)] = ""
+
+
 class WarningBody(Body):
     counties: Annotated[list[Code], Field(max_length=32)] | Annotated[
         str, StringConstraints(max_length=1000)] | None = None

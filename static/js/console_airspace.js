@@ -139,7 +139,7 @@
       "</th><th>" + T("剩余", "Ends in") + "</th><th></th></tr></thead><tbody>" + list.map(function (op) {
         const c = op.cleared, mine = clockOf(op).state;
         const canRevoke = mine === "granted" && ["clearance_requested", "cleared", "ordered", "acknowledged", "firing"].includes(op.state);
-        return '<tr data-op="' + esc(op.id) + '"><td><b>' + esc(op.site_code) + "</b></td><td>" + H.stateBadge(op.state) + (op.cease_fire ? ' <span class="state state-recalled">' + T("停火", "cease-fire") + "</span>" : "") +
+        return '<tr data-op="' + esc(op.id) + '"><td><b>' + esc(op.site_code) + "</b>" + (op.storm_name ? '<br><span class="muted small storm-name">' + esc(H.stormName(op)) + "</span>" : "") + "</td><td>" + H.stateBadge(op.state) + (op.cease_fire ? ' <span class="state state-recalled">' + T("停火", "cease-fire") + "</span>" : "") +
           "</td><td>" + (c ? H.bjt(c.window[0]).slice(0, 5) + "–" + H.bjt(c.window[1]).slice(0, 5) : "—") + "</td><td>" + (c ? H.fmt(c.ceiling_m) + T(" m（海拔）", " m ASL") + (c.standing ? T(" 长期", " standing") : "") : "—") +
           "</td><td>" + H.approvalCell(op, me) + "</td><td>" + H.approvalCell(op, other) + "</td><td>" +
           (H.CLOSED.has(op.state) ? "—" : '<span class="countdown" data-until="' + esc(op.deadline) + '"></span>') + "</td><td>" +

@@ -109,7 +109,7 @@
       return '<tr id="op-' + esc(op.id) + '" data-state="' + esc(op.state) + '">' +
         '<td title="' + esc(op.id) + '"><button type="button" class="link tl-toggle" data-tl="' + esc(op.id) + '" aria-expanded="' + expanded.has(op.id) + '">' +
         (expanded.has(op.id) ? "▾" : "▸") + "</button> <b>#" + esc(op.id.slice(-4)) + "</b> " + H.bjt(op.history[0].at).slice(0, 5) +
-        '<br><span class="muted small">' + esc(op.cell_id === "manual" ? T("手动提议", "manual") : (op.storm_name || op.cell_id)) + "</span></td>" +
+        '<br><span class="muted small">' + esc(op.cell_id === "manual" ? T("手动提议", "manual") : H.stormName(op)) + "</span></td>" +
         "<td>" + esc(op.site_code) + '<br><span class="muted small">' + esc(H.qty(op.quantity)) + " · " +
         H.fmt(op.azimuth_deg, 0) + "°/" + H.fmt(op.elevation_deg, 0) + "°</span></td>" +
         "<td>" + H.stateBadge(op.state) + warn + cease + '<br><span class="muted small">' + esc(last ? last.actor + " " + H.bjt(last.at) : "") +
@@ -169,11 +169,14 @@
       return;
     }
     const dl = document.getElementById("pf-cells");
-    if (dl) dl.innerHTML = cells.map(c => '<option value="' + esc(c.cell_id) + '">').join("");
+    if (dl) dl.innerHTML = cells.map(c => '<option value="' + esc(c.cell_id) + '" label="' + esc(H.stormName(c)) + '">').join("");
     cells.sort((a, b) => (b.threat || 0) - (a.threat || 0));
     box.innerHTML = cells.map(function (c) {
       const mine = (recs.recommendations || []).filter(r => r.cell_id === c.cell_id);
-      const shortId = '<b title="' + esc(c.cell_id) + '">' + esc(T("单体 ", "Cell ") + c.cell_id.split("-").pop()) + "</b>";
+      // The storm's one name and whether the forecaster confirmed it (issue 11).
+      const shortId = '<b class="storm-name">' + esc(H.stormName(c)) + "</b> " + (c.confirmed === false
+        ? '<span class="review review-new unconfirmed">' + esc(H.label("storm", "unconfirmed")) + "</span>"
+        : c.confirmed ? '<span class="review review-confirmed">' + esc(H.label("review", "confirmed")) + "</span>" : "");
       const excl = (c.excluded || []).map(e => "<li>" + esc(e.site_code) + ": " + esc(e.reason_text || e.reason) + "</li>").join("");
       if (!mine.length && !(c.candidates || []).length) {
         return '<div class="rec-cell empty">' + shortId + " · " + T("威胁度 ", "threat ") + H.fmt(c.threat, 2) + " · " +
@@ -192,7 +195,7 @@
         .map(k => '<button type="button" class="secondary cand" title="' + esc(T("填入手动提议", "fill the manual proposal")) + '" data-cell="' + esc(c.cell_id) +
           '" data-site="' + esc(k.site_code) + '" data-start="' + esc(k.window_start) + '" data-end="' + esc(k.window_end) + '">' +
           esc(k.site_code) + " " + H.bjt(k.window_start).slice(0, 5) + " · " + k.time_in_range_min + " min</button>").join(" ");
-      return '<div class="rec-cell"><div class="rec-head">' + shortId + " · " + T("威胁度 ", "threat ") + H.fmt(c.threat, 2) +
+      return '<div class="rec-cell' + (c.confirmed === false ? " unconfirmed" : "") + '" data-storm="' + esc(c.storm ? c.storm.id : "") + '"><div class="rec-head">' + shortId + " · " + T("威胁度 ", "threat ") + H.fmt(c.threat, 2) +
         (c.reaches_populated_area_at ? " · " + T("抵达县区 ", "reaches counties ") + H.bjt(c.reaches_populated_area_at).slice(0, 5) +
           ' (<span class="countdown" data-past="' + esc(T("已进入", "inside")) + '" data-until="' + esc(c.reaches_populated_area_at) + '"></span>)' : "") + "</div>" +
         (rows ? '<table class="grid compact"><thead><tr><th>' + T("作业点", "Site") + "</th><th>" + T("窗口", "Window") + "</th><th>" +
@@ -331,11 +334,17 @@
   });
   H.on("operation.cease_fire", d => addAlert(d.site_code + " " + T("停火: ", "cease-fire: ") + (d.reason || ""), "bad"));
   H.on("alert", function (d) { addAlert((d.site_code ? d.site_code + " " : "") + H.label("alert", d.kind), "warn"); H.beep(2); });
-  H.on("warning.issue", d => addAlert(T("冰雹预警已发布: ", "hail warning issued: ") + d.counties.map(H.countyName).join(H.zh ? "、" : ", ") + " (" + d.cell_id + ")", "warn"));
+  H.on("warning.issue", d => addAlert(T("冰雹预警已发布: ", "hail warning issued: ") + d.counties.map(H.countyName).join(H.zh ? "、" : ", ") + " (" + H.stormName(d) + ")", "warn"));
   H.on("cell.review", function (d, env) {
-    addAlert(T("预报员 ", "forecaster ") + d.by + (d.review === "confirmed" ? T(" 确认单体 ", " confirmed cell ") : T(" 排除单体 ", " dismissed cell ")) +
-      d.cell_id + (d.reason ? " · " + d.reason : ""), d.review === "confirmed" ? "warn" : "", env.at);
+    addAlert(T("预报员 ", "forecaster ") + d.by + (d.review === "confirmed" ? T(" 确认 ", " confirmed ") : T(" 排除 ", " dismissed ")) +
+      H.stormName(d) + (d.reason ? " · " + d.reason : ""), d.review === "confirmed" ? "warn" : "", env.at);
+    // The storm's recommendations show the decision at once (a dismissal drops them).
+    if (d.review === "dismissed") { loadRecs(); return; }
+    ((recs && recs.cells) || []).forEach(c => { if (c.storm && c.storm.id === d.storm_id) { c.confirmed = d.review === "confirmed"; c.review = d.review; } });
+    ((recs && recs.recommendations) || []).forEach(r => { if (r.storm && r.storm.id === d.storm_id) r.confirmed = d.review === "confirmed"; });
+    renderRecs();
   });
+  H.on("storm.update", function () { loadRecs(); loadOps().then(renderOps); });
   H.on("volume.new", function () { loadRecs(); loadArrivals().then(renderOps); });
 
   (async function start() {

@@ -54,6 +54,16 @@
   const countyNames = {};
   (boot.counties || []).forEach(c => { countyNames[c.key] = zh ? c.name_zh : c.name_en; });
   function countyName(key) { return countyNames[key] || key; }
+  /** The storm's one name (issue 11): the forecaster's name, else "风暴 N" from the served
+   *  vocabulary; ``x`` is anything carrying ``storm`` ({number, name}) or ``storm_name``
+   *  (a cell, an operation, a recommendation, a pushed event). */
+  function stormName(x) {
+    if (!x) return "";
+    const s = x.storm;
+    if (s && s.name) return s.name;
+    if (s && s.number != null) return label("storm", "name").replace("{number}", s.number);
+    return x.storm_name || x.cell_id || "";
+  }
   function compass(deg) {
     if (deg == null) return "";
     const zhN = ["北", "东北", "东", "东南", "南", "西南", "西", "西北"], enN = ["N", "NE", "E", "SE", "S", "SW", "W", "NW"];
@@ -397,7 +407,7 @@
   }
   loadEscalations();
 
-  window.HO = { label, VOCAB, askReason, url, countyName,  boot, zh, T, bjt, bjtDateTime, bjtToIso, bjtNowHms, dur, fmt, esc, stateLabel, stateBadge,
+  window.HO = { label, VOCAB, askReason, url, countyName, stormName,  boot, zh, T, bjt, bjtDateTime, bjtToIso, bjtNowHms, dur, fmt, esc, stateLabel, stateBadge,
     CLOSED, ammoLabel, qty, compass, api, act, keyFor, uuid, errorText, toast, beep, alarm, clearAlarm,
     connect, currentSeq, on, ops, upsert, lastEntry, approvalCell, approvalSeconds };
 })();

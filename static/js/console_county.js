@@ -53,7 +53,7 @@
       (H.lastEntry(op, "file_written_report") ? " · " + T("书面报告已交", "written report in") : "") + "</p>" : "";
     const viol = (op.violations || []).map(v => '<p class="violation">⚠ ' + esc(v.message) + "</p>").join("");
     return '<article class="order-card state-bg-' + esc(op.state) + (op.state === "ordered" ? " flashing" : "") + '" data-op="' + esc(op.id) + '">' +
-      "<header><b>" + esc(op.site_code) + "</b> " + H.stateBadge(op.state) + "</header>" +
+      "<header><b>" + esc(op.site_code) + "</b> " + H.stateBadge(op.state) + (op.storm_name ? ' <span class="muted small storm-name">' + esc(H.stormName(op)) + "</span>" : "") + "</header>" +
       (op.cease_fire ? '<p class="cease">' + T("停火！许可已终止，立即停止射击", "CEASE FIRE! Permission has ended: stop firing now") + "</p>" : "") +
       '<dl class="kv big-kv">' +
       "<dt>" + T("窗口", "Window") + "</dt><dd>" + H.bjt(win[0]).slice(0, 5) + "–" + H.bjt(win[1]).slice(0, 5) +

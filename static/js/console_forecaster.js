@@ -1,5 +1,6 @@
 /* Forecaster console: the cells of the latest volume with their products, trends and
- * arrivals; confirm/dismiss (reason recorded); hail warnings exported as CAP 1.2. */
+ * arrivals, each under its storm's one name; confirm/dismiss the storm (reason recorded; the
+ * decision carries to its later scans), rename it; hail warnings exported as CAP 1.2. */
 (function () {
   "use strict";
   /** Where H0/H−20 come from: the sounding (file) or the configured seasonal fallback. */
@@ -16,7 +17,8 @@
   let data = null;
   let chosen = null; // record_id of the cell to warn for
   const TREND = { growing: ["↑ 增强", "↑ growing"], decaying: ["↓ 减弱", "↓ decaying"], steady: ["→ 稳定", "→ steady"] };
-  const REVIEW = { new: ["待审核", "new"], confirmed: ["已确认", "confirmed"], dismissed: ["已排除", "dismissed"] };
+  // Review labels from the served vocabulary (the same words on the map and every console).
+  const reviewLabel = code => H.label("review", code);
 
   function isNewTrack(t) { return !t || !t.trend || t.trend.overall === "unknown"; }
   function trend(t) {
@@ -42,22 +44,26 @@
     }
     const hailOnly = document.getElementById("hail-only").checked;
     body.innerHTML = data.cells.filter(c => !hailOnly || c.hail || c.verdict === "cannot_tell").map(function (c) {
-      const p = c.properties, t = c.track;
-      const rv = REVIEW[c.review] || [c.review, c.review];
-      const prior = c.review === "new" && c.track_review ? '<br><span class="muted small">' + T("航迹此前: ", "track earlier: ") +
-        esc(T(REVIEW[c.track_review.review][0], REVIEW[c.track_review.review][1])) + "</span>" : "";
-      return '<tr data-record="' + c.record_id + '" class="' + (c.hail ? "hail" : "") + (chosen === c.record_id ? " chosen" : "") + '">' +
-        "<td><b>" + esc(p.id.split("-").pop()) + "</b>" + (c.hail ? ' <span class="state state-denied">' + T("冰雹", "HAIL") + "</span>" : "") +
+      const p = c.properties, t = c.track, st = c.storm;
+      // A dismissed storm that turned to hail (or severe hail) is back to review: say why.
+      const prior = c.review === "new" && c.track_review ? '<br><span class="muted small reopened">' +
+        esc(st && st.reopened ? H.label("storm", st.reopened) : T("此前: ", "earlier: ") + reviewLabel(c.track_review.review)) +
+        (c.track_review.by ? " · " + esc(c.track_review.by) : "") + "</span>" : "";
+      const decided = c.review !== "new" && st && st.reviewed_at ? '<br><span class="muted small">' + esc(st.reviewed_by || "") + " " + H.bjt(st.reviewed_at).slice(0, 5) + "</span>" : "";
+      return '<tr data-record="' + c.record_id + '" data-storm="' + (st ? st.id : "") + '" class="' + (c.hail ? "hail" : "") + (chosen === c.record_id ? " chosen" : "") + '">' +
+        '<td><b class="storm-name">' + esc(H.stormName(c)) + "</b>" +
+        (st ? ' <button type="button" class="link small" data-do="rename" title="' + esc(T("修改风暴名称", "Rename the storm")) + '">✎</button>' : "") +
+        (c.hail ? ' <span class="state state-denied">' + T("冰雹", "HAIL") + "</span>" : "") +
         (c.verdict === "cannot_tell" ? ' <span class="state state-clearance_requested" title="' + esc(c.verdict_text) + '">' + T("待核实", "REVIEW") + "</span>" : "") +
         (c.verdict_reason_text ? '<br><span class="muted small verdict-reason">' + esc(c.verdict_reason_text) + "</span>" : "") +
-        '<br><span class="muted small">' + esc(t ? t.id : "") + "</span></td>" +
+        (c.parent_storm_name ? '<br><span class="muted small">' + esc(T("分裂自 ", "split from ") + c.parent_storm_name) + "</span>" : "") + "</td>" +
         "<td>" + fmt(p.max_dbz, 1) + "</td><td><b>" + fmt(p.mesh_mm, 1) + "</b></td><td>" + fmt(p.posh_pct) + "</td><td>" + fmt(p.top45_km, 1) +
         "</td><td>" + fmt(p.vil_kgm2, 1) + "</td><td>" + fmt(p.vild_gm3, 2) + "</td><td>" + fmt(p.area_km2) + "</td>" +
         "<td>" + trend(t && t.trend) + "</td>" +
         "<td>" + (t && !isNewTrack(t) ? fmt((t.speed_mps || 0) * 3.6) + " km/h<br>" + T("移向 ", "to ") + esc(H.compass(t.direction_deg)) + " " + fmt(t.direction_deg) + "°" : "—") + "</td>" +
         '<td class="small">' + arrivalsText(t) + "</td>" +
-        '<td><span class="review review-' + esc(c.review) + '">' + esc(T(rv[0], rv[1])) + "</span>" +
-        (c.review_reason ? '<br><span class="muted small">' + esc(c.review_reason) + "</span>" : "") + prior + "</td>" +
+        '<td><span class="review review-' + esc(c.review) + '">' + esc(reviewLabel(c.review)) + "</span>" +
+        (c.review_reason && c.review !== "new" ? '<br><span class="muted small">' + esc(c.review_reason) + "</span>" : "") + decided + prior + "</td>" +
         '<td class="actions"><button type="button" data-do="confirmed"' + (c.review === "confirmed" ? " disabled" : "") + ">" + T("确认", "Confirm") +
         '</button> <button type="button" class="secondary" data-do="dismissed"' + (c.review === "dismissed" ? " disabled" : "") + ">" + T("排除", "Dismiss") +
         '</button> <button type="button" class="' + (c.hail ? "warn" : "secondary") + '" data-do="warn">' + T("预警", "Warn") + "</button></td></tr>";
@@ -86,16 +92,62 @@
     const id = Number(btn.closest("tr").dataset.record);
     const cell = data.cells.find(c => c.record_id === id);
     if (btn.dataset.do === "warn") { chooseCell(cell); return; }
+    if (btn.dataset.do === "rename") { rename(cell); return; }
     const decision = btn.dataset.do;
+    const name = H.stormName(cell);
     let reason = "";
     if (decision === "dismissed") {
-      reason = await H.askReason(T("排除单体 ", "Dismiss cell ") + cell.cell_id);
+      reason = await H.askReason(T("排除 ", "Dismiss ") + name);
       if (!reason) return;
     }
-    const res = await H.act(btn, "POST", "/api/cells/" + id + "/review", { decision, reason }, "review:" + id + ":" + decision,
-      decision === "confirmed" ? T("已确认 ", "Confirmed ") + cell.cell_id : T("已排除 ", "Dismissed ") + cell.cell_id);
-    if (res) { cell.review = decision; cell.review_reason = reason; render(); }
+    // The storm is reviewed (its later scans keep the decision); a cell without a storm alone.
+    const path = cell.storm ? "/api/storms/" + cell.storm.id + "/review" : "/api/cells/" + id + "/review";
+    const res = await H.act(btn, "POST", path, { decision, reason }, "review:" + (cell.storm ? "s" + cell.storm.id : id) + ":" + decision,
+      (decision === "confirmed" ? T("已确认 ", "Confirmed ") : T("已排除 ", "Dismissed ")) + name);
+    if (res) applyReview({ record_id: id, storm_id: cell.storm && cell.storm.id, storm: res.storm, review: decision, reason, by: H.boot.user.username });
   });
+  /** A review of a storm (own or pushed): every row of that storm shows it. */
+  function applyReview(d) {
+    if (!data) return;
+    data.cells.forEach(function (c) {
+      if (!(d.storm_id ? c.storm && c.storm.id === d.storm_id : c.record_id === d.record_id)) return;
+      c.review = d.review; c.review_reason = d.reason; c.reviewed_by = d.by;
+      if (c.storm) {
+        Object.assign(c.storm, { review: d.review, reviewed_by: d.by, review_note: d.reason, reopened: null,
+          reviewed_at: (d.storm && d.storm.reviewed_at) || new Date().toISOString() });
+        c.track_review = { review: d.review, reason: d.reason, by: d.by, at: c.storm.reviewed_at, reopened: null };
+      }
+    });
+    render();
+  }
+  /** The forecaster names the storm (empty: back to "风暴 N"): one name everywhere. */
+  function rename(cell) {
+    const dlg = document.createElement("dialog");
+    dlg.className = "reason-dialog";
+    dlg.innerHTML = "<form method=dialog><h3>" + esc(T("风暴名称", "Storm name")) + "</h3>" +
+      '<input name=name maxlength=64 value="' + esc(cell.storm.name || "") + '" placeholder="' + esc(H.label("storm", "name").replace("{number}", cell.storm.number)) + '">' +
+      '<p class="muted small">' + esc(T("留空则恢复默认名称", "Leave empty for the default name")) + "</p>" +
+      '<div class=row><button value=cancel formnovalidate class=secondary>' + esc(T("返回", "Back")) +
+      "</button><button value=ok>" + esc(T("保存", "Save")) + "</button></div></form>";
+    document.body.appendChild(dlg);
+    dlg.addEventListener("close", async function () {
+      const name = dlg.querySelector("input").value.trim();
+      dlg.remove();
+      if (dlg.returnValue !== "ok") return;
+      const res = await H.act(null, "POST", "/api/storms/" + cell.storm.id + "/name", { name }, "rename:" + cell.storm.id + ":" + name,
+        T("已更名 ", "Renamed ") + (name || H.label("storm", "name").replace("{number}", cell.storm.number)));
+      if (res) applyStorm(res.storm);
+    });
+    dlg.showModal();
+    dlg.querySelector("input").focus();
+  }
+  /** A storm's new name (own or pushed) on every row of it. */
+  function applyStorm(s) {
+    if (!data || !s) return;
+    data.cells.forEach(c => { if (c.storm && c.storm.id === s.id) { c.storm.name = s.name; c.storm_name = H.stormName({ storm: c.storm }); } });
+    render();
+    if (chosen) chooseCell(data.cells.find(c => c.record_id === chosen) || null);
+  }
   document.getElementById("hail-only").addEventListener("change", render);
 
   // --- warnings ----------------------------------------------------------------------------
@@ -115,7 +167,7 @@
     const label = document.getElementById("warning-cell");
     if (!cell) { label.textContent = T("请在表中点击“预警”选择单体。", "Choose a cell with “Warn” in the table."); updateWarningControls(); return; }
     const p = cell.properties;
-    label.innerHTML = T("单体 ", "Cell ") + "<b>" + esc(cell.cell_id) + "</b> · MESH " + fmt(p.mesh_mm, 1) + " mm · POSH " + fmt(p.posh_pct) + " %";
+    label.innerHTML = "<b>" + esc(H.stormName(cell)) + "</b> · MESH " + fmt(p.mesh_mm, 1) + " mm · POSH " + fmt(p.posh_pct) + " %";
     const arr = (cell.track && cell.track.arrivals && cell.track.arrivals.counties) || {};
     document.querySelectorAll("#warning-counties input").forEach(i => { i.checked = i.value in arr; });
     updateWarningControls(); render();
@@ -135,15 +187,13 @@
     issued.add(w.identifier);
     const li = document.createElement("li");
     li.innerHTML = '<span class="muted">' + H.bjt(w.sent) + "</span> " + esc(w.counties.map(k => countyNames[k] || k).join("、")) +
-      " · " + esc(w.cell_id) + ' · <a href="' + esc(w.cap_url) + '" target="_blank" rel="noopener">CAP XML</a> <span class="muted small">' + esc(w.identifier) + "</span>";
+      " · " + esc(H.stormName(w)) + ' · <a href="' + esc(w.cap_url) + '" target="_blank" rel="noopener">CAP XML</a> <span class="muted small">' + esc(w.identifier) + "</span>";
     document.getElementById("warnings-issued").prepend(li);
   }
 
   H.on("volume.new", load);
-  H.on("cell.review", function (d) {
-    const cell = data && data.cells.find(c => c.record_id === d.record_id);
-    if (cell) { cell.review = d.review; cell.review_reason = d.reason; cell.reviewed_by = d.by; render(); }
-  });
+  H.on("cell.review", applyReview);
+  H.on("storm.update", d => applyStorm(d.storm));
   H.on("warning.issue", addIssued);
 
   (async function start() {

@@ -55,7 +55,7 @@
     const h = d.operation.history || [];
     if (h.length) opBulletin(d.operation, h[h.length - 1]);
   });
-  H.on("warning.issue", d => bulletin(T("冰雹预警: ", "Hail warning: ") + d.counties.map(H.countyName).join(H.zh ? "、" : ", ") + " · " + d.cell_id, d.sent));
+  H.on("warning.issue", d => bulletin(T("冰雹预警: ", "Hail warning: ") + d.counties.map(H.countyName).join(H.zh ? "、" : ", ") + " · " + H.stormName(d), d.sent));
 
   (async function start() {
     const seq = await H.currentSeq();
@@ -64,7 +64,7 @@
     const items = [];
     const w = await H.api("GET", "/api/warnings");
     if (w.ok) w.data.warnings.forEach(d => items.push({ at: d.sent, run: () => bulletin(T("冰雹预警: ", "Hail warning: ") +
-      d.counties.map(H.countyName).join(H.zh ? "、" : ", ") + " · " + d.cell_id, d.sent) }));
+      d.counties.map(H.countyName).join(H.zh ? "、" : ", ") + " · " + H.stormName(d), d.sent) }));
     const o = await H.api("GET", "/api/operations");
     if (o.ok) o.data.operations.forEach(op => (op.history || []).forEach(e => {
       if (OP_BULLETINS[e.action]) items.push({ at: e.at, run: () => opBulletin(op, e) });

@@ -102,8 +102,12 @@
     return "#2ecc71";
   }
   function fmt(v, d) { return v == null ? "—" : Number(v).toFixed(d); }
+  const esc = v => String(v == null ? "" : v).replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  /** The storm's one name (issue 11), as in every console: the server's ``storm_name``. */
+  function stormName(p) { return p.storm_name || p.id; }
   function cellPopup(p) {
-    return "<b>" + p.id + "</b>" + (p.hail ? ' <span style="color:#e74c3c">' + T("冰雹", "HAIL") + "</span>" : "") +
+    return '<b class="storm-name">' + esc(stormName(p)) + "</b>" + (p.hail ? ' <span style="color:#e74c3c">' + T("冰雹", "HAIL") + "</span>" : "") +
+      (p.storm_review ? ' <span class="review review-' + esc(p.storm_review) + '">' + esc(vlabel("review", p.storm_review)) + "</span>" : "") +
       "<br>" + T("最大反射率", "max") + ": " + fmt(p.max_dbz, 1) + " dBZ" +
       "<br>MESH: " + fmt(p.mesh_mm, 1) + " mm · POSH: " + fmt(p.posh_pct, 0) + " %" +
       "<br>SHI: " + fmt(p.shi, 1) + " · POH: " + fmt(p.poh_pct, 0) + " %" +
@@ -119,7 +123,7 @@
       if (hailCells && !hailCells.has(t.cell_id)) return; // cones for hail cells only
       if (t.history && t.history.length > 1) {
         L.polyline(t.history.map(p => [p[1], p[0]]), { color: "#ffffff", weight: 2, dashArray: "4 3" })
-          .bindTooltip(t.id).addTo(tracksLayer);
+          .bindTooltip(esc(t.storm_name || t.id)).addTo(tracksLayer);
       }
       const steps = (t.nowcast && t.nowcast.steps) || [];
       // Without clutter: one cone (the 30-min forecast, or the nearest lead) per hail track;
@@ -127,7 +131,7 @@
       const main = steps.filter(st => st.lead_min <= 30).pop() || steps[0];
       if (main) {
         L.geoJSON(main.polygon, { style: { color: "#ff9f43", weight: 1, fillOpacity: 0.08, dashArray: "3 3" } })
-          .bindTooltip(t.id + " +" + main.lead_min + T(" 分钟", " min"))
+          .bindTooltip(esc(t.storm_name || t.id) + " +" + main.lead_min + T(" 分钟", " min"))
           .on("click", function (ev) { L.DomEvent.stopPropagation(ev); selectTrack(t); }).addTo(conesLayer);
       }
       if (steps.length) {
@@ -142,7 +146,7 @@
     selectedLayer.clearLayers();
     ((t.nowcast && t.nowcast.steps) || []).slice().reverse().forEach(function (st) {
       L.geoJSON(st.polygon, { style: { color: "#ffd166", weight: 1.5, fillOpacity: 0.05 } })
-        .bindTooltip(t.id + " +" + st.lead_min + T(" 分钟", " min"), { permanent: st === t.nowcast.steps[t.nowcast.steps.length - 1] }).addTo(selectedLayer);
+        .bindTooltip(esc(t.storm_name || t.id) + " +" + st.lead_min + T(" 分钟", " min"), { permanent: st === t.nowcast.steps[t.nowcast.steps.length - 1] }).addTo(selectedLayer);
     });
   }
   map.on("click", function () { selectedLayer.clearLayers(); });
@@ -152,7 +156,9 @@
   function bjt(iso) {
     return new Date(iso).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false });
   }
+  let shown = null; // the volume on screen, refreshed when a storm is reviewed or renamed
   function showVolume(data) {
+    shown = data && data.volume_id ? { id: data.volume_id, drill: data.drill_id } : shown;
     const label = document.getElementById("volume-label");
     if (label) {
       const hail = (data.cells || []).filter(f => f.properties.hail).length;
@@ -166,7 +172,7 @@
     (data.cells || []).forEach(function (f) {
       const p = f.properties;
       L.geoJSON(f, { style: { color: meshColour(p.mesh_mm), weight: p.hail ? 3 : 1.5, fillOpacity: 0.25 } })
-        .bindPopup(cellPopup(p)).addTo(cellsLayer);
+        .bindPopup(cellPopup(p)).bindTooltip(esc(stormName(p)), { sticky: true }).addTo(cellsLayer);
     });
     for (const key of ["reflectivity", "mesh"]) {
       const prod = data.products && data.products[key];
@@ -216,7 +222,6 @@
   // The map joins the drill the user chose (``/?drill=ID``), never one by itself; a live
   // map shows no drill data, only an invitation to join each running drill.
   const chosenDrill = new URLSearchParams(location.search).get("drill");
-  const esc = v => String(v == null ? "" : v).replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
   function inviteDrills(drills) {
     const el = document.getElementById("drill-banner");
     if (chosenDrill || !el) return;
@@ -259,8 +264,16 @@
       if (v && v.volume_id === newestPushed) showVolume(v); // a slower, older answer is dropped
     });
   }
+  /** A storm reviewed or renamed: the volume on screen shows its new state and name. */
+  function stormChanged() {
+    if (!shown) return;
+    const id = shown.id;
+    fetch("/api/volumes/" + id + (shown.drill ? "?drill=" + encodeURIComponent(shown.drill) : ""), { credentials: "same-origin" })
+      .then(r => r.ok ? r.json() : null).then(v => { if (v && shown && v.volume_id === shown.id) showVolume(v); });
+  }
   const handlers = { "volume.new": newVolume, "site.status": siteStatus,
-    "operation.update": showOperation, "drill.state": drillState };
+    "operation.update": showOperation, "drill.state": drillState,
+    "cell.review": stormChanged, "storm.update": stormChanged };
 
   if (typeof io === "undefined") { setStatus(T("实时组件缺失", "live client missing"), false); return; }
   const socket = io("/live", {

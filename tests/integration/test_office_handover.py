@@ -64,6 +64,7 @@ def test_leaving_track_gets_one_notice_to_yulin_and_staying_track_none(app, clie
         assert h.state == "draft" and h.mesh_mm == 42.0 and h.speed_mps == 20.0
         assert 0 < (h.crossing_at - T0).total_seconds() < 3600
         assert "榆林市" in h.text and "MESH" in h.text and "42毫米" in h.text and "西" in h.text
+        assert "冰雹云单体“风暴 1”，" in h.text
         assert s.scalars(select(AuditRecord).where(AuditRecord.action == "handover.draft")).one()
         ev = s.scalars(select(LiveEvent).where(LiveEvent.event == "handover.draft")).one()
         assert "role:forecaster" in ev.rooms
@@ -79,10 +80,10 @@ def test_leaving_track_gets_one_notice_to_yulin_and_staying_track_none(app, clie
     with app.app_context(), get_db().session() as s:
         msg = s.scalars(select(OutboxMessage)).one()
         assert msg.to_addr == "rying.yulin@example.invalid" and msg.ref == f"handover:{hid}"
-        assert "T0001" in msg.subject
+        assert "风暴 1" in msg.subject  # the storm's one name (issue 11), not the track id
         assert s.scalars(select(AuditRecord).where(AuditRecord.action == "handover.send")).one()
     page = client.get("/office/joint?lang=zh").get_data(as_text=True)
-    assert "T0001" in page and "榆林市" in page
+    assert "风暴 1" in page and "榆林市" in page
 
 
 def test_received_notice_is_recorded_and_announced(app, client, users, seeded):

@@ -82,10 +82,12 @@ def test_full_operation_across_the_role_consoles(server, browser):  # noqa: F811
     fc.wait_for_selector("#cells-body tr.hail button[data-do=confirmed]", timeout=10000)
     row = fc.locator("#cells-body tr.hail").first
     cell_id = row.get_attribute("data-record")
+    storm = row.locator(".storm-name").text_content()
+    assert storm.startswith("风暴 ")  # the storm's one name (issue 11)
     started = time.monotonic()
     row.locator("button[data-do=confirmed]").click()
     _seen_within(fc, f"tr[data-record='{cell_id}'] .review-confirmed", started, "own review")
-    cmd.wait_for_function("document.getElementById('alerts').textContent.includes('确认单体')",
+    cmd.wait_for_function(f"document.getElementById('alerts').textContent.includes('确认 {storm}')",
                           timeout=PUSH_LIMIT_S * 1000)
     assert time.monotonic() - started < PUSH_LIMIT_S
 

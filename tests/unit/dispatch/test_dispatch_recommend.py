@@ -258,3 +258,77 @@ def test_index_is_reused_and_polygons_are_cached() -> None:
     assert all(a is b for a, b in zip(index.polygons, again.polygons, strict=False))
     result = recommend([cell_at(0.0, 3.0)], sites, LEVELS, T0, index=index)
     assert len(result.cells[0].candidates) == 3
+
+
+# --------------------------------------------------------------------------- review (issue 11)
+
+
+def test_recommendations_carry_the_forecasters_confirmation() -> None:
+    """Issue 11: each recommendation says whether the forecaster confirmed its storm; an
+    unconfirmed storm is still planned (the window is short) but marked; without reviews
+    (the command line) it is unknown."""
+    a = cell_at(0.0, 3.0, id="A", posh_pct=90.0, mesh_mm=45.0)
+    b = cell_at(180.0, 3.0, id="B", posh_pct=60.0, mesh_mm=25.0)
+    sites = [make_site(code="S1"), make_site(code="S2", lat=DEFAULT_LAT - 0.01)]
+    result = run([a, b], sites, reviews={"A": "confirmed", "B": "new"})
+    confirmed = {r.cell_id: r.confirmed for r in result.recommendations}
+    assert confirmed == {"A": True, "B": False}
+    doc = recommendations_to_json(result)
+    assert {r["cell_id"]: r["confirmed"] for r in doc["recommendations"]} == confirmed
+    assert {c["cell_id"]: c["review"] for c in doc["cells"]} == {"A": "confirmed", "B": "new"}
+    unknown = recommendations_to_json(run([a], sites))
+    assert {r["confirmed"] for r in unknown["recommendations"]} == {None}
+
+
+def test_a_dismissed_storm_is_not_planned_and_frees_its_site() -> None:
+    """The only site between two cells goes to the undismissed one even when the dismissed
+    storm is the more threatening."""
+    severe = cell_at(0.0, 5.0, id="SEVERE", posh_pct=90.0, mesh_mm=45.0)
+    mild = cell_at(180.0, 3.0, id="MILD", posh_pct=20.0, mesh_mm=10.0)
+    result = run(
+        [severe, mild], [make_site(code="S1")], reviews={"SEVERE": "dismissed", "MILD": "new"}
+    )
+    assert [(r.cell_id, r.site_code) for r in result.recommendations] == [("MILD", "S1")]
+    assert result.dismissed == ("SEVERE",)
+    assert [a.cell_id for a in result.cells] == ["MILD"]
+    assert recommendations_to_json(result)["dismissed"] == ["SEVERE"]
+
+
+# --------------------------------------------------------------------------- re-engagement
+
+
+@pytest.mark.parametrize(
+    ("ended_min_ago", "excluded"), [(3.0, True), (9.9, True), (10.0, False), (25.0, False)]
+)
+def test_a_site_that_just_fired_is_not_recommended_within_the_cooldown(
+    ended_min_ago: float, excluded: bool
+) -> None:
+    """Issue 11: a site that has just completed an operation was recommended again at once;
+    it now waits ``reengage_cooldown_min`` (10 min) after its last firing ended."""
+    cell = cell_at(0.0, 3.0)
+    result = run([cell], [make_site()], last_firing={"T-01": T0 - timedelta(minutes=ended_min_ago)})
+    if excluded:
+        assert candidate_codes(result) == [] and result.recommendations == ()
+        assert exclusion(result, "T-01") == (
+            "re-engagement cooldown 10 min after its last firing (ended "
+            f"{(T0 - timedelta(minutes=ended_min_ago)).isoformat().replace('+00:00', 'Z')}): "
+            f"ready again at "
+            f"{(T0 + timedelta(minutes=10 - ended_min_ago)).isoformat().replace('+00:00', 'Z')}"
+        )
+    else:
+        assert [r.site_code for r in result.recommendations] == ["T-01"]
+
+
+def test_the_cooldown_is_a_setting_and_a_later_firing_counts_too() -> None:
+    """A firing that ended after the scan (the scan time lags the clock) keeps the site
+    out; a zero cooldown turns the rule off; other sites are not affected."""
+    from dispatch.recommend import RecommendConfig
+
+    cell = cell_at(0.0, 3.0)
+    sites = [make_site(), make_site(code="T-02", lat=DEFAULT_LAT - 0.01)]
+    later = {"T-01": T0 + timedelta(minutes=2)}
+    result = run([cell], sites, last_firing=later)
+    assert candidate_codes(result) == ["T-02"]
+    assert "ready again at 2026-07-01T08:12:00Z" in exclusion(result, "T-01")
+    off = run([cell], sites, last_firing=later, config=RecommendConfig(reengage_cooldown_min=0))
+    assert sorted(candidate_codes(off)) == ["T-01", "T-02"]
