@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from command.deployment import deployment
 from command.security import csp_nonce
 from command.sitestore import load_sites
+from command.vocabulary import ammunition_label, equipment_label, vocabulary
 
 READINESS_COLOURS = {
     "ready": "#2ecc71",
@@ -29,13 +30,10 @@ READINESS_COLOURS = {
     "out_of_ammunition": "#8e44ad",
 }
 RANGE_RINGS_KM = (50, 100, 150)
+#: Sites on a drill's map: one neutral colour (their live readiness is not the drill's).
+DRILL_SITE_COLOUR = "#bdc3c7"
 
 
-def readiness_label(value: str) -> str:
-    return {  # type: ignore[no-any-return]
-        "ready": _("ready"), "standby": _("standby"), "firing": _("firing"),
-        "offline": _("offline"), "out_of_ammunition": _("out of ammunition"),
-    }.get(value, value)
 
 
 def product_scales() -> dict[str, dict[str, Any]]:
@@ -56,7 +54,9 @@ def _local_assets(m: folium.Map) -> None:
     m.default_css = [("leaflet_css", url_for("static", filename="vendor/leaflet/leaflet.css"))]
 
 
-def build_map(session: Session, user: Any) -> tuple[folium.Map, dict[str, str]]:
+def build_map(session: Session, user: Any, *, drill: bool = False) -> tuple[folium.Map, dict[str, str]]:
+    """The map shell with its static layers.  In a drill (``drill=True``) the sites carry no
+    live state: no readiness colour, no stock (the drill has its own world)."""
     dep = deployment()
     minx, miny, maxx, maxy = dep.city_bounds()
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None, zoom_start=9,
@@ -102,14 +102,16 @@ def build_map(session: Session, user: Any) -> tuple[folium.Map, dict[str, str]]:
 
     site_layer = folium.FeatureGroup(name=_("Operation sites"), show=True)
     scope = user.county if user.role == "county_operator" else None
+    readiness_label = vocabulary()["readiness"]
     markers: dict[str, str] = {}
     for site in load_sites(session, county=scope):
-        colour = READINESS_COLOURS.get(site.readiness.value, "#bdc3c7")
-        eq = ", ".join(f"{e.model or e.kind.value} ×{e.count}" for e in site.equipment)
-        ammo = ", ".join(f"{k}: {v}" for k, v in sorted(site.ammunition.items()))
+        colour = DRILL_SITE_COLOUR if drill else READINESS_COLOURS.get(site.readiness.value, "#bdc3c7")
+        eq = ", ".join(f"{_text(e.model or equipment_label(e.kind.value))} ×{e.count}" for e in site.equipment)
+        ammo = ", ".join(f"{ammunition_label(k)}: {v}" for k, v in sorted(site.ammunition.items()))
+        live_state = "" if drill else (f"<br>{_('Readiness')}: {readiness_label.get(site.readiness.value, site.readiness.value)}"
+                                       f"<br>{_('Ammunition')}: {ammo}")
         popup = (f"<b>{_text(site.code)} {_text(site.name)}</b><br>{_('County')}: {dep.county_name(site.county)}"
-                 f"<br>{_('Readiness')}: {readiness_label(site.readiness.value)}"
-                 f"<br>{_('Equipment')}: {eq}<br>{_('Ammunition')}: {ammo}"
+                 f"{live_state}<br>{_('Equipment')}: {eq}"
                  f"<br>{_('Elevation')}: {site.elevation_m:.0f} m"
                  + (f"<br><i>{_('sample data')}</i>" if site.sample else ""))
         marker = folium.CircleMarker([site.lat, site.lon], radius=6, color="#111", weight=1,
@@ -140,10 +142,21 @@ def _is_zh() -> bool:
     return str(get_locale()) == "zh"
 
 
-def render_map_page(session: Session, user: Any) -> str:
-    from command.web.consoles import served_vocabulary
+def event_title_of_drill(session: Session, drill_id: str) -> str:
+    from command.models import DrillRecord
+    from command.web.consoles import event_title
 
-    m, markers = build_map(session, user)
+    drill = session.get(DrillRecord, drill_id)
+    return event_title(drill.event) if drill is not None else drill_id
+
+
+def render_map_page(session: Session, user: Any, *, embed: bool = False,
+                    drill_id: str | None = None) -> str:
+    """The command map.  ``embed``: without the top bar, for a frame inside a console (the
+    console passes its drill: a drill's map shows the drill and never live data)."""
+    from command.web.consoles import js_messages, served_vocabulary
+
+    m, markers = build_map(session, user, drill=drill_id is not None)
     fig = m.get_root()
     fig.render()  # materialise children so header/html/script are complete
     boot = {
@@ -154,6 +167,10 @@ def render_map_page(session: Session, user: Any) -> str:
         "vocab": served_vocabulary(),
         "baseLayers": m.hailops_layers,  # type: ignore[attr-defined]
         "scales": product_scales(),
+        "embed": embed,
+        "drill": drill_id,
+        "drillTitle": event_title_of_drill(session, drill_id) if drill_id else None,
+        "i18n": js_messages("live.js"),
     }
     # folium's own generated markup (registry strings inside it are escaped by _text).
     nonce = csp_nonce()
@@ -163,6 +180,7 @@ def render_map_page(session: Session, user: Any) -> str:
         map_html=Markup(fig.html.render()),  # type: ignore[attr-defined]
         map_script=Markup(fig.script.render()),  # type: ignore[attr-defined]
         boot=boot,
+        embed=embed,
         sample=deployment().sample_registry,
         user=current_user,
     )

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
 
-from flask_babel import pgettext
+from babel.messages.extract import extract
+from flask_babel import gettext, pgettext
 
 from dispatch import lifecycle as lc
 from dispatch.clearance import Authority
@@ -20,7 +23,7 @@ from dispatch.conflicts import ConflictKind
 from dispatch.escalation import EscalationKind, EscalationStep
 from dispatch.firing import Observation
 from dispatch.review import Reopen
-from sites.model import Readiness
+from sites.model import EquipmentKind, Readiness
 
 
 def _states() -> dict[str, str]:
@@ -82,6 +85,12 @@ def ammunition_label(code: str) -> str:
     return code.replace("_", " ")
 
 
+def equipment_label(kind: str) -> str:
+    """``gun_37mm`` → 37mm 高炮; ``rocket`` → 火箭发射架 (a site's equipment without a model)."""
+    return {"gun_37mm": pgettext("equipment", "37 mm gun"),
+            "rocket": pgettext("equipment", "rocket launcher")}.get(kind, kind.replace("_", " "))
+
+
 def vocabulary(ammunition_codes: Iterable[str] = ()) -> dict[str, dict[str, str]]:
     """Every label by kind and code, in the request's language."""
     codes = {"37mm_shell", "rocket", *ammunition_codes}
@@ -109,6 +118,7 @@ def vocabulary(ammunition_codes: Iterable[str] = ()) -> dict[str, dict[str, str]
             Readiness.OUT_OF_AMMUNITION.value: pgettext("readiness", "out of ammunition"),
         },
         "ammunition": {c: ammunition_label(c) for c in sorted(codes)},
+        "equipment": {k.value: equipment_label(k.value) for k in EquipmentKind},
         "authority": {
             Authority.ATC.value: pgettext("authority", "airport ATC"),
             Authority.MILITARY.value: pgettext("authority", "military"),
@@ -139,3 +149,29 @@ def vocabulary(ammunition_codes: Iterable[str] = ()) -> dict[str, dict[str, str]
             ConflictKind.SECTORS_EMPTY.value: pgettext("conflict", "the granted sectors do not overlap"),
         },
     }
+
+
+# --- the browser's sentences ------------------------------------------------------------------
+@lru_cache(maxsize=64)
+def _js_msgids(path: str, mtime_ns: int) -> tuple[str, ...]:
+    """The ``_("…")`` sentences of one static script, as Babel extracts them (the same
+    extraction ``pybabel extract`` runs over ``static/js``, see ``babel.cfg``)."""
+    with open(path, "rb") as f:
+        found = extract("javascript", f, keywords={"_": None})
+        return tuple(dict.fromkeys(m for _line, m, _comments, _ctx in found if isinstance(m, str)))
+
+
+def js_msgids(static_dir: Path, *scripts: str) -> tuple[str, ...]:
+    """Every sentence the named scripts (under ``static_dir/js``) say through ``_()``."""
+    out: dict[str, None] = {}
+    for name in scripts:
+        path = static_dir / "js" / name
+        out.update(dict.fromkeys(_js_msgids(str(path), path.stat().st_mtime_ns)))
+    return tuple(out)
+
+
+def browser_messages(static_dir: Path, *scripts: str) -> dict[str, str]:
+    """The scripts' sentences in the request's language, from the translation catalogue:
+    the browser words every label, error and alert with these (``_()`` in the scripts), never
+    with text of its own in two languages."""
+    return {m: gettext(m) for m in js_msgids(static_dir, *scripts)}

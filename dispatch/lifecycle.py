@@ -834,3 +834,11 @@ def site_readiness_after(
         if readiness == "firing" or target == "out_of_ammunition":
             return target
     return None
+
+
+def readiness_after_restock(readiness: str, stock_left: int) -> str | None:
+    """The site's readiness after a restock, or ``None`` to leave it (pure): a site fired empty
+    (``out_of_ammunition``) is ``ready`` again once it holds rounds; any other state stays."""
+    if readiness == "out_of_ammunition" and stock_left > 0:
+        return "ready"
+    return None

@@ -7,6 +7,6 @@ from flask import Blueprint
 
 def blueprints() -> list[Blueprint]:
     from command.office import web as office
-    from command.web import api, consoles, drills, main, ops
+    from command.web import alerts, api, consoles, drills, main, ops
 
-    return [main.bp, api.bp, ops.bp, consoles.bp, drills.bp, office.bp]
+    return [main.bp, api.bp, ops.bp, alerts.bp, consoles.bp, drills.bp, office.bp]

@@ -60,14 +60,34 @@ def _drill_boot() -> dict[str, Any] | None:
     from command.drill import drill_now
 
     return {"id": drill.id, "event": drill.event, "state": drill.state, "speed": drill.speed,
-            "drill_time": drill_now(drill).isoformat()}
+            "drill_time": drill_now(drill).isoformat(), "title": event_title(drill.event)}
 
 
 def _running_drills() -> list[dict[str, Any]]:
     from command.models import DrillRecord
 
-    return [{"id": d.id, "event": d.event} for d in get_session().scalars(
-        select(DrillRecord).where(DrillRecord.state.in_(["running", "paused"])))]
+    return [{"id": d.id, "event": d.event, "title": event_title(d.event)}
+            for d in get_session().scalars(
+                select(DrillRecord).where(DrillRecord.state.in_(["running", "paused"])))]
+
+
+def event_title(name: str) -> str:
+    """A drill event's title in the user's language, from its manifest (``title_zh`` /
+    ``title_en`` in ``event.json``); the event's name when the manifest has none."""
+    import json
+    from pathlib import Path
+
+    from command.models import DrillEvent
+
+    event = get_session().get(DrillEvent, name)
+    manifest = Path(event.directory) / "event.json" if event is not None else None
+    try:
+        meta = json.loads(manifest.read_text(encoding="utf-8")) if manifest else {}
+    except (OSError, ValueError):
+        meta = {}
+    title = meta.get("title_zh" if str(get_locale()) == "zh" else "title_en") if isinstance(
+        meta, dict) else None
+    return str(title) if title else name
 
 
 def served_vocabulary() -> dict[str, dict[str, str]]:
@@ -87,8 +107,28 @@ def vocabulary_api() -> Any:
     return jsonify(served_vocabulary())
 
 
+#: The script of each console page (besides console_common.js, which every console loads).
+CONSOLE_SCRIPT = {"forecaster": "console_forecaster.js", "commander": "console_commander.js",
+                  "atc": "console_airspace.js", "military": "console_airspace.js",
+                  "county": "console_county.js", "member": "console_member.js",
+                  "sites": "console_sites.js"}
+
+
+def js_messages(*scripts: str) -> dict[str, str]:
+    """The sentences of these static scripts in the user's language (see
+    :func:`command.vocabulary.browser_messages`)."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    from command.vocabulary import browser_messages
+
+    return browser_messages(Path(current_app.static_folder or "static"), *scripts)
+
+
 def _boot(console: str, **extra: Any) -> dict[str, Any]:
-    return {"vocab": served_vocabulary(), "console": console, "drill": _drill_boot(), "runningDrills": _running_drills(), "locale": "zh" if str(get_locale()) == "zh" else "en",
+    return {"vocab": served_vocabulary(), "console": console,
+            "i18n": js_messages("console_common.js", CONSOLE_SCRIPT[console]), "drill": _drill_boot(), "runningDrills": _running_drills(), "locale": "zh" if str(get_locale()) == "zh" else "en",
             "user": {"username": current_user.username, "role": current_user.role,
                      "county": current_user.county},
             "sampleRegistry": deployment().sample_registry,
@@ -139,6 +179,20 @@ def county() -> Any:
     key = current_user.county
     name = deployment().county_name(key) if key else ""
     return _page("console_county.html", "county", county={"key": key, "name": name})
+
+
+@bp.route("/console/sites")
+@roles_required("commander")
+def sites() -> Any:
+    """Readiness and restock (commander, admin): each site's readiness set by hand, stock per
+    ammunition type, and deliveries recorded through the ammunition ledger.  Live sites only:
+    a drill never changes them."""
+    from flask import current_app
+
+    if request.args.get("drill"):  # live sites only: a drill never restocks them
+        return redirect(url_for("consoles.sites"))
+    return _page("console_sites.html", "sites",
+                 restockBelow=current_app.config["HAILOPS"].restock_below_rounds)
 
 
 @bp.route("/console/member")

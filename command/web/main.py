@@ -22,9 +22,33 @@ SCHEDULER_STALE_AFTER = timedelta(seconds=60)
 @bp.route("/")
 @login_required_any
 def index() -> Any:
-    from command.mapview import render_map_page
+    """The command map; ``?drill=ID`` shows that drill (only when asked, never by itself);
+    ``?embed=1`` is the same map without the top bar, for a frame inside a console page."""
+    from flask import make_response, request
 
-    return render_map_page(get_session(), current_user)
+    from command.mapview import render_map_page
+    from command.web.scope import requested_drill
+
+    drill = requested_drill()
+    embed = request.args.get("embed") == "1"
+    resp = make_response(render_map_page(get_session(), current_user, embed=embed,
+                                         drill_id=None if drill is None else drill.id))
+    if embed:
+        _same_origin_framing(resp)
+    return resp
+
+
+def _same_origin_framing(resp: Any) -> None:
+    """The one relaxation of the policy: this site's own consoles may frame the embedded map
+    (``frame-ancestors 'self'``); every other page keeps ``'none'`` and DENY."""
+    import re
+
+    from command.security import CSP_TEMPLATE, csp_nonce
+
+    policy = CSP_TEMPLATE.format(nonce=f" 'nonce-{csp_nonce()}'")
+    resp.headers["Content-Security-Policy"] = re.sub(r"frame-ancestors [^;]*",
+                                                     "frame-ancestors 'self'", policy)
+    resp.headers["X-Frame-Options"] = "SAMEORIGIN"
 
 
 @bp.route("/lang/<code>")

@@ -356,13 +356,35 @@ def restock(code: str) -> Any:
     ledger = ledger_for(session, code, None, lock=True)
     key = scoped_key(current_user.username, f"restock:{code}",
                      request.headers.get("Idempotency-Key"))
-    after = ledger.restock(ammo_type, count, _now(), current_user.username, reference=key)
-    _save_ledger(session, ledger, after, None)
-    audit.append(session, actor=current_user.username, role=current_user.role,
-                 action="ammunition.restock", object_type="site", object_id=code,
-                 before=ledger.balances(), after=after.balances())
+    now = _now()
+    after = ledger.restock(ammo_type, count, now, current_user.username, reference=key)
+    if len(after.entries) > len(ledger.entries):  # a replayed key adds nothing: no new record
+        _save_ledger(session, ledger, after, None)
+        audit.append(session, actor=current_user.username, role=current_user.role,
+                     action="ammunition.restock", object_type="site", object_id=code,
+                     before=ledger.balances(), after=after.balances())
+        _after_restock(session, code, after.balances(), now)
     session.commit()
     return jsonify({"site_code": code, "stock": after.balances()})
+
+
+def _after_restock(session: Any, code: str, balances: dict[str, int], now: datetime) -> None:
+    """A restock is announced with the new stock (the boards update), and a site that was
+    out of ammunition is ready again (persisted and audited before it is announced)."""
+    from command.push import room_county
+
+    site = session.get(SiteRecord, code)
+    rooms = [ROOM_ALL, room_county(site.county)]
+    target = lc.readiness_after_restock(site.readiness, sum(max(n, 0) for n in balances.values()))
+    if target is not None:
+        previous, site.readiness = site.readiness, target
+        audit.append(session, actor=current_user.username, role=current_user.role,
+                     action="site.readiness", object_type="site", object_id=code, at=now,
+                     before={"readiness": previous}, after={"readiness": target, "restock": True})
+        announce(session, "site.status", {"code": code, "readiness": target,
+                                          "county": site.county}, rooms)
+    announce(session, "site.stock", {"code": code, "county": site.county,
+                                     "stock": dict(balances), "readiness": site.readiness}, rooms)
 
 
 # --- escalation ladder (issue 11) -----------------------------------------------------------

@@ -2,22 +2,23 @@
  * every operation at a glance with its timers (approval clocks, window end, cell arrival). */
 (function () {
   "use strict";
-  const H = window.HO, T = H.T, esc = H.esc;
+  const H = window.HO, _ = H._, esc = H.esc;
   let arrivals = {};   // cell_id -> {track: {arrivals: {sites, counties}}}
   let sites = [];
   let recs = null;
-  const alerts = [];
 
+  const BUTTON = { authorize: _("Authorize"), "request-clearance": _("Request clearance"), order: _("Order"),
+    cancel: _("Cancel"), recall: _("Recall") };
   const ACTIONS = {
-    proposed: [["authorize", "批准", "Authorize", ""], ["cancel", "取消", "Cancel", "secondary"]],
-    authorized: [["request-clearance", "申请空域", "Request clearance", ""], ["cancel", "取消", "Cancel", "secondary"]],
-    clearance_requested: [["cancel", "取消", "Cancel", "secondary"]],
-    cleared: [["order", "下达指令", "Order", "danger"], ["cancel", "取消", "Cancel", "secondary"]],
-    ordered: [["recall", "撤回", "Recall", "danger"]],
-    acknowledged: [["recall", "撤回", "Recall", "danger"]],
-    firing: [["recall", "撤回", "Recall", "danger"]],
+    proposed: [["authorize", ""], ["cancel", "secondary"]],
+    authorized: [["request-clearance", ""], ["cancel", "secondary"]],
+    clearance_requested: [["cancel", "secondary"]],
+    cleared: [["order", "danger"], ["cancel", "secondary"]],
+    ordered: [["recall", "danger"]],
+    acknowledged: [["recall", "danger"]],
+    firing: [["recall", "danger"]],
   };
-  const NEEDS_REASON = { cancel: ["取消原因", "Reason to cancel"], recall: ["撤回原因（将向作业点发出停火指令）", "Reason to recall (sends a cease-fire)"] };
+  const NEEDS_REASON = { cancel: _("Reason to cancel"), recall: _("Reason to recall (sends a cease-fire to the site)") };
 
   function arrivalOf(op) {
     const a = arrivals[op.cell_id];
@@ -34,26 +35,23 @@
       esc(h.actor) + (h.detail ? ' <span class="small muted">' + esc(h.detail) + "</span>" : "") + "</li>").join("");
     const clocks = ["atc", "military"].map(a => esc(H.label("authority", a)) + " " + H.approvalCell(op, a)).join(" · ");
     const rep = op.report;
-    const report = rep ? '<p class="report-contents"><b>' + esc(T("作业报告", "Firing report")) + "</b> · " + H.bjt(rep.started_at) + "–" + H.bjt(rep.ended_at) +
-      " · " + esc(H.qty(rep.rounds)) + " · " + esc(T("观测: ", "observed: ")) + esc(H.label("observation", rep.observation)) +
+    const report = rep ? '<p class="report-contents"><b>' + esc(_("Firing report")) + "</b> · " + H.bjt(rep.started_at) + "–" + H.bjt(rep.ended_at) +
+      " · " + esc(H.qty(rep.rounds)) + " · " + esc(_("observed:")) + " " + esc(H.label("observation", rep.observation)) +
       (rep.remarks ? " · " + esc(rep.remarks) : "") + "</p>" : "";
     return '<tr class="timeline-row" data-timeline="' + esc(op.id) + '"><td colspan="9"><ol class="timeline">' + steps + "</ol>" +
-      '<p class="small">' + esc(T("审批时钟", "Approval clocks")) + ": " + clocks + "</p>" + report + "</td></tr>";
+      '<p class="small">' + esc(_("Approval clocks")) + ": " + clocks + "</p>" + report + "</td></tr>";
   }
   /** Who narrowed: "机场空管" / "军方" (joined). */
   function whoLabel(list) {
-    return (list || []).map(a => a === "atc" ? T("机场空管", "airport ATC") : T("军方", "military")).join(T("、", ", "));
+    return (list || []).map(a => H.label("authority", a)).join(_(", "));
   }
   /** One conflict between the plan and the airspace granted so far, in words. */
   function conflictText(c) {
-    const by = c.authorities && c.authorities.length ? T("（" + whoLabel(c.authorities) + "收窄）", " (narrowed by " + whoLabel(c.authorities) + ")") : "";
+    const by = c.authorities && c.authorities.length ? _(" (narrowed by %(who)s)", { who: whoLabel(c.authorities) }) : "";
     switch (c.kind) {
-      case "ceiling": return T("射高 " + H.fmt(c.planned) + " m 超出许可限高 " + H.fmt(c.allowed) + " m（海拔）", "rounds reach " + H.fmt(c.planned) + " m, above the cleared ceiling " + H.fmt(c.allowed) + " m ASL") + by;
-      case "sector": return T("方位 " + H.fmt(c.planned, 1) + "° 不在许可扇区内", "azimuth " + H.fmt(c.planned, 1) + "° outside the cleared sectors") + by;
-      case "window_closed": return T("许可时间窗口已结束", "the cleared window has ended") + by;
-      case "window_empty": return T("双方批复的时间窗口无交集", "the granted windows do not overlap") + by;
-      case "sectors_empty": return T("双方批复的扇区无交集", "the granted sectors do not overlap") + by;
-      default: return T("与空域许可冲突", "conflicts with the clearance") + by;
+      case "ceiling": return _("rounds reach %(planned)s m, above the cleared ceiling %(allowed)s m ASL", { planned: H.fmt(c.planned), allowed: H.fmt(c.allowed) }) + by;
+      case "sector": return _("azimuth %(az)s° outside the cleared sectors", { az: H.fmt(c.planned, 1) }) + by;
+      default: return H.label("conflict", c.kind) + by;
     }
   }
   /** The live envelope, the plan's conflicts with it and the one-step amendment. */
@@ -66,21 +64,21 @@
     }
     const fix = op.amendment;
     const btn = fix ? '<button type="button" class="ok" data-op="' + esc(op.id) + '" data-action="amend-fit">' +
-      esc(T("一键修正到许可范围内", "Amend into the cleared airspace")) + "</button> " +
-      '<span class="small">' + esc(T("方位 ", "azimuth ") + H.fmt(op.azimuth_deg, 1) + "°→" + H.fmt(fix.azimuth_deg, 1) + "° · " +
-        T("仰角 ", "elevation ") + H.fmt(op.elevation_deg, 1) + "°→" + H.fmt(fix.elevation_deg, 1) + "° · " +
-        T("射高 ", "reach ") + H.fmt(op.max_altitude_m) + "→" + H.fmt(fix.max_altitude_m) + " m") + "</span>"
-      : '<span class="small">' + esc(T("本作业点的装备无法在许可范围内作业", "no aim of this site fits the cleared airspace")) + "</span>";
+      esc(_("Amend into the cleared airspace")) + "</button> " +
+      '<span class="small">' + esc(_("azimuth") + " " + H.fmt(op.azimuth_deg, 1) + "°→" + H.fmt(fix.azimuth_deg, 1) + "° · " +
+        _("elevation") + " " + H.fmt(op.elevation_deg, 1) + "°→" + H.fmt(fix.elevation_deg, 1) + "° · " +
+        _("reach") + " " + H.fmt(op.max_altitude_m) + "→" + H.fmt(fix.max_altitude_m) + " m") + "</span>"
+      : '<span class="small">' + esc(_("no aim of this site fits the cleared airspace")) + "</span>";
     return '<tr class="conflict-row" data-conflict="' + esc(op.id) + '"><td colspan="9"><div class="conflict" role="alert"><b>' +
-      esc(T("冲突", "Conflict")) + "</b> · " + cs.map(c => esc(conflictText(c))).join("；") +
+      esc(_("Conflict")) + "</b> · " + cs.map(c => esc(conflictText(c))).join(_("; ")) +
       (env ? '<br><span class="small">' + esc(envelopeText(env)) + "</span>" : "") + "<br>" + btn + "</div></td></tr>";
   }
   function envelopeText(env) {
-    const parts = [T("当前许可交集", "Cleared so far")];
-    if (env.window) parts.push(T("窗口 ", "window ") + H.bjt(env.window[0]).slice(0, 5) + "–" + H.bjt(env.window[1]).slice(0, 5));
-    parts.push(T("限高 ", "ceiling ") + H.fmt(env.ceiling_m) + T(" m（海拔）", " m ASL"));
-    if (env.sectors && env.sectors.length) parts.push(T("扇区 ", "sectors ") + env.sectors.map(s => H.fmt(s[0]) + "°–" + H.fmt(s[1]) + "°").join(", "));
-    if ((env.pending || []).length) parts.push(T("待批: ", "pending: ") + whoLabel(env.pending));
+    const parts = [_("Cleared so far")];
+    if (env.window) parts.push(_("window") + " " + H.bjt(env.window[0]).slice(0, 5) + "–" + H.bjt(env.window[1]).slice(0, 5));
+    parts.push(_("ceiling %(m)s m ASL", { m: H.fmt(env.ceiling_m) }));
+    if (env.sectors && env.sectors.length) parts.push(_("sectors") + " " + env.sectors.map(s => H.fmt(s[0]) + "°–" + H.fmt(s[1]) + "°").join(", "));
+    if ((env.pending || []).length) parts.push(_("pending:") + " " + whoLabel(env.pending));
     return parts.join(" · ");
   }
 
@@ -89,37 +87,37 @@
     const list = Array.from(H.ops.values()).filter(op => showClosed || !H.CLOSED.has(op.state))
       .sort((a, b) => (a.window.start < b.window.start ? 1 : -1));
     const body = document.getElementById("ops-body");
-    document.getElementById("ops-count").textContent = T("进行中 ", "open ") +
-      Array.from(H.ops.values()).filter(op => !H.CLOSED.has(op.state)).length;
+    document.getElementById("ops-count").textContent = _("open %(n)s", {
+      n: Array.from(H.ops.values()).filter(op => !H.CLOSED.has(op.state)).length });
     if (!list.length) {
-      body.innerHTML = '<tr><td colspan="9" class="muted">' + T("暂无作业", "No operations") + "</td></tr>";
+      body.innerHTML = '<tr><td colspan="9" class="muted">' + esc(_("No operations")) + "</td></tr>";
       return;
     }
     body.innerHTML = list.map(function (op) {
       const win = op.cleared ? op.cleared.window : [op.window.start, op.window.end];
       const arr = arrivalOf(op);
       const blocked = (op.conflicts || []).length > 0;
-      const acts = (ACTIONS[op.state] || []).map(a => '<button type="button" class="' + a[3] + '" data-op="' + esc(op.id) +
-        '" data-action="' + a[0] + '"' + (a[0] === "order" && blocked ? ' disabled title="' + esc(T("作业计划超出许可范围，请先修正", "the plan lies outside the cleared airspace: amend first")) + '"' : "") +
-        ">" + esc(T(a[1], a[2])) + "</button>").join(" ");
+      const acts = (ACTIONS[op.state] || []).map(a => '<button type="button" class="' + a[1] + '" data-op="' + esc(op.id) +
+        '" data-action="' + a[0] + '"' + (a[0] === "order" && blocked ? ' disabled title="' + esc(_("the plan lies outside the cleared airspace: amend first")) + '"' : "") +
+        ">" + esc(BUTTON[a[0]]) + "</button>").join(" ");
       const warn = (op.violations || []).length ? ' <span class="state state-denied" title="' +
-        esc(op.violations.map(v => v.message).join("\n")) + '">' + T("违规 ", "violations ") + op.violations.length + "</span>" : "";
-      const cease = op.cease_fire ? ' <span class="state state-recalled">' + T("停火", "cease-fire") + "</span>" : "";
+        esc(op.violations.map(v => v.message_text || v.message).join("\n")) + '">' + esc(_("violations %(n)s", { n: op.violations.length })) + "</span>" : "";
+      const cease = op.cease_fire ? ' <span class="state state-recalled">' + esc(_("cease-fire")) + "</span>" : "";
       const last = H.lastEntry(op);
       return '<tr id="op-' + esc(op.id) + '" data-state="' + esc(op.state) + '">' +
         '<td title="' + esc(op.id) + '"><button type="button" class="link tl-toggle" data-tl="' + esc(op.id) + '" aria-expanded="' + expanded.has(op.id) + '">' +
         (expanded.has(op.id) ? "▾" : "▸") + "</button> <b>#" + esc(op.id.slice(-4)) + "</b> " + H.bjt(op.history[0].at).slice(0, 5) +
-        '<br><span class="muted small">' + esc(op.cell_id === "manual" ? T("手动提议", "manual") : H.stormName(op)) + "</span></td>" +
+        '<br><span class="muted small">' + esc(op.cell_id === "manual" ? _("manual proposal") : H.stormName(op)) + "</span></td>" +
         "<td>" + esc(op.site_code) + '<br><span class="muted small">' + esc(H.qty(op.quantity)) + " · " +
         H.fmt(op.azimuth_deg, 0) + "°/" + H.fmt(op.elevation_deg, 0) + "°</span></td>" +
         "<td>" + H.stateBadge(op.state) + warn + cease + '<br><span class="muted small">' + esc(last ? last.actor + " " + H.bjt(last.at) : "") +
         (last && last.detail ? " · " + esc(last.detail) : "") + "</span></td>" +
         "<td>" + H.bjt(win[0]).slice(0, 5) + "–" + H.bjt(win[1]).slice(0, 5) +
-        (op.cleared ? '<br><span class="muted small">' + T("限高 ", "ceiling ") + H.fmt(op.cleared.ceiling_m) + " m" +
-          (op.cleared.standing ? T(" 长期协议", " standing") : "") + "</span>" : "") + "</td>" +
+        (op.cleared ? '<br><span class="muted small">' + esc(_("ceiling %(m)s m ASL", { m: H.fmt(op.cleared.ceiling_m) })) +
+          (op.cleared.standing ? " " + esc(_("(standing agreement)")) : "") + "</span>" : "") + "</td>" +
         "<td>" + (H.CLOSED.has(op.state) ? "—" : '<span class="countdown" data-opens="' + esc(win[0]) + '" data-until="' + esc(op.deadline) + '"></span>') + "</td>" +
         "<td>" + H.approvalCell(op, "atc") + "</td><td>" + H.approvalCell(op, "military") + "</td>" +
-        "<td>" + (arr && !H.CLOSED.has(op.state) ? '<span class="countdown" data-past="' + esc(T("已到达", "arrived")) +
+        "<td>" + (arr && !H.CLOSED.has(op.state) ? '<span class="countdown" data-past="' + esc(_("arrived")) +
           '" data-until="' + esc(arr) + '"></span><br><span class="muted small">' + H.bjt(arr).slice(0, 5) + "</span>" : "—") + "</td>" +
         '<td class="actions">' + acts + "</td></tr>" + conflictRow(op) + (expanded.has(op.id) ? timelineRow(op) : "");
     }).join("");
@@ -135,13 +133,13 @@
     if (!op) return;
     if (action === "amend-fit") {
       const fixed = await H.act(btn, "POST", "/api/operations/" + encodeURIComponent(op.id) + "/amend", { fit: true },
-        op.id + ":amend:" + op.history.length, T("已修正作业计划 ", "Plan amended ") + op.site_code);
+        op.id + ":amend:" + op.history.length, _("Plan amended: %(site)s", { site: op.site_code }));
       if (fixed) { H.upsert(fixed); renderOps(); }
       return;
     }
     const body = {};
     if (NEEDS_REASON[action]) {
-      const reason = await H.askReason(T(NEEDS_REASON[action][0], NEEDS_REASON[action][1]) + " · " + op.site_code);
+      const reason = await H.askReason(NEEDS_REASON[action] + " · " + op.site_code);
       if (!reason) return;
       body.reason = reason;
     }
@@ -158,14 +156,13 @@
   }
   function renderRecs() {
     const box = document.getElementById("recs");
-    if (!recs) { box.innerHTML = '<p class="muted">' + T("加载中…", "Loading…") + "</p>"; return; }
-    document.getElementById("recs-info").textContent = recs.at ? T("依据 ", "as of ") + H.bjt(recs.at) +
-      (recs.seeding_layer_m ? " · " + T("播撒层 ", "seeding layer ") + recs.seeding_layer_m.bottom + "–" + recs.seeding_layer_m.top + T(" m（海拔）", " m ASL") +
-        ((recs.seeding_layer_m.source || "").startsWith("seasonal") ? T("（季节默认值，无探空）", " (seasonal fallback, no sounding)") : "") : "") : "";
+    if (!recs) { box.innerHTML = '<p class="muted">' + esc(_("Loading…")) + "</p>"; return; }
+    document.getElementById("recs-info").textContent = recs.at ? _("as of %(t)s", { t: H.bjt(recs.at) }) +
+      (recs.seeding_layer_m ? " · " + _("seeding layer %(bottom)s–%(top)s m ASL", recs.seeding_layer_m) +
+        ((recs.seeding_layer_m.source || "").startsWith("seasonal") ? " " + _("(seasonal fallback, no sounding)") : "") : "") : "";
     const cells = recs.cells || [];
     if (!cells.length) {
-      box.innerHTML = '<p class="muted">' + T("当前无冰雹单体。可用下方“手动提议”为指定作业点创建作业。",
-        "No hail cells now. Use the manual proposal below to create an operation for a site.") + "</p>";
+      box.innerHTML = '<p class="muted">' + esc(_("No hail cells now. Use the manual proposal below to create an operation for a site.")) + "</p>";
       return;
     }
     const dl = document.getElementById("pf-cells");
@@ -179,30 +176,30 @@
         : c.confirmed ? '<span class="review review-confirmed">' + esc(H.label("review", "confirmed")) + "</span>" : "");
       const excl = (c.excluded || []).map(e => "<li>" + esc(e.site_code) + ": " + esc(e.reason_text || e.reason) + "</li>").join("");
       if (!mine.length && !(c.candidates || []).length) {
-        return '<div class="rec-cell empty">' + shortId + " · " + T("威胁度 ", "threat ") + H.fmt(c.threat, 2) + " · " +
-          T("无可用作业点", "no site can engage") + (excl ? ' <details class="small" style="display:inline"><summary>' +
-          T("排除 ", "excluded ") + c.excluded.length + "</summary><ul>" + excl + "</ul></details>" : "") + "</div>";
+        return '<div class="rec-cell empty">' + shortId + " · " + esc(_("threat %(t)s", { t: H.fmt(c.threat, 2) })) + " · " +
+          esc(_("no site can engage")) + (excl ? ' <details class="small" style="display:inline"><summary>' +
+          esc(_("excluded %(n)s", { n: c.excluded.length })) + "</summary><ul>" + excl + "</ul></details>" : "") + "</div>";
       }
       const rows = mine.map(function (r, i) {
         const open = openOpFor(r.cell_id, r.site_code);
         return '<tr><td><b>' + esc(r.site_code) + "</b></td><td>" + H.bjt(r.window_start).slice(0, 5) + "–" + H.bjt(r.window_end).slice(0, 5) +
           "</td><td>" + H.fmt(r.azimuth_deg, 0) + "° / " + H.fmt(r.elevation_deg, 0) + "°</td><td>" + esc(H.qty(r.ammunition)) +
-          "</td><td>" + H.fmt(r.max_altitude_m) + ' m</td><td class="small muted">' + esc((r.reasons_text || r.reasons || []).join(T("；", "; "))) + "</td><td>" +
+          "</td><td>" + H.fmt(r.max_altitude_m) + ' m</td><td class="small muted">' + esc((r.reasons_text || r.reasons || []).join(_("; "))) + "</td><td>" +
           (open ? H.stateBadge(open.state) : '<button type="button" class="propose" data-cell="' + esc(c.cell_id) + '" data-i="' + i + '">' +
-            T("提议作业", "Propose") + "</button>") + "</td></tr>";
+            esc(_("Propose")) + "</button>") + "</td></tr>";
       }).join("");
       const cands = (c.candidates || []).filter(k => !mine.some(r => r.site_code === k.site_code))
-        .map(k => '<button type="button" class="secondary cand" title="' + esc(T("填入手动提议", "fill the manual proposal")) + '" data-cell="' + esc(c.cell_id) +
+        .map(k => '<button type="button" class="secondary cand" title="' + esc(_("fill the manual proposal")) + '" data-cell="' + esc(c.cell_id) +
           '" data-site="' + esc(k.site_code) + '" data-start="' + esc(k.window_start) + '" data-end="' + esc(k.window_end) + '">' +
-          esc(k.site_code) + " " + H.bjt(k.window_start).slice(0, 5) + " · " + k.time_in_range_min + " min</button>").join(" ");
-      return '<div class="rec-cell' + (c.confirmed === false ? " unconfirmed" : "") + '" data-storm="' + esc(c.storm ? c.storm.id : "") + '"><div class="rec-head">' + shortId + " · " + T("威胁度 ", "threat ") + H.fmt(c.threat, 2) +
-        (c.reaches_populated_area_at ? " · " + T("抵达县区 ", "reaches counties ") + H.bjt(c.reaches_populated_area_at).slice(0, 5) +
-          ' (<span class="countdown" data-past="' + esc(T("已进入", "inside")) + '" data-until="' + esc(c.reaches_populated_area_at) + '"></span>)' : "") + "</div>" +
-        (rows ? '<table class="grid compact"><thead><tr><th>' + T("作业点", "Site") + "</th><th>" + T("窗口", "Window") + "</th><th>" +
-          T("方位/仰角", "Az/El") + "</th><th>" + T("弹药", "Ammunition") + "</th><th>" + T("限高", "Ceiling") + "</th><th>" +
-          T("依据", "Reasons") + "</th><th></th></tr></thead><tbody>" + rows + "</tbody></table>" : '<p class="muted small">' + T("未分配作业点（候选作业点已优先用于威胁更大的单体）", "No site assigned (candidates went to more threatening cells)") + "</p>") +
-        (cands ? '<p class="small muted">' + T("其他候选（点击填入手动提议）: ", "Other candidates (click to fill the manual proposal): ") + cands + "</p>" : "") +
-        (excl ? '<details class="small"><summary>' + T("排除的作业点 ", "Excluded sites ") + c.excluded.length + "</summary><ul>" + excl + "</ul></details>" : "") +
+          esc(k.site_code) + " " + H.bjt(k.window_start).slice(0, 5) + " · " + esc(_("%(n)s min", { n: k.time_in_range_min })) + "</button>").join(" ");
+      return '<div class="rec-cell' + (c.confirmed === false ? " unconfirmed" : "") + '" data-storm="' + esc(c.storm ? c.storm.id : "") + '"><div class="rec-head">' + shortId + " · " + esc(_("threat %(t)s", { t: H.fmt(c.threat, 2) })) +
+        (c.reaches_populated_area_at ? " · " + esc(_("reaches counties %(t)s", { t: H.bjt(c.reaches_populated_area_at).slice(0, 5) })) +
+          ' (<span class="countdown" data-past="' + esc(_("inside")) + '" data-until="' + esc(c.reaches_populated_area_at) + '"></span>)' : "") + "</div>" +
+        (rows ? '<table class="grid compact"><thead><tr><th>' + esc(_("Site")) + "</th><th>" + esc(_("Window")) + "</th><th>" +
+          esc(_("Az/El")) + "</th><th>" + esc(_("Ammunition")) + "</th><th>" + esc(_("Ceiling")) + "</th><th>" +
+          esc(_("Reasons")) + "</th><th></th></tr></thead><tbody>" + rows + "</tbody></table>" : '<p class="muted small">' + esc(_("No site assigned (candidates went to more threatening cells)")) + "</p>") +
+        (cands ? '<p class="small muted">' + esc(_("Other candidates (click to fill the manual proposal):")) + " " + cands + "</p>" : "") +
+        (excl ? '<details class="small"><summary>' + esc(_("Excluded sites %(n)s", { n: c.excluded.length })) + "</summary><ul>" + excl + "</ul></details>" : "") +
         "</div>";
     }).join("");
   }
@@ -224,7 +221,7 @@
     const body = { cell_id: r.cell_id, site_code: r.site_code, window: [r.window_start, r.window_end],
       azimuth_deg: r.azimuth_deg, elevation_deg: r.elevation_deg, quantity: r.ammunition, max_altitude_m: r.max_altitude_m };
     const op = await H.act(btn, "POST", "/api/operations", body, "propose:" + r.cell_id + ":" + r.site_code + ":" + r.window_start,
-      T("已提议作业 ", "Proposed ") + r.site_code);
+      _("Proposed: %(site)s", { site: r.site_code }));
     if (op) { H.upsert(op); renderOps(); renderRecs(); }
   });
 
@@ -261,7 +258,7 @@
     // The key covers what was typed: a double submit of the same form is one proposal.
     const op = await H.act(document.getElementById("pf-submit"), "POST", "/api/operations", body,
       "manual:" + JSON.stringify([body.cell_id, body.site_code, minutes, body.azimuth_deg, body.elevation_deg, body.quantity, body.max_altitude_m]),
-      T("已提议作业 ", "Proposed ") + body.site_code);
+      _("Proposed: %(site)s", { site: body.site_code }));
     if (op) { H.upsert(op); renderOps(); }
   });
 
@@ -289,15 +286,31 @@
   });
 
   // --- alerts ----------------------------------------------------------------------------------
-  document.getElementById("alerts").innerHTML = '<li class="muted">' + T("暂无告警", "No alerts") + "</li>";
-  function addAlert(text, kind, at) {
-    alerts.unshift({ text, kind, at: at || new Date().toISOString() });
-    alerts.length = Math.min(alerts.length, 50);
-    document.getElementById("alerts").innerHTML = alerts.map(a => '<li class="' + esc(a.kind) + '"><span class="muted">' +
-      H.bjt(a.at) + "</span> " + esc(a.text) + "</li>").join("");
+  // The list is the server's (/api/alerts: from the audit log, worded from the catalogue,
+  // stamped in the world's time — the drill clock inside a drill), so it survives a reload;
+  // a live event that makes an alert fetches the list again.
+  function renderAlerts(list) {
+    const ul = document.getElementById("alerts");
+    ul.innerHTML = list.length ? list.map(a => '<li class="' + esc(a.level) + '" data-alert="' + esc(a.id) + '" data-kind="' + esc(a.kind) +
+      '"><span class="muted">' + H.bjt(a.at) + "</span> " + esc(a.text) + "</li>").join("")
+      : '<li class="muted">' + esc(_("No alerts")) + "</li>";
   }
+  let alertsTimer = null;
+  async function loadAlerts() {
+    const r = await H.api("GET", "/api/alerts");
+    if (r.ok) renderAlerts(r.data.alerts);
+  }
+  function alertsLater() { clearTimeout(alertsTimer); alertsTimer = setTimeout(loadAlerts, 250); }
 
   // --- loading and live ------------------------------------------------------------------------
+  const ALERTING = new Set(["deny", "revoke", "report", "recall"]);
+  async function loadSites() {
+    const r = await H.api("GET", "/api/sites");
+    if (!r.ok) return;
+    sites = r.data.sites;
+    fillAmmo(document.getElementById("pf-site").value);
+    renderBoard();
+  }
   async function loadOps() {
     const r = await H.api("GET", "/api/operations");
     if (r.ok) r.data.operations.forEach(H.upsert);
@@ -317,32 +330,29 @@
     const op = data.operation;
     const before = H.ops.get(op.id);
     if (!H.upsert(op)) return;
-    if (data.action === "deny") addAlert(op.site_code + " " + T("空域申请被拒绝: ", "clearance denied: ") + (H.lastEntry(op).detail || ""), "bad", op.history[op.history.length - 1].at);
-    else if (data.action === "revoke") addAlert(op.site_code + " " + T("空域许可被撤销", "clearance revoked"), "bad");
-    else if (op.state === "cleared" && (!before || before.state !== "cleared")) addAlert(op.site_code + " " + T("双方空域已批复，可下达指令", "cleared by both authorities: ready to order"), "ok");
-    else if (data.action === "report") {
-      addAlert(op.site_code + " " + T("作业报告已上报", "firing report filed"), "ok");
-      H.api("GET", "/api/sites").then(function (r) {
-        if (!r.ok) return;
-        sites = r.data.sites;
-        fillAmmo(document.getElementById("pf-site").value);
-        renderBoard();
-      });
-    }
+    if (ALERTING.has(data.action) || (op.state === "cleared" && (!before || before.state !== "cleared"))) alertsLater();
+    if (data.action === "report") loadSites();
     if (!arrivals[op.cell_id]) loadArrivals().then(renderOps);
     renderOps(); renderRecs(); renderBoard();
   });
-  H.on("operation.cease_fire", d => addAlert(d.site_code + " " + T("停火: ", "cease-fire: ") + (d.reason || ""), "bad"));
-  H.on("alert", function (d) { addAlert((d.site_code ? d.site_code + " " : "") + H.label("alert", d.kind), "warn"); H.beep(2); });
-  H.on("warning.issue", d => addAlert(T("冰雹预警已发布: ", "hail warning issued: ") + d.counties.map(H.countyName).join(H.zh ? "、" : ", ") + " (" + H.stormName(d) + ")", "warn"));
-  H.on("cell.review", function (d, env) {
-    addAlert(T("预报员 ", "forecaster ") + d.by + (d.review === "confirmed" ? T(" 确认 ", " confirmed ") : T(" 排除 ", " dismissed ")) +
-      H.stormName(d) + (d.reason ? " · " + d.reason : ""), d.review === "confirmed" ? "warn" : "", env.at);
+  H.on("operation.cease_fire", alertsLater);
+  H.on("alert", function () { alertsLater(); H.beep(2); });
+  H.on("warning.issue", alertsLater);
+  H.on("cell.review", function (d) {
+    alertsLater();
     // The storm's recommendations show the decision at once (a dismissal drops them).
     if (d.review === "dismissed") { loadRecs(); return; }
     ((recs && recs.cells) || []).forEach(c => { if (c.storm && c.storm.id === d.storm_id) { c.confirmed = d.review === "confirmed"; c.review = d.review; } });
     ((recs && recs.recommendations) || []).forEach(r => { if (r.storm && r.storm.id === d.storm_id) r.confirmed = d.review === "confirmed"; });
     renderRecs();
+  });
+  // A restock elsewhere (the readiness and restock screen) raises the stock on the board.
+  H.on("site.stock", function (d, env) {
+    const s = sites.find(x => x.code === d.code);
+    if (s) { s.ammunition = Object.assign({}, d.stock); if (d.readiness) s.readiness = d.readiness; }
+    noteSign(d.code, env.at);
+    fillAmmo(document.getElementById("pf-site").value);
+    renderBoard();
   });
   H.on("storm.update", function () { loadRecs(); loadOps().then(renderOps); });
   H.on("volume.new", function () { loadRecs(); loadArrivals().then(renderOps); });
@@ -356,6 +366,7 @@
     await loadArrivals();
     renderOps();
     renderBoard();
+    await loadAlerts();
     H.connect(seq);
     loadRecs();
   })();

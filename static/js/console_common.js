@@ -7,6 +7,15 @@
   const fresh = window.HailopsSeq.fresh;
   const boot = window.HAILOPS_CONSOLE;
   const zh = boot.locale === "zh";
+  // Every sentence comes from the translation catalogue: the server sends this page's
+  // sentences (boot.i18n, extracted from the scripts' _("…") calls) in the user's language.
+  const I18N = boot.i18n || {};
+  /** A sentence in the user's language; ``%(name)s`` placeholders are filled from params. */
+  function _(msgid, params) {
+    const s = I18N[msgid] ? I18N[msgid] : msgid;
+    return params ? s.replace(/%\((\w+)\)s/g, (m, k) => (params[k] != null ? String(params[k]) : m)) : s;
+  }
+  // Kept for scripts not yet moved to _() (console_forecaster.js): two texts inline.
   const T = (zhText, enText) => (zh ? zhText : enText);
 
   // --- formatting ---------------------------------------------------------------------
@@ -43,7 +52,7 @@
   function label(kind, code) {
     const v = VOCAB[kind] || {};
     if (v[code] != null) return v[code];
-    if (kind === "ammunition" && code && code.startsWith("rocket_")) return code.slice(7).toUpperCase() + T(" 火箭弹", " rockets");
+    if (kind === "ammunition" && code && code.startsWith("rocket_")) return _("%(model)s rockets", { model: code.slice(7).toUpperCase() });
     return code == null ? "" : String(code).replace(/_/g, " ");
   }
   const CLOSED = new Set(["completed", "denied", "cancelled", "expired", "recalled"]);
@@ -66,9 +75,8 @@
   }
   function compass(deg) {
     if (deg == null) return "";
-    const zhN = ["北", "东北", "东", "东南", "南", "西南", "西", "西北"], enN = ["N", "NE", "E", "SE", "S", "SW", "W", "NW"];
-    const i = Math.round(((deg % 360) + 360) % 360 / 45) % 8;
-    return T(zhN[i], enN[i]);
+    const points = [_("N"), _("NE"), _("E"), _("SE"), _("S"), _("SW"), _("W"), _("NW")];
+    return points[Math.round(((deg % 360) + 360) % 360 / 45) % 8];
   }
 
   // --- the API ---------------------------------------------------------------------------
@@ -107,7 +115,7 @@
       resp = await fetch(path, { method, headers, credentials: "same-origin",
         body: method === "GET" ? undefined : JSON.stringify(body || {}) });
     } catch (err) {
-      return { ok: false, status: 0, data: { message: T("网络错误", "network error") + ": " + err.message } };
+      return { ok: false, status: 0, data: { message: _("network error") + ": " + err.message } };
     }
     let data = null;
     try { data = await resp.json(); } catch (_e) { data = null; }
@@ -116,26 +124,30 @@
   // Errors in the user's language: the envelope's code is worded here; the server's English
   // sentence is shown only in the English UI.
   const ERROR_CODES = {
-    conflict: ["与空域许可或弹药库存冲突，操作未执行", "conflict"],
-    illegal_transition: ["作业当前状态不允许此操作", "not allowed in the operation's current state"],
-    validation_failed: ["输入有误，请检查", "invalid input"],
-    forbidden: ["无权执行此操作", "not allowed for your role"],
-    unauthorized: ["请重新登录", "please log in again"],
-    not_found: ["对象不存在或已删除", "not found"],
-    concurrent_update: ["作业已被他人更新，请重试", "changed meanwhile; retry"],
+    conflict: _("conflicts with the airspace clearance or the ammunition stock: nothing was done"),
+    illegal_transition: _("not allowed in the operation's current state"),
+    validation_failed: _("invalid input, please check"),
+    forbidden: _("not allowed for your role"),
+    unauthorized: _("please log in again"),
+    not_found: _("not found or deleted"),
+    concurrent_update: _("changed by someone else meanwhile; retry"),
   };
+  const FIELD = { azimuth_deg: _("azimuth"), elevation_deg: _("elevation"), max_altitude_m: _("reach"), quantity: _("quantity"),
+    window: _("time window"), reason: _("reason"), site_code: _("site"), ceiling_m: _("ceiling"), started_at: _("start time"),
+    ended_at: _("end time"), rounds: _("rounds"), fit: _("amendment"), count: _("quantity"), ammo_type: _("ammunition type"),
+    readiness: _("readiness") };
   function errorText(res) {
     const d = res.data || {};
     if (zh) {
+      // The Chinese UI words the envelope's code and names the fields; the server's English
+      // sentence is shown only in the English UI.
       const known = ERROR_CODES[d.code];
-      const FIELD = { azimuth_deg: "方位", elevation_deg: "仰角", max_altitude_m: "射高", quantity: "弹药数量", window: "时间窗口",
-        reason: "原因", site_code: "作业点", ceiling_m: "限高", started_at: "开始时间", ended_at: "结束时间", rounds: "弹药", fit: "修正" };
       const names = d.code === "validation_failed" && d.details && typeof d.details === "object" && !Array.isArray(d.details)
-        ? Object.keys(d.details).map(k => FIELD[k]).filter(Boolean) : [];
-      const fields = names.length ? "（" + names.join("、") + "）" : "";
-      return (known ? known[0] : T("请求失败 ", "request failed ") + res.status) + fields;
+        ? Object.keys(d.details).map(k => FIELD[k.split(".")[0]]).filter(Boolean) : [];
+      const fields = names.length ? _("(%(fields)s)", { fields: Array.from(new Set(names)).join(_(", ")) }) : "";
+      return (known || _("request failed (%(status)s)", { status: res.status })) + fields;
     }
-    let msg = d.message || (T("请求失败 ", "request failed ") + res.status);
+    let msg = d.message || _("request failed (%(status)s)", { status: res.status });
     if (d.details && typeof d.details === "object") {
       const parts = Array.isArray(d.details) ? d.details.map(x => x.message || JSON.stringify(x))
         : Object.keys(d.details).map(k => k + ": " + d.details[k]);
@@ -167,7 +179,7 @@
       el.setAttribute("role", "alert");
       const close = document.createElement("button");
       close.type = "button"; close.className = "toast-close"; close.textContent = "×";
-      close.title = T("关闭", "Dismiss");
+      close.title = _("Dismiss");
       close.addEventListener("click", () => el.remove());
       el.appendChild(close);
     } else {
@@ -223,10 +235,10 @@
   const clock = document.getElementById("bjt-clock");
   function tick() {
     // Inside a drill `Date` is the drill clock (console_drill.js): the one clock of the drill.
-    if (clock) clock.textContent = (boot.drill ? T("演练 DRILL ", "DRILL ") : "") + bjtDateTime(new Date().toISOString()) + " " + T("北京时间", "BJT");
+    if (clock) clock.textContent = (boot.drill ? _("DRILL") + " " : "") + bjtDateTime(new Date().toISOString()) + " " + _("BJT");
     // The banner carries the drill clock too (the top-bar clock is hidden on phones).
     const drillClock = boot.drill && document.getElementById("drill-clock");
-    if (drillClock) drillClock.textContent = bjtDateTime(new Date().toISOString()) + " " + T("北京时间", "BJT");
+    if (drillClock) drillClock.textContent = bjtDateTime(new Date().toISOString()) + " " + _("BJT");
     document.dispatchEvent(new CustomEvent("hailops:tick"));
   }
   tick(); setInterval(tick, 1000);
@@ -244,17 +256,17 @@
    *  events that happened while loading are replayed, and after a reconnect what was missed. */
   function connect(since) {
     lastSeq = Math.max(lastSeq, since || 0);
-    if (typeof io === "undefined") { setStatus(T("实时组件缺失", "live client missing"), false); return null; }
+    if (typeof io === "undefined") { setStatus(_("live client missing"), false); return null; }
     // Inside a drill the socket joins the drill's rooms only: nothing live reaches the page.
     socket = io("/live", { auth: cb => cb(Object.assign({ since: window.HailopsSeq.resumeFrom(lastSeq) },
       boot.drill ? { drill: boot.drill.id } : {})), transports: ["websocket", "polling"] });
     // Catch-up pages, gap detection and the sequence heartbeat (seq.js).
     const seqSync = window.HailopsSeq.attach(socket, { get: () => lastSeq, set: v => { lastSeq = v; } });
     socket.on("connect", function () {
-      setStatus(T("实时连接正常", "live"), true);
+      setStatus(_("live"), true);
     });
-    socket.on("disconnect", () => setStatus(T("连接中断，重连中…", "disconnected, reconnecting…"), false));
-    socket.on("connect_error", err => setStatus(T("连接失败: ", "connection failed: ") + err.message, false));
+    socket.on("disconnect", () => setStatus(_("disconnected, reconnecting…"), false));
+    socket.on("connect_error", err => setStatus(_("connection failed:") + " " + err.message, false));
     socket.onAny(function (name, env) {
       if (!env || typeof env.seq !== "number") return;
       if (!fresh(env.seq)) return; // already seen (several rooms, or catch-up overlap)
@@ -298,11 +310,10 @@
   function approvalCell(op, authority) {
     const c = op.approval_clock && op.approval_clock[authority];
     if (!c) return '<span class="muted">—</span>';
-    if (c.state === "pending" && CLOSED.has(op.state)) return '<span class="muted">' + esc(T("未决", "undecided")) + "</span>";
-    const lbl = { pending: T("待批", "pending"), granted: T("已批", "granted"), denied: T("拒绝", "denied"),
-      revoked: T("撤销", "revoked") }[c.state] || c.state;
+    if (c.state === "pending" && CLOSED.has(op.state)) return '<span class="muted">' + esc(_("undecided")) + "</span>";
+    const lbl = { pending: _("pending"), granted: _("granted"), denied: _("denied"), revoked: _("revoked") }[c.state] || c.state;
     return '<span class="clock clock-' + esc(c.state) + '" data-clock="' + esc(op.id) + ":" + authority + '">' +
-      esc(lbl) + (c.standing ? T("(长期协议)", " (standing)") : "") + " " + dur(approvalSeconds(op, authority)) + "</span>";
+      esc(lbl) + (c.standing ? esc(_("(standing agreement)")) : "") + " " + dur(approvalSeconds(op, authority)) + "</span>";
   }
   /** Refresh every running clock in place once a second (no full re-render). */
   document.addEventListener("hailops:tick", function () {
@@ -315,9 +326,9 @@
     });
     document.querySelectorAll("[data-until]").forEach(function (el) {
       const opens = el.dataset.opens ? (new Date(el.dataset.opens).getTime() - Date.now()) / 1000 : -1;
-      if (opens > 0) { el.textContent = T("开始于 ", "opens in ") + dur(opens); el.classList.remove("urgent"); return; }
+      if (opens > 0) { el.textContent = _("opens in %(t)s", { t: dur(opens) }); el.classList.remove("urgent"); return; }
       const s = (new Date(el.dataset.until).getTime() - Date.now()) / 1000;
-      el.textContent = s >= 0 ? dur(s) : (el.dataset.past || T("已过", "passed"));
+      el.textContent = s >= 0 ? dur(s) : (el.dataset.past || _("passed"));
       el.classList.toggle("urgent", s >= 0 && s < 300);
     });
   });
@@ -328,9 +339,9 @@
       const dlg = document.createElement("dialog");
       dlg.className = "reason-dialog";
       dlg.innerHTML = "<form method=dialog><h3>" + esc(title) + "</h3><textarea name=reason rows=3 " +
-        (required === false ? "" : "required") + ' placeholder="' + esc(T("请填写原因", "reason")) + '"></textarea>' +
-        '<div class=row><button value=cancel formnovalidate class=secondary>' + esc(T("返回", "Back")) +
-        '</button><button value=ok class=danger>' + esc(T("确定", "Confirm")) + "</button></div></form>";
+        (required === false ? "" : "required") + ' placeholder="' + esc(_("Please give the reason")) + '"></textarea>' +
+        '<div class=row><button value=cancel formnovalidate class=secondary>' + esc(_("Back")) +
+        '</button><button value=ok class=danger>' + esc(_("Confirm")) + "</button></div></form>";
       document.body.appendChild(dlg);
       dlg.addEventListener("close", function () {
         const text = dlg.querySelector("textarea").value.trim();
@@ -354,17 +365,17 @@
     else document.body.prepend(escBox);
     return escBox;
   }
-  const WHO = { site: ["作业点", "the site"], atc: ["机场空管", "airport ATC"], military: ["军方", "military"] };
-  const CONTACT_ROLE = { site_second: ["作业点第二联系人", "site's second contact"], site_first: ["作业点联系人（未登记第二联系人）", "site contact (no second contact registered)"],
-    office_liaison: ["指挥部办公室联络员", "command office liaison"], atc_liaison: ["机场联络员", "airport liaison"], military_liaison: ["军分区联络员", "military liaison"] };
+  const WHO = { site: _("the site"), atc: _("airport ATC"), military: _("military") };
+  const CONTACT_ROLE = { site_second: _("site's second contact"), site_first: _("site contact (no second contact registered)"),
+    office_liaison: _("command office liaison"), atc_liaison: _("airport liaison"), military_liaison: _("military liaison") };
   function escText(e) {
     const i = e.info || {}, mins = Math.max(0, Math.round((Date.now() - Date.parse(i.since)) / 60000));
-    const who = (i.waiting_for || []).map(w => T((WHO[w] || [w, w])[0], (WHO[w] || [w, w])[1])).join(T("、", ", "));
+    const who = (i.waiting_for || []).map(w => WHO[w] || label("authority", w)).join(_(", "));
     const what = e.kind === "order_unacknowledged"
-      ? T("作业点 " + i.site_code + " 未确认作业指令", "site " + i.site_code + " has not acknowledged the order")
-      : T(i.site_code + " 空域申请待批（" + who + "）", i.site_code + " clearance pending (" + who + ")");
-    const level = { banner: T("一级提醒", "Step 1"), second_contact: T("二级：电话联系", "Step 2: call"), commander_alarm: T("三级：指挥员告警", "Step 3: commander alarm") }[e.step] || e.step;
-    return { level, what: what + T("，已 " + mins + " 分钟", ", " + mins + " min") };
+      ? _("site %(site)s has not acknowledged the order", { site: i.site_code })
+      : _("%(site)s clearance pending (%(who)s)", { site: i.site_code, who: who });
+    const level = { banner: _("Step 1: reminder"), second_contact: _("Step 2: call"), commander_alarm: _("Step 3: commander alarm") }[e.step] || label("escalation", e.step);
+    return { level, what: _("%(what)s, for %(n)s min", { what: what, n: mins }) };
   }
   function renderEscalations() {
     const box = escContainer();
@@ -372,11 +383,11 @@
     box.innerHTML = list.map(function (e) {
       const t = escText(e);
       const contacts = ((e.info || {}).contacts || []).map(c => '<li><b>' + esc(c.name) + '</b> <a href="tel:' + esc(c.phone) + '">' + esc(c.phone) + "</a> · " +
-        esc(T((CONTACT_ROLE[c.role] || [c.role, c.role])[0], (CONTACT_ROLE[c.role] || [c.role, c.role])[1])) + "</li>").join("");
+        esc(CONTACT_ROLE[c.role] || _("contact")) + "</li>").join("");
       return '<div class="escalation esc-' + esc(e.step) + '" data-escalation="' + e.id + '"><b>' + esc(t.level) + "</b> · " + esc(t.what) +
         " · " + esc(bjt(e.raised_at)) + (contacts ? '<ul class="contacts">' + contacts + "</ul>" : "") +
-        (e.step === "second_contact" ? '<span class="small">' + esc(T("已记入待办外呼", "a call record is in the outbox")) + "</span> " : "") +
-        '<button type="button" class="ok" data-ack="' + e.id + '">' + esc(T("我已知晓", "Acknowledge")) + "</button></div>";
+        (e.step === "second_contact" ? '<span class="small">' + esc(_("a call record is in the outbox")) + "</span> " : "") +
+        '<button type="button" class="ok" data-ack="' + e.id + '">' + esc(_("Acknowledge")) + "</button></div>";
     }).join("");
   }
   let escAlarmTimer = null;
@@ -407,7 +418,7 @@
   }
   loadEscalations();
 
-  window.HO = { label, VOCAB, askReason, url, countyName, stormName,  boot, zh, T, bjt, bjtDateTime, bjtToIso, bjtNowHms, dur, fmt, esc, stateLabel, stateBadge,
+  window.HO = { _, label, VOCAB, askReason, url, countyName, stormName,  boot, zh, T, bjt, bjtDateTime, bjtToIso, bjtNowHms, dur, fmt, esc, stateLabel, stateBadge,
     CLOSED, ammoLabel, qty, compass, api, act, keyFor, uuid, errorText, toast, beep, alarm, clearAlarm,
     connect, currentSeq, on, ops, upsert, lastEntry, approvalCell, approvalSeconds };
 })();

@@ -7,12 +7,22 @@
   const fresh = window.HailopsSeq.fresh;
   const boot = window.HAILOPS;
   const map = window[boot.map];
-  const zh = boot.locale === "zh";
   // The one vocabulary served by the server (the consoles use the same labels).
   const VOCAB = boot.vocab || {};
   function vlabel(kind, code) { const v = VOCAB[kind] || {}; return v[code] != null ? v[code] : String(code).replace(/_/g, " "); }
-  const T = (zhText, enText) => (zh ? zhText : enText);
-  let lastSeq = Number(sessionStorage.getItem("hailops.lastSeq") || 0);
+  // Every sentence from the translation catalogue (boot.i18n, served for this script).
+  const I18N = boot.i18n || {};
+  function _(msgid, params) {
+    const s = I18N[msgid] ? I18N[msgid] : msgid;
+    return params ? s.replace(/%\((\w+)\)s/g, (m, k) => (params[k] != null ? String(params[k]) : m)) : s;
+  }
+  // A drill's map (``?drill=ID``, also inside a drill console's frame) shows that drill only;
+  // the embedded map (``?embed=1``) sits in a console, which offers drills itself.
+  const chosenDrill = boot.drill || new URLSearchParams(location.search).get("drill");
+  const embedded = !!boot.embed;
+  const esc = v => String(v == null ? "" : v).replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  const seqKey = "hailops.lastSeq" + (chosenDrill ? ":" + chosenDrill : "");
+  let lastSeq = Number(sessionStorage.getItem(seqKey) || 0);
 
   // Beijing clock in the top bar.
   const clock = document.getElementById("bjt-clock");
@@ -22,7 +32,7 @@
     const dc = window.HAILOPS_DRILL_CLOCK;
     const now = dc ? new Date(dc.t + (Date.now() - dc.at) * dc.speed) : new Date();
     const s = now.toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false });
-    clock.textContent = (dc ? T("演练 DRILL ", "DRILL ") : "") + s + " " + T("北京时间", "BJT");
+    clock.textContent = (dc ? _("DRILL") + " " : "") + s + " " + _("BJT");
   }
   tick(); setInterval(tick, 1000);
 
@@ -31,7 +41,7 @@
     onAdd: function () {
       const div = L.DomUtil.create("div", "live-status");
       div.id = "live-status";
-      div.textContent = T("实时连接中…", "connecting…");
+      div.textContent = _("connecting…");
       return div;
     },
   });
@@ -49,9 +59,10 @@
     onAdd: function () {
       const div = L.DomUtil.create("div", "legend");
       const names = VOCAB.readiness || {};
-      let html = "<b>" + T("作业点状态", "Site readiness") + "</b><br>";
-      for (const k of Object.keys(boot.colours)) html += '<i style="background:' + boot.colours[k] + '"></i>' + names[k] + "<br>";
-      if (boot.sampleRegistry) html += '<span class="sample-banner">' + T("示例作业点数据", "SAMPLE site data") + "</span>";
+      // A drill's map draws the sites without their live readiness: no readiness legend.
+      let html = chosenDrill ? "" : "<b>" + _("Site readiness") + "</b><br>";
+      if (!chosenDrill) for (const k of Object.keys(boot.colours)) html += '<i style="background:' + boot.colours[k] + '"></i>' + names[k] + "<br>";
+      if (boot.sampleRegistry) html += '<span class="sample-banner">' + _("SAMPLE site data") + "</span>";
       div.innerHTML = html;
       return div;
     },
@@ -71,7 +82,7 @@
   function renderScales() {
     const box = document.getElementById("product-scales");
     if (!box) return;
-    const titles = { reflectivity: T("组合反射率", "Composite reflectivity"), mesh: T("MESH 最大冰雹尺寸", "MESH (max hail size)") };
+    const titles = { reflectivity: _("Composite reflectivity"), mesh: _("MESH (max hail size)") };
     let html = "";
     for (const key of ["reflectivity", "mesh"]) {
       const sc = (boot.scales || {})[key];
@@ -84,8 +95,8 @@
     box.style.display = html ? "" : "none";
   }
   map.on("overlayadd overlayremove", renderScales);
-  const CRITERIA = { mesh: T("MESH", "MESH"), posh: T("POSH", "POSH"), "top45-h0": T("45 dBZ 顶高与 0 °C 层差", "45 dBZ top above H0"),
-    top45: T("45 dBZ 顶高", "45 dBZ top"), vil: T("VIL", "VIL"), vild: T("VIL 密度", "VIL density"), composite: T("组合反射率", "composite reflectivity") };
+  const CRITERIA = { mesh: "MESH", posh: "POSH", "top45-h0": _("45 dBZ top above H0"),
+    top45: _("45 dBZ top"), vil: "VIL", vild: _("VIL density"), composite: _("composite reflectivity") };
   function criterionLabel(c) {
     const m = /^([a-z0-9-]+)>=(.+)$/.exec(c);
     return m ? (CRITERIA[m[1]] || m[1]) + " ≥ " + m[2] : c;
@@ -102,19 +113,18 @@
     return "#2ecc71";
   }
   function fmt(v, d) { return v == null ? "—" : Number(v).toFixed(d); }
-  const esc = v => String(v == null ? "" : v).replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
   /** The storm's one name (issue 11), as in every console: the server's ``storm_name``. */
   function stormName(p) { return p.storm_name || p.id; }
   function cellPopup(p) {
-    return '<b class="storm-name">' + esc(stormName(p)) + "</b>" + (p.hail ? ' <span style="color:#e74c3c">' + T("冰雹", "HAIL") + "</span>" : "") +
+    return '<b class="storm-name">' + esc(stormName(p)) + "</b>" + (p.hail ? ' <span style="color:#e74c3c">' + _("HAIL") + "</span>" : "") +
       (p.storm_review ? ' <span class="review review-' + esc(p.storm_review) + '">' + esc(vlabel("review", p.storm_review)) + "</span>" : "") +
-      "<br>" + T("最大反射率", "max") + ": " + fmt(p.max_dbz, 1) + " dBZ" +
+      "<br>" + _("max reflectivity") + ": " + fmt(p.max_dbz, 1) + " dBZ" +
       "<br>MESH: " + fmt(p.mesh_mm, 1) + " mm · POSH: " + fmt(p.posh_pct, 0) + " %" +
       "<br>SHI: " + fmt(p.shi, 1) + " · POH: " + fmt(p.poh_pct, 0) + " %" +
-      "<br>" + T("45 dBZ 顶高", "45 dBZ top") + ": " + fmt(p.top45_km, 1) + " km" +
+      "<br>" + _("45 dBZ top") + ": " + fmt(p.top45_km, 1) + " km" +
       "<br>VIL: " + fmt(p.vil_kgm2, 1) + " kg/m² · VILD: " + fmt(p.vild_gm3, 2) + " g/m³" +
-      "<br>" + T("面积", "area") + ": " + fmt(p.area_km2, 0) + " km²" +
-      (p.criteria && p.criteria.length ? "<br>" + T("判据", "criteria") + ": " + p.criteria.map(criterionLabel).join(T("、", ", ")) : "");
+      "<br>" + _("area") + ": " + fmt(p.area_km2, 0) + " km²" +
+      (p.criteria && p.criteria.length ? "<br>" + _("criteria") + ": " + p.criteria.map(criterionLabel).join(_(", ")) : "");
   }
   function showTracks(tracks, hailCells) {
     tracksLayer.clearLayers();
@@ -131,7 +141,7 @@
       const main = steps.filter(st => st.lead_min <= 30).pop() || steps[0];
       if (main) {
         L.geoJSON(main.polygon, { style: { color: "#ff9f43", weight: 1, fillOpacity: 0.08, dashArray: "3 3" } })
-          .bindTooltip(esc(t.storm_name || t.id) + " +" + main.lead_min + T(" 分钟", " min"))
+          .bindTooltip(esc(t.storm_name || t.id) + " +" + _("%(n)s min", { n: main.lead_min }))
           .on("click", function (ev) { L.DomEvent.stopPropagation(ev); selectTrack(t); }).addTo(conesLayer);
       }
       if (steps.length) {
@@ -146,7 +156,7 @@
     selectedLayer.clearLayers();
     ((t.nowcast && t.nowcast.steps) || []).slice().reverse().forEach(function (st) {
       L.geoJSON(st.polygon, { style: { color: "#ffd166", weight: 1.5, fillOpacity: 0.05 } })
-        .bindTooltip(esc(t.storm_name || t.id) + " +" + st.lead_min + T(" 分钟", " min"), { permanent: st === t.nowcast.steps[t.nowcast.steps.length - 1] }).addTo(selectedLayer);
+        .bindTooltip(esc(t.storm_name || t.id) + " +" + _("%(n)s min", { n: st.lead_min }), { permanent: st === t.nowcast.steps[t.nowcast.steps.length - 1] }).addTo(selectedLayer);
     });
   }
   map.on("click", function () { selectedLayer.clearLayers(); });
@@ -162,9 +172,9 @@
     const label = document.getElementById("volume-label");
     if (label) {
       const hail = (data.cells || []).filter(f => f.properties.hail).length;
-      label.innerHTML = (data.drill_id ? '<span class="drill-banner">' + T("演练数据", "DRILL data") + "</span><br>" : "") + (data.replay ? '<span class="sample-banner">' + T("演示回放：2018-12-20 堪培拉冰雹过程（已平移至本地雷达）", "DEMO replay: Canberra hail event 2018-12-20, relocated") + "</span><br>" : "") +
-        T("雷达体扫 ", "Volume ") + bjt(data.scan_time) + (zh ? " 北京时间" : " BJT") +
-        "<br>" + T("单体 ", "cells ") + (data.cells || []).length + " · " + T("冰雹单体 ", "hail cells ") + hail +
+      label.innerHTML = (data.drill_id ? '<span class="drill-banner">' + _("DRILL data") + "</span><br>" : "") + (data.replay ? '<span class="sample-banner">' + _("DEMO replay: Canberra hail event 2018-12-20, relocated over the local radar") + "</span><br>" : "") +
+        (data.drill_id ? _("Drill radar time") : _("Radar volume")) + " " + bjt(data.scan_time) + " " + _("BJT") +
+        "<br>" + _("cells") + " " + (data.cells || []).length + " · " + _("hail cells") + " " + hail +
         (data.levels ? "<br>H0 " + Math.round(data.levels.h0_m) + " m · H-20 " + Math.round(data.levels.h20_m) + " m" : "");
     }
     showTracks(data.tracks, new Set((data.cells || []).filter(f => f.properties.hail).map(f => f.properties.id)));
@@ -180,8 +190,7 @@
       const shown = overlays[key] ? map.hasLayer(overlays[key]) : key === "reflectivity";
       if (overlays[key]) { map.removeLayer(overlays[key]); liveControl.removeLayer(overlays[key]); }
       overlays[key] = L.imageOverlay(prod.url, prod.bounds, { opacity: key === "mesh" ? 0.8 : 0.6 });
-      liveControl.addOverlay(overlays[key], key === "mesh" ? T("MESH 最大冰雹尺寸", "MESH (max hail size)")
-        : T("组合反射率", "Composite reflectivity"));
+      liveControl.addOverlay(overlays[key], key === "mesh" ? _("MESH (max hail size)") : _("Composite reflectivity"));
       if (shown) overlays[key].addTo(map);
     }
     renderScales();
@@ -189,14 +198,14 @@
   function siteStatus(data) {
     const name = boot.siteMarkers[data.code];
     const marker = name && window[name];
-    if (marker) marker.setStyle({ fillColor: boot.colours[data.readiness] || "#bdc3c7" });
+    if (marker && !chosenDrill) marker.setStyle({ fillColor: boot.colours[data.readiness] || "#bdc3c7" });
   }
   // Operations: clearance sectors coloured by state, with the site, state and clocks.
   const opsLayer = L.layerGroup().addTo(map);
-  liveControl.addOverlay(cellsLayer, T("冰雹单体", "Hail cells"));
-  liveControl.addOverlay(tracksLayer, T("路径", "Tracks"));
-  liveControl.addOverlay(conesLayer, T("临近预报锥", "Nowcast cones"));
-  liveControl.addOverlay(opsLayer, T("作业与空域扇区", "Operations and clearance sectors"));
+  liveControl.addOverlay(cellsLayer, _("Hail cells"));
+  liveControl.addOverlay(tracksLayer, _("Tracks"));
+  liveControl.addOverlay(conesLayer, _("Nowcast cones"));
+  liveControl.addOverlay(opsLayer, _("Operations and clearance sectors"));
   const opLayers = {};
   const OP_COLOURS = { clearance_requested: "#f1c40f", cleared: "#2ecc71", ordered: "#e67e22",
     acknowledged: "#e67e22", firing: "#e74c3c", completed: "#95a5a6", denied: "#7f8c8d",
@@ -208,7 +217,7 @@
     if (!op.clearance_polygon) return;
     const colour = OP_COLOURS[op.state] || "#bdc3c7";
     const label = op.site_code + " · " + vlabel("state", op.state) +
-      (op.drill_id ? " · " + T("演练", "DRILL") : "");
+      (op.drill_id ? " · " + _("DRILL") : "");
     opLayers[op.id] = L.geoJSON(op.clearance_polygon, { style: { color: colour, weight: 2, fillOpacity: 0.15,
       dashArray: op.state === "clearance_requested" ? "6 4" : null } }).bindTooltip(label).addTo(opsLayer);
   }
@@ -220,15 +229,15 @@
   banner.addTo(map);
   let joinedDrill = null;
   // The map joins the drill the user chose (``/?drill=ID``), never one by itself; a live
-  // map shows no drill data, only an invitation to join each running drill.
-  const chosenDrill = new URLSearchParams(location.search).get("drill");
+  // map shows no drill data, only an invitation to join each running drill (not when
+  // embedded: the console around it offers the drills).
   function inviteDrills(drills) {
     const el = document.getElementById("drill-banner");
-    if (chosenDrill || !el) return;
+    if (chosenDrill || embedded || !el) return;
     const running = (drills || []).filter(d => d.state === "running" || d.state === "paused");
     el.style.display = running.length ? "block" : "none";
-    el.innerHTML = running.map(d => T("演练进行中 ", "Drill running ") + esc(d.id) + " · " + esc(d.event) +
-      ' — <a href="/?drill=' + encodeURIComponent(d.id) + '">' + T("加入", "join") + "</a>").join("<br>");
+    el.innerHTML = running.map(d => esc(_("Drill running")) + " " + esc(d.id) + " · " + esc(d.event) +
+      ' — <a href="/?drill=' + encodeURIComponent(d.id) + '">' + esc(_("join")) + "</a>").join("<br>");
   }
   function joinDrill(drill) {
     if (!drill || drill.id !== chosenDrill || joinedDrill === drill.id || !window.HAILOPS_SOCKET) return;
@@ -236,7 +245,7 @@
     window.HAILOPS_SOCKET.emit("join_drill", { drill_id: drill.id });
     const el = document.getElementById("drill-banner");
     el.style.display = "block";
-    el.textContent = T("演练 DRILL ", "DRILL ") + drill.id + " · " + drill.event + " · " + drill.speed + "×";
+    el.textContent = _("DRILL") + " " + drill.id + " · " + (boot.drillTitle || drill.event) + " · " + drill.speed + "×";
     fetch("/api/drills/" + drill.id + "/state", { credentials: "same-origin" }).then(r => r.ok ? r.json() : null).then(function (st) {
       if (!st) return;
       window.HAILOPS_DRILL_CLOCK = { at: Date.now(), t: Date.parse(st.drill.drill_time),
@@ -252,7 +261,7 @@
       joinDrill({ id: data.drill_id, event: data.event || "", speed: data.speed || "" });
     } else if (data.drill_id === joinedDrill && (data.state === "completed" || data.state === "stopped")) {
       const el = document.getElementById("drill-banner");
-      el.textContent = T("演练结束 ", "drill ended ") + joinedDrill;
+      el.textContent = _("drill ended") + " " + joinedDrill;
       joinedDrill = null;
     }
   }
@@ -275,7 +284,7 @@
     "operation.update": showOperation, "drill.state": drillState,
     "cell.review": stormChanged, "storm.update": stormChanged };
 
-  if (typeof io === "undefined") { setStatus(T("实时组件缺失", "live client missing"), false); return; }
+  if (typeof io === "undefined") { setStatus(_("live client missing"), false); return; }
   const socket = io("/live", {
     auth: function (cb) { cb(Object.assign({ since: window.HailopsSeq.resumeFrom(lastSeq) }, chosenDrill ? { drill: chosenDrill } : {})); },
     transports: ["websocket", "polling"],
@@ -283,18 +292,18 @@
   // Catch-up pages, gap detection and the sequence heartbeat (seq.js).
   const seqSync = window.HailopsSeq.attach(socket, {
     get: function () { return lastSeq; },
-    set: function (v) { lastSeq = v; sessionStorage.setItem("hailops.lastSeq", String(lastSeq)); },
+    set: function (v) { lastSeq = v; sessionStorage.setItem(seqKey, String(lastSeq)); },
   });
-  socket.on("connect", function () { setStatus(T("实时连接正常", "live") + " · #" + lastSeq, true); });
-  socket.on("disconnect", function () { setStatus(T("连接中断，重连中…", "disconnected, reconnecting…"), false); });
-  socket.on("connect_error", function (err) { setStatus(T("连接失败: ", "connection failed: ") + err.message, false); });
+  socket.on("connect", function () { setStatus(_("live") + " · #" + lastSeq, true); });
+  socket.on("disconnect", function () { setStatus(_("disconnected, reconnecting…"), false); });
+  socket.on("connect_error", function (err) { setStatus(_("connection failed:") + " " + err.message, false); });
   socket.onAny(function (name, env) {
     if (!env || typeof env.seq !== "number") return;
     if (!fresh(env.seq)) return; // already seen (catch-up overlap, several rooms)
     seqSync.observe(env.seq);
     lastSeq = Math.max(lastSeq, env.seq);
-    sessionStorage.setItem("hailops.lastSeq", String(lastSeq));
-    setStatus(T("实时连接正常", "live") + " · #" + lastSeq, true);
+    sessionStorage.setItem(seqKey, String(lastSeq));
+    setStatus(_("live") + " · #" + lastSeq, true);
     const h = handlers[name];
     if (h && !(name === "volume.new" && !following)) h(env.data);
     document.dispatchEvent(new CustomEvent("hailops:" + name, { detail: env }));
@@ -307,8 +316,8 @@
   // Time slider: step back through the last two hours of volumes.
   const slider = L.control({ position: "bottomleft" });
   slider.onAdd = function () {
-    const d = L.DomUtil.create("div", "live-status");
-    d.innerHTML = T("回看 ", "History ") + '<input id="vol-slider" type="range" min="0" max="0" value="0" style="width:180px;vertical-align:middle"> <span id="vol-slider-label">' + T("最新", "latest") + "</span>";
+    const d = L.DomUtil.create("div", "live-status vol-history");
+    d.innerHTML = esc(_("History")) + ' <input id="vol-slider" type="range" min="0" max="0" value="0" style="width:180px;vertical-align:middle"> <span id="vol-slider-label">' + esc(_("latest")) + "</span>";
     L.DomEvent.disableClickPropagation(d);
     return d;
   };
@@ -324,12 +333,13 @@
       if (following) input.value = input.max;
     });
   }
-  refreshVolumes();
+  // A drill's map lists the drill's volumes once joined, never the live ones meanwhile.
+  if (!chosenDrill) refreshVolumes();
   document.getElementById("vol-slider").addEventListener("input", function (ev) {
     const i = Number(ev.target.value);
     following = i >= volumes.length - 1;
     const label = document.getElementById("vol-slider-label");
-    if (following) { label.textContent = T("最新", "latest"); }
+    if (following) { label.textContent = _("latest"); }
     const v = volumes[i];
     if (!v) return;
     if (!following) label.textContent = bjt(v.scan_time);
