@@ -38,7 +38,8 @@
     if (!HMS.test(f.start.value)) return _("Enter the start time as HH:MM:SS (Beijing time).");
     if (!HMS.test(f.end.value)) return _("Enter the end time as HH:MM:SS (Beijing time).");
     const started = startOf(f), ended = H.bjtToIso(f.end.value, true);
-    if (Date.parse(ended) < Date.parse(started)) {
+    // Whole seconds on the form: an end in the start's own second is not before it.
+    if (Date.parse(ended) < Math.floor(Date.parse(started) / 1000) * 1000) {
       return _("The end time %(end)s is before the start time %(start)s: enter an end time not earlier than the start.",
         { end: f.end.value, start: H.bjt(started) });
     }
@@ -166,7 +167,11 @@
     if (problem) { f.end.focus(); H.toast(problem, "error"); return; }
     const rounds = {};
     Array.from(f.elements).forEach(el => { if (el.name && el.name.startsWith("rounds:") && Number(el.value) > 0) rounds[el.name.slice(7)] = Number(el.value); });
-    const started = startOf(f), ended = H.bjtToIso(f.end.value, true);
+    const started = startOf(f);
+    // The end as typed; within the start's own second it is the start itself, sent as
+    // recorded (the form shows whole seconds, the record has microseconds).
+    const endMs = Date.parse(H.bjtToIso(f.end.value, true));
+    const ended = endMs <= Date.parse(started) ? started : new Date(endMs).toISOString();
     const az = Number(f.azimuth_deg.value), el = Number(f.elevation_deg.value);
     const body = { started_at: started, ended_at: ended, rounds, observation: f.observation.value, remarks: f.remarks.value,
       bursts: Object.keys(rounds).map(t => ({ at: started, azimuth_deg: az, elevation_deg: el, ammo_type: t, rounds: rounds[t] })) };
