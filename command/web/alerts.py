@@ -37,7 +37,8 @@ _OPERATION_ACTIONS = (
     "operation.grant",
     "operation.request-clearance",
 )
-_OTHER_ACTIONS = ("warning.issue", "cell.confirmed", "cell.dismissed")
+REVIEW_ACTIONS = ("storm.confirmed", "storm.dismissed", "cell.confirmed", "cell.dismissed")
+_OTHER_ACTIONS = ("warning.issue", *REVIEW_ACTIONS)
 
 
 @dataclass(frozen=True)
@@ -119,26 +120,25 @@ def alert_of(rec: AuditRecord, site_code: str) -> Alert | None:
         return made(kind, "warn", _("%(site)s: %(what)s", site=site_code, what=what))
     after = rec.after if isinstance(rec.after, dict) else {}
     if action == "warning.issue":
+        name = after.get("storm_name") or after.get("cell_id") or rec.object_id
+        counties = _county_names(after.get("counties") or [])
         return made(
             "warning",
             "warn",
-            _(
-                "hail warning issued: %(counties)s (%(cell)s)",
-                counties=_county_names(after.get("counties") or []),
-                cell=after.get("cell_id") or rec.object_id,
-            ),
+            _("hail warning issued: %(counties)s (%(cell)s)", counties=counties, cell=name),
         )
-    if action in ("cell.confirmed", "cell.dismissed"):
-        reason = after.get("reason") or ""
+    if action in REVIEW_ACTIONS:
+        # A storm's review (a cell without a track is reviewed alone), by the storm's name.
+        name = after.get("storm_name") or after.get("cell_id") or rec.object_id
+        reason = after.get("note") or after.get("reason") or ""
+        confirmed = action.endswith(".confirmed")
         text = (
-            _("forecaster %(by)s confirmed %(cell)s", by=rec.actor, cell=rec.object_id)
-            if action == "cell.confirmed"
-            else _("forecaster %(by)s dismissed %(cell)s", by=rec.actor, cell=rec.object_id)
+            _("forecaster %(by)s confirmed %(cell)s", by=rec.actor, cell=name)
+            if confirmed
+            else _("forecaster %(by)s dismissed %(cell)s", by=rec.actor, cell=name)
         )
         return made(
-            "review",
-            "warn" if action == "cell.confirmed" else "",
-            text + (" · " + reason if reason else ""),
+            "review", "warn" if confirmed else "", text + (f" · {reason}" if reason else "")
         )
     return None
 

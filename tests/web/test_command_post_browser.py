@@ -18,25 +18,18 @@ import pytest
 
 from command.testing import hailops_command
 from command.timefmt import BEIJING
+from tests.web.browser import CONNECTED, browser, login, shot  # noqa: F401 - fixture
 from tests.web.live_server import running_server
-from tests.web.test_browser import ARTIFACTS, PASSWORD, browser  # noqa: F401 - fixture
 from tests.web.test_console_browser import _ingest_live_volumes
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CONNECTED = "实时连接正常"
 TOKENS: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     def prepare(env):
-        subprocess.run(
-            [*hailops_command(), "seed", "--demo-accounts"],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
         _ingest_live_volumes(env)
         for name in ("commander", "atc", "military", "lishi", "admin"):
             out = subprocess.run(
@@ -48,7 +41,7 @@ def server(tmp_path_factory):
             )
             TOKENS[name] = out.stdout.strip().splitlines()[-1]
 
-    with running_server(tmp_path_factory.mktemp("post"), [], prepare) as base:
+    with running_server(tmp_path_factory.mktemp("post"), [], prepare, demo_accounts=True) as base:
         yield base
 
 
@@ -102,30 +95,27 @@ def _operation(base, site, now, *, drill=None, until="requested"):
 
 
 def _login(browser, base, username, *, phone=False, real_csp=False):  # noqa: F811
-    ctx = browser.new_context(
+    """Logged in, in Chinese; page errors and (under the real policy) CSP violations are
+    collected in the returned list."""
+    ctx, page, problems = login(
+        browser,
+        base,
+        username,
+        phone=phone,
         bypass_csp=not real_csp,
         locale="zh-CN",
-        viewport={"width": 390, "height": 844} if phone else {"width": 1400, "height": 900},
+        timeout_ms=60000,
     )
-    ctx.set_default_timeout(60000)
-    page = ctx.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on(
         "console",
         lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None,
     )
-    page.goto(base + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
     page.goto(base + "/lang/zh")
     return ctx, page, problems
 
 
 def _shot(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"post_{name}.png"), full_page=True)
+    shot(page, f"post_{name}")
 
 
 def _connected(page):
