@@ -359,6 +359,9 @@ class DrillRunner:
         self.present_roles = present_roles or (lambda: set())
         self.recommendations: list[tuple[datetime, Any]] = []
         self.warned: set[tuple[str | None, str]] = set()
+        # The counties each (volume, track) is predicted to enter: a stored volume's tracks never
+        # change, and decoding a volume's tracks on every tick was most of a drill's time.
+        self._arrivals: dict[tuple[int, str | None], list[str]] = {}
         self.end = datetime.max.replace(tzinfo=UTC)
         self.queue: list[_Task] = []
         self.counter = itertools.count()
@@ -666,9 +669,12 @@ class DrillRunner:
         enter (once per track and county)."""
         from command.warnings import build_for_cell, record_warning
 
-        track = next((t for t in (cell.volume.tracks or []) if t.get("id") == cell.track_id), None)
-        counties = sorted((track or {}).get("arrivals", {}).get("counties", {}))
-        new = [c for c in counties if (cell.track_id, c) not in self.warned]
+        key = (cell.volume_id, cell.track_id)
+        if key not in self._arrivals:
+            track = next((t for t in (cell.volume.tracks or []) if t.get("id") == cell.track_id),
+                         None)
+            self._arrivals[key] = sorted((track or {}).get("arrivals", {}).get("counties", {}))
+        new = [c for c in self._arrivals[key] if (cell.track_id, c) not in self.warned]
         if not new:
             return
         self.warned.update((cell.track_id, c) for c in new)
