@@ -111,7 +111,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # None = same origin only (engine.io compares Origin with the Host); an empty list
         # would switch the check off.
         cors_allowed_origins=settings.socketio_allowed_origins or None,
-        async_mode="threading",
+        async_mode=settings.socketio_async_mode,
         serializer=JSONPacket,  # fast binary check of plain-JSON payloads (catch-up)
         logger=False,
         engineio_logger=False,

@@ -468,8 +468,9 @@ def retention_cmd() -> None:
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=None, help="default: $PORT or 5000")
-@click.option("--threads", type=click.IntRange(4, 1000), default=100, show_default=True,
-              help="concurrent requests + open WebSockets this process serves")
+@click.option("--threads", type=click.IntRange(4, 1000), default=400, show_default=True,
+              help="concurrent requests + open WebSockets this process serves (each open "
+                   "WebSocket holds one: bench/bench_server.py)")
 def serve(host: str, port: int | None, threads: int) -> None:
     """Production web server: one gunicorn process with the threaded worker (WebSocket via
     simple-websocket), web only — the jobs run in the one `hailops scheduler` process.  For

@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     # Origins allowed to open Socket.IO connections (JSON list, e.g.
     # '["https://ops.example.cn"]'); unset = same origin only.
     socketio_allowed_origins: list[str] | None = None
+    # Socket.IO concurrency model: "threading" (hailops serve / run: gunicorn gthread +
+    # simple-websocket, the measured choice) or "gevent" (only under a gevent-patched server,
+    # e.g. `gunicorn -k gevent wsgi:app`; bench/bench_server.py compares the two).
+    socketio_async_mode: Literal["threading", "gevent"] = "threading"
     # Reverse proxies in front of the app (TLS termination): how many X-Forwarded-* hops to
     # trust for scheme, host and client address (0 = served directly).
     trusted_proxies: int = Field(default=0, ge=0, le=5)
