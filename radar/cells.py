@@ -171,7 +171,10 @@ def verdict_of(
     strong = max_dbz >= HAIL_ECHO_DBZ
     if unavailable_reason is not None:
         if strong:
-            return "cannot_tell", f"{max_dbz:.1f} dBZ but no vertical products ({unavailable_reason})"
+            return (
+                "cannot_tell",
+                f"{max_dbz:.1f} dBZ but no vertical products ({unavailable_reason})",
+            )
         return "no_hail", f"no echo of {HAIL_ECHO_DBZ:g} dBZ (max {max_dbz:.1f} dBZ)"
     meets = len(criteria) >= config.min_criteria
     above_h0 = top45_km is not None and top45_km * 1000.0 > h0_m

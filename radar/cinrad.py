@@ -163,7 +163,9 @@ def _fix_gate_ranges(radar: Any, raw: Any, kind: str) -> None:
         radial = raw.radial[0]
         ref_spacing = float(radial["GateSizeOfReflectivity"])
         pycwr_first = float(radial["GateSizeOfDoppler"])  # where pycwr puts the first dBZ gate
-        shift = first_gate_centre_m(float(radial["RangeToFirstGateOfRef"]), ref_spacing) - pycwr_first
+        shift = (
+            first_gate_centre_m(float(radial["RangeToFirstGateOfRef"]), ref_spacing) - pycwr_first
+        )
     else:  # CC, SC: no first-gate field
         shift = first_gate_centre_m(0.0, spacing) - ranges[0]
     radar.range["data"] = (ranges + shift).astype(np.float32)

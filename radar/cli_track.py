@@ -104,9 +104,14 @@ def tracks_document(
             "source": results[0].levels.source,
         },
         "volumes": [
-            {"path": r.source, "scan_time": _iso(r.scan_time), "n_cells": len(r.cells),
-             "complete": r.complete, "sweeps_expected": r.sweeps_expected,
-             "sweeps_read": r.sweeps_read}
+            {
+                "path": r.source,
+                "scan_time": _iso(r.scan_time),
+                "n_cells": len(r.cells),
+                "complete": r.complete,
+                "sweeps_expected": r.sweeps_expected,
+                "sweeps_read": r.sweeps_read,
+            }
             for r in results
         ],
         "tracks": [_with_verdicts(_track_json(t, by_id.get(t.id)), cells) for t in tracks],
@@ -117,7 +122,9 @@ def _with_verdicts(track: dict[str, Any], cells: dict[str, Any]) -> dict[str, An
     """Each observation's ``verdict`` and ``sampling`` (issue 14), from its detected cell."""
     for item in track["cells"]:
         cell = cells.get(item["cell_id"])
-        item["verdict"] = cell.verdict if cell is not None else ("hail" if item["hail"] else "no_hail")
+        item["verdict"] = (
+            cell.verdict if cell is not None else ("hail" if item["hail"] else "no_hail")
+        )
         item["sampling"] = list(cell.sampling) if cell is not None else []
     return track
 
@@ -197,12 +204,16 @@ def _track(args: Any) -> str:
     results = _detect_all(args.paths, levels)
     for r in results:
         if not r.complete:
-            print(f"{PROG}: warning: {r.source}: incomplete volume ({r.sweeps_read} of "
-                  f"{r.sweeps_expected if r.sweeps_expected is not None else '?'} sweeps): "
-                  f"{' '.join(str(r.incomplete_reason).split())}", file=sys.stderr)
+            print(
+                f"{PROG}: warning: {r.source}: incomplete volume ({r.sweeps_read} of "
+                f"{r.sweeps_expected if r.sweeps_expected is not None else '?'} sweeps): "
+                f"{' '.join(str(r.incomplete_reason).split())}",
+                file=sys.stderr,
+            )
     tracks, nowcasts = run_tracking(results)
-    return json.dumps(tracks_document(results, tracks, nowcasts), ensure_ascii=False,
-                      allow_nan=False)
+    return json.dumps(
+        tracks_document(results, tracks, nowcasts), ensure_ascii=False, allow_nan=False
+    )
 
 
 def track_main(argv: Sequence[str] | None = None) -> int:

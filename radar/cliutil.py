@@ -54,8 +54,10 @@ def seasonal_from_env() -> tuple[float, float]:
         except ValueError:
             raise UsageError(f"{name} must be a number of metres, got {raw!r}") from None
 
-    return (read("HAILOPS_SEASONAL_H0_M", DEFAULT_SEASONAL_H0_M),
-            read("HAILOPS_SEASONAL_H20_M", DEFAULT_SEASONAL_H20_M))
+    return (
+        read("HAILOPS_SEASONAL_H0_M", DEFAULT_SEASONAL_H0_M),
+        read("HAILOPS_SEASONAL_H20_M", DEFAULT_SEASONAL_H20_M),
+    )
 
 
 def resolve_levels(args: Any) -> TemperatureLevels:
@@ -74,9 +76,13 @@ def resolve_levels(args: Any) -> TemperatureLevels:
     return seasonal_default_levels(h0_m=h0, h20_m=h20)
 
 
-def run_command(prog: str, parser: argparse.ArgumentParser, argv: Sequence[str] | None,
-                body: Callable[[argparse.Namespace], str],
-                bad_input: tuple[type[BaseException], ...] = ()) -> int:
+def run_command(
+    prog: str,
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str] | None,
+    body: Callable[[argparse.Namespace], str],
+    bad_input: tuple[type[BaseException], ...] = (),
+) -> int:
     """Parse ``argv``, run ``body`` and answer as every core command does."""
     try:
         args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
@@ -93,8 +99,9 @@ def run_command(prog: str, parser: argparse.ArgumentParser, argv: Sequence[str] 
         print(f"{prog}: error: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - a command-line tool answers in one line
-        print(f"{prog}: internal error: {type(exc).__name__}: {one_line(str(exc))}",
-              file=sys.stderr)
+        print(
+            f"{prog}: internal error: {type(exc).__name__}: {one_line(str(exc))}", file=sys.stderr
+        )
         return 1
     sys.stdout.write(text + "\n")
     return 0

@@ -164,7 +164,9 @@ def _clean(height: np.ndarray, temp: np.ndarray, name: str, where: object) -> So
 _LAPSE_RANGE_K_PER_KM = (1.0, 15.0)
 
 
-def _height_in_metres(height: np.ndarray, temp: np.ndarray, where: object) -> tuple[np.ndarray, str]:
+def _height_in_metres(
+    height: np.ndarray, temp: np.ndarray, where: object
+) -> tuple[np.ndarray, str]:
     """Heights in metres: a profile whose heights stop below 50 is taken to be in km (and
     converted) when its mean lapse rate per unit is plausible per km; any profile whose mean
     lapse rate is implausible in the unit assumed is refused, naming it.
@@ -176,7 +178,9 @@ def _height_in_metres(height: np.ndarray, temp: np.ndarray, where: object) -> tu
     tropo = temp > -60.0
     if np.count_nonzero(tropo) < 2:
         tropo = np.ones(temp.size, dtype=bool)
-    slope = float(np.polyfit(height[tropo], temp[tropo], 1)[0]) if np.ptp(height[tropo]) > 0 else 0.0
+    slope = (
+        float(np.polyfit(height[tropo], temp[tropo], 1)[0]) if np.ptp(height[tropo]) > 0 else 0.0
+    )
     if float(np.max(height)) <= 50.0:
         if low <= -slope <= high:
             return height * 1000.0, "heights in km, converted to m"
