@@ -48,8 +48,20 @@ def to_plain(value: Any) -> Any:
     return json.loads(json.dumps(value, default=_default, sort_keys=True, ensure_ascii=False))
 
 
-_COLUMNS = ("id", "at", "actor", "role", "action", "object_type", "object_id", "before", "after",
-            "drill_id", "prev_hash", "hash")
+_COLUMNS = (
+    "id",
+    "at",
+    "actor",
+    "role",
+    "action",
+    "object_type",
+    "object_id",
+    "before",
+    "after",
+    "drill_id",
+    "prev_hash",
+    "hash",
+)
 
 
 def record_digest(rec: Any) -> str:
@@ -87,7 +99,9 @@ def append(
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
     session.flush()
-    head = session.scalars(select(AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1)).first()
+    head = session.scalars(
+        select(AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1)
+    ).first()
     now = (at or datetime.now(UTC)).astimezone(UTC)
     rec = AuditRecord(
         at=now,
@@ -141,35 +155,63 @@ def verify(session: Session, *, full: bool = True, checkpoint: bool = True) -> V
     if start is not None:
         head = session.get(AuditRecord, start.record_id)
         if head is None or head.hash != start.hash:
-            return VerifyResult(False, 0, start.record_id, "the checkpointed record was removed "
-                                "or rewritten (run a full verification)", start.record_id)
-        prefix = session.scalar(select(func.count()).select_from(AuditRecord)
-                                .where(AuditRecord.id <= start.record_id))
+            return VerifyResult(
+                False,
+                0,
+                start.record_id,
+                "the checkpointed record was removed or rewritten (run a full verification)",
+                start.record_id,
+            )
+        prefix = session.scalar(
+            select(func.count()).select_from(AuditRecord).where(AuditRecord.id <= start.record_id)
+        )
         if prefix != start.count:
-            return VerifyResult(False, 0, start.record_id, f"{start.count} records were verified "
-                                f"up to record {start.record_id}, {prefix} are there now (records "
-                                "were removed or inserted; run a full verification)",
-                                start.record_id)
+            return VerifyResult(
+                False,
+                0,
+                start.record_id,
+                f"{start.count} records were verified "
+                f"up to record {start.record_id}, {prefix} are there now (records "
+                "were removed or inserted; run a full verification)",
+                start.record_id,
+            )
         prev, base = start.hash, start.count
         q = q.where(AuditRecord.id > start.record_id)
     last: Any = None
     for rec in session.execute(q.execution_options(yield_per=5000)):
         count += 1
         if rec.prev_hash != prev:
-            return VerifyResult(False, count, rec.id, "link to the previous record is broken "
-                                "(a record was removed, inserted or reordered)",
-                                None if start is None else start.record_id)
+            return VerifyResult(
+                False,
+                count,
+                rec.id,
+                "link to the previous record is broken "
+                "(a record was removed, inserted or reordered)",
+                None if start is None else start.record_id,
+            )
         if record_digest(rec) != rec.hash:
-            return VerifyResult(False, count, rec.id, "content does not match its hash "
-                                "(the record was altered)",
-                                None if start is None else start.record_id)
+            return VerifyResult(
+                False,
+                count,
+                rec.id,
+                "content does not match its hash (the record was altered)",
+                None if start is None else start.record_id,
+            )
         prev, last = rec.hash, rec
     if checkpoint and last is not None:
-        session.add(AuditCheckpoint(record_id=last.id, hash=last.hash, count=base + count,
-                                    full=start is None, at=datetime.now(UTC)))
+        session.add(
+            AuditCheckpoint(
+                record_id=last.id,
+                hash=last.hash,
+                count=base + count,
+                full=start is None,
+                at=datetime.now(UTC),
+            )
+        )
         session.flush()
-    return VerifyResult(True, count, from_record_id=None if start is None else start.record_id,
-                        total=base + count)
+    return VerifyResult(
+        True, count, from_record_id=None if start is None else start.record_id, total=base + count
+    )
 
 
 @event.listens_for(Session, "before_flush")

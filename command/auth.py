@@ -49,6 +49,7 @@ def _active_hasher() -> PasswordHasher:
         return _CHEAP_HASHER
     return _hasher
 
+
 bp = Blueprint("auth", __name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -93,37 +94,70 @@ def create_user(
         raise UserError("password must have at least 8 characters")
     if session.scalar(select(User).where(User.username == username)):
         raise UserError(f"user {username!r} already exists")
-    user = User(username=username, password_hash=hash_password(password), role=role,
-                county=county, display_name=display_name or username)
+    user = User(
+        username=username,
+        password_hash=hash_password(password),
+        role=role,
+        county=county,
+        display_name=display_name or username,
+    )
     session.add(user)
     session.flush()
-    audit.append(session, actor=actor, role=actor_role, action="user.create", object_type="user",
-                 object_id=username, after={"username": username, "role": role, "county": county})
+    audit.append(
+        session,
+        actor=actor,
+        role=actor_role,
+        action="user.create",
+        object_type="user",
+        object_id=username,
+        after={"username": username, "role": role, "county": county},
+    )
     return user
 
 
 DEFAULT_TOKEN_TTL = timedelta(days=90)
 
 
-def issue_token(session: Session, user: User, name: str = "cli", actor: str = "system",
-                ttl: timedelta | None = None) -> str:
+def issue_token(
+    session: Session,
+    user: User,
+    name: str = "cli",
+    actor: str = "system",
+    ttl: timedelta | None = None,
+) -> str:
     """Create an API token valid for ``ttl`` (default: the setting, 90 days); only its
     SHA-256 is stored, the token is shown once."""
     if ttl is None:
-        ttl = (timedelta(days=current_app.config["HAILOPS"].token_ttl_days)
-               if has_app_context() else DEFAULT_TOKEN_TTL)
+        ttl = (
+            timedelta(days=current_app.config["HAILOPS"].token_ttl_days)
+            if has_app_context()
+            else DEFAULT_TOKEN_TTL
+        )
     token = "hk_" + secrets.token_urlsafe(32)
     expires_at = datetime.now(UTC) + ttl
-    session.add(ApiToken(user_id=user.id, name=name, token_sha256=_sha(token),
-                         expires_at=expires_at))
-    audit.append(session, actor=actor, role="admin", action="token.issue", object_type="user",
-                 object_id=user.username, after={"token_name": name,
-                                                 "expires_at": expires_at.isoformat()})
+    session.add(
+        ApiToken(user_id=user.id, name=name, token_sha256=_sha(token), expires_at=expires_at)
+    )
+    audit.append(
+        session,
+        actor=actor,
+        role="admin",
+        action="token.issue",
+        object_type="user",
+        object_id=user.username,
+        after={"token_name": name, "expires_at": expires_at.isoformat()},
+    )
     return token
 
 
-def revoke_access(session: Session, user: User, *, token_name: str | None = None,
-                  actor: str = "system", actor_role: str = "admin") -> int:
+def revoke_access(
+    session: Session,
+    user: User,
+    *,
+    token_name: str | None = None,
+    actor: str = "system",
+    actor_role: str = "admin",
+) -> int:
     """Revoke the user's API tokens (or only those named ``token_name``).  Revoking them all
     also ends every session of the user (cookies saved before stop working).  Open sockets
     are disconnected by :func:`command.live.disconnect_stale`.  Returns tokens revoked."""
@@ -135,22 +169,39 @@ def revoke_access(session: Session, user: User, *, token_name: str | None = None
         row.revoked = True
     if token_name is None:
         end_sessions(user)
-    audit.append(session, actor=actor, role=actor_role, action="token.revoke",
-                 object_type="user", object_id=user.username,
-                 after={"token_name": token_name, "revoked": len(rows),
-                        "sessions_ended": token_name is None})
+    audit.append(
+        session,
+        actor=actor,
+        role=actor_role,
+        action="token.revoke",
+        object_type="user",
+        object_id=user.username,
+        after={
+            "token_name": token_name,
+            "revoked": len(rows),
+            "sessions_ended": token_name is None,
+        },
+    )
     return len(rows)
 
 
-def set_active(session: Session, user: User, active: bool, *, actor: str = "system",
-               actor_role: str = "admin") -> None:
+def set_active(
+    session: Session, user: User, active: bool, *, actor: str = "system", actor_role: str = "admin"
+) -> None:
     before = user.active
     user.active = active
     if not active:
         end_sessions(user)
-    audit.append(session, actor=actor, role=actor_role, action="user.activate" if active
-                 else "user.deactivate", object_type="user", object_id=user.username,
-                 before={"active": before}, after={"active": active})
+    audit.append(
+        session,
+        actor=actor,
+        role=actor_role,
+        action="user.activate" if active else "user.deactivate",
+        object_type="user",
+        object_id=user.username,
+        before={"active": before},
+        after={"active": active},
+    )
 
 
 def end_sessions(user: User) -> None:
@@ -165,10 +216,10 @@ def _sha(token: str) -> str:
 def token_row(session: Session, token: str) -> ApiToken | None:
     """The token's row if it is valid now: not revoked, not expired, its user active."""
     now = datetime.now(UTC)
-    row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _sha(token),
-                                                ApiToken.revoked.is_(False)))
-    if row is None or not row.user.active or (row.expires_at is not None
-                                              and row.expires_at <= now):
+    row = session.scalar(
+        select(ApiToken).where(ApiToken.token_sha256 == _sha(token), ApiToken.revoked.is_(False))
+    )
+    if row is None or not row.user.active or (row.expires_at is not None and row.expires_at <= now):
         return None
     return row
 
@@ -277,8 +328,14 @@ def login() -> Any:
         user = session.scalar(select(User).where(User.username == form.username.data))
         if user is not None and user.active and check_password(user, form.password.data or ""):
             login_user(user)
-            audit.append(session, actor=user.username, role=user.role, action="user.login",
-                         object_type="user", object_id=user.username)
+            audit.append(
+                session,
+                actor=user.username,
+                role=user.role,
+                action="user.login",
+                object_type="user",
+                object_id=user.username,
+            )
             session.commit()
             return redirect(safe_next(request.args.get("next"), url_for("main.index")))
         flash(_("Wrong username or password"), "error")
@@ -291,8 +348,14 @@ def logout() -> Any:
     if current_user.is_authenticated and not g.get("token_auth"):
         session = db_session()
         end_sessions(current_user)  # a copy of this cookie saved before is now worthless
-        audit.append(session, actor=current_user.username, role=current_user.role,
-                     action="user.logout", object_type="user", object_id=current_user.username)
+        audit.append(
+            session,
+            actor=current_user.username,
+            role=current_user.role,
+            action="user.logout",
+            object_type="user",
+            object_id=current_user.username,
+        )
         session.commit()
         from command.live import disconnect_now
 

@@ -50,8 +50,9 @@ class HailWarning:
     polygons: tuple[BaseGeometry, ...]  # threatened area, WGS84 lon/lat
 
 
-def threatened_area(cell_feature: dict[str, Any], nowcast: dict[str, Any] | None,
-                    counties: list[BaseGeometry]) -> tuple[BaseGeometry, ...]:
+def threatened_area(
+    cell_feature: dict[str, Any], nowcast: dict[str, Any] | None, counties: list[BaseGeometry]
+) -> tuple[BaseGeometry, ...]:
     """Convex hull of the cell and its nowcast polygons, clipped to ``counties``.
 
     When the hull does not touch the named counties (a warning issued ahead of the cell's
@@ -65,14 +66,18 @@ def threatened_area(cell_feature: dict[str, Any], nowcast: dict[str, Any] | None
     clipped = hull.intersection(unary_union(counties)) if counties else hull
     if clipped.is_empty:
         clipped = hull
-    parts = [g for g in getattr(clipped, "geoms", [clipped]) if g.geom_type == "Polygon"
-             and g.area > 0]
+    parts = [
+        g for g in getattr(clipped, "geoms", [clipped]) if g.geom_type == "Polygon" and g.area > 0
+    ]
     return tuple(orient(p.simplify(SIMPLIFY_DEG, preserve_topology=True)) for p in parts)
 
 
 def warning_identifier(record_id: int, counties: list[str], sent: datetime) -> str:
-    digest = hashlib.sha256(f"{record_id}|{','.join(sorted(counties))}|{sent.isoformat()}"
-                            .encode()).hexdigest()[:10].upper()
+    digest = (
+        hashlib.sha256(f"{record_id}|{','.join(sorted(counties))}|{sent.isoformat()}".encode())
+        .hexdigest()[:10]
+        .upper()
+    )
     return f"HAILOPS-HW-{sent.astimezone(UTC):%Y%m%dT%H%MZ}-{digest}"
 
 
@@ -121,20 +126,41 @@ def to_cap_xml(w: HailWarning) -> bytes:
         sub(info, "effective", _cap_time(w.sent))
         sub(info, "onset", _cap_time(w.sent))
         sub(info, "expires", _cap_time(w.expires))
-        sub(info, "senderName", "吕梁市人工防雹作业指挥中心" if zh
-            else "Lüliang Hail Suppression Operations Command Center")
+        sub(
+            info,
+            "senderName",
+            "吕梁市人工防雹作业指挥中心"
+            if zh
+            else "Lüliang Hail Suppression Operations Command Center",
+        )
         names = ("、" if zh else ", ").join(a.name_zh if zh else a.name_en for a in w.areas)
         sub(info, "headline", f"冰雹预警：{names}" if zh else f"Hail warning: {names}")
-        sub(info, "description",
-            (f"雷达监测到冰雹单体 {w.cell_id}（最大反射率 {_fmt(w.max_dbz, 1)} dBZ，"
-             f"最大冰雹直径估计 MESH {_fmt(w.mesh_mm, 1)} mm，强冰雹概率 POSH {_fmt(w.posh_pct)}%），"
-             f"预计影响{names}。") if zh else
-            (f"Radar detected hail cell {w.cell_id} (max {_fmt(w.max_dbz, 1)} dBZ, "
-             f"MESH {_fmt(w.mesh_mm, 1)} mm, POSH {_fmt(w.posh_pct)} %), expected over {names}."))
-        sub(info, "instruction", "请转移人员车辆至室内，注意防范冰雹灾害。" if zh
-            else "Move people and vehicles under cover; protect crops where possible.")
-        for name, value in (("MESH_mm", _fmt(w.mesh_mm, 1)), ("POSH_pct", _fmt(w.posh_pct)),
-                            ("cell_id", w.cell_id)):
+        sub(
+            info,
+            "description",
+            (
+                f"雷达监测到冰雹单体 {w.cell_id}（最大反射率 {_fmt(w.max_dbz, 1)} dBZ，"
+                f"最大冰雹直径估计 MESH {_fmt(w.mesh_mm, 1)} mm，强冰雹概率 POSH {_fmt(w.posh_pct)}%），"
+                f"预计影响{names}。"
+            )
+            if zh
+            else (
+                f"Radar detected hail cell {w.cell_id} (max {_fmt(w.max_dbz, 1)} dBZ, "
+                f"MESH {_fmt(w.mesh_mm, 1)} mm, POSH {_fmt(w.posh_pct)} %), expected over {names}."
+            ),
+        )
+        sub(
+            info,
+            "instruction",
+            "请转移人员车辆至室内，注意防范冰雹灾害。"
+            if zh
+            else "Move people and vehicles under cover; protect crops where possible.",
+        )
+        for name, value in (
+            ("MESH_mm", _fmt(w.mesh_mm, 1)),
+            ("POSH_pct", _fmt(w.posh_pct)),
+            ("cell_id", w.cell_id),
+        ):
             param = ET.SubElement(info, q("parameter"))
             sub(param, "valueName", name)
             sub(param, "value", value)
@@ -151,13 +177,26 @@ def to_cap_xml(w: HailWarning) -> bytes:
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body
 
 
-def build_warning(*, record_id: int, cell_feature: dict[str, Any], nowcast: dict[str, Any] | None,
-                  areas: list[WarningArea], sent: datetime, sender: str,
-                  valid_for: timedelta = timedelta(hours=1)) -> HailWarning:
+def build_warning(
+    *,
+    record_id: int,
+    cell_feature: dict[str, Any],
+    nowcast: dict[str, Any] | None,
+    areas: list[WarningArea],
+    sent: datetime,
+    sender: str,
+    valid_for: timedelta = timedelta(hours=1),
+) -> HailWarning:
     p = cell_feature.get("properties", {})
     return HailWarning(
         identifier=warning_identifier(record_id, [a.key for a in areas], sent),
-        sender=sender, sent=sent, expires=sent + valid_for, cell_id=str(p.get("id", record_id)),
-        mesh_mm=p.get("mesh_mm"), posh_pct=p.get("posh_pct"), max_dbz=p.get("max_dbz"),
+        sender=sender,
+        sent=sent,
+        expires=sent + valid_for,
+        cell_id=str(p.get("id", record_id)),
+        mesh_mm=p.get("mesh_mm"),
+        posh_pct=p.get("posh_pct"),
+        max_dbz=p.get("max_dbz"),
         areas=tuple(areas),
-        polygons=threatened_area(cell_feature, nowcast, [a.geometry for a in areas]))
+        polygons=threatened_area(cell_feature, nowcast, [a.geometry for a in areas]),
+    )

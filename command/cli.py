@@ -15,8 +15,7 @@ import click
 
 os.environ.setdefault("PYART_QUIET", "1")
 
-PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True,
-                "help_option_names": []}
+PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
 
 
 @click.group()
@@ -118,13 +117,17 @@ def users() -> None:
 
 @users.command("create")
 @click.argument("username")
-@click.option("--role", required=True, help="forecaster, commander, atc, military, "
-              "county_operator, member or admin")
+@click.option(
+    "--role",
+    required=True,
+    help="forecaster, commander, atc, military, county_operator, member or admin",
+)
 @click.option("--county", default=None, help="county key (pinyin) for county_operator")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--name", "display_name", default="")
-def users_create(username: str, role: str, county: str | None, password: str,
-                 display_name: str) -> None:
+def users_create(
+    username: str, role: str, county: str | None, password: str, display_name: str
+) -> None:
     """Create a user."""
     from command.auth import UserError, create_user
     from command.deployment import deployment
@@ -133,9 +136,16 @@ def users_create(username: str, role: str, county: str | None, password: str,
     app = _app()
     with app.app_context(), get_db().session() as session:
         try:
-            create_user(session, username, password, role, county=county,
-                        display_name=display_name, actor="cli",
-                        known_counties=deployment().county_keys())
+            create_user(
+                session,
+                username,
+                password,
+                role,
+                county=county,
+                display_name=display_name,
+                actor="cli",
+                known_counties=deployment().county_keys(),
+            )
         except UserError as exc:
             raise click.ClickException(str(exc)) from None
         session.commit()
@@ -145,8 +155,12 @@ def users_create(username: str, role: str, county: str | None, password: str,
 @users.command("token")
 @click.argument("username")
 @click.option("--name", default="cli")
-@click.option("--days", type=click.FloatRange(min=0, min_open=True, max=3650), default=None,
-              help="valid for this many days (default HAILOPS_TOKEN_TTL_DAYS, 90)")
+@click.option(
+    "--days",
+    type=click.FloatRange(min=0, min_open=True, max=3650),
+    default=None,
+    help="valid for this many days (default HAILOPS_TOKEN_TTL_DAYS, 90)",
+)
 def users_token(username: str, name: str, days: float | None) -> None:
     """Issue an API token for USERNAME and print it (shown once)."""
     from sqlalchemy import select
@@ -162,8 +176,13 @@ def users_token(username: str, name: str, days: float | None) -> None:
             raise click.ClickException(f"no user {username!r}")
         from datetime import timedelta
 
-        token = issue_token(session, user, name=name, actor="cli",
-                            ttl=None if days is None else timedelta(days=days))
+        token = issue_token(
+            session,
+            user,
+            name=name,
+            actor="cli",
+            ttl=None if days is None else timedelta(days=days),
+        )
         session.commit()
     click.echo(token)
 
@@ -230,8 +249,12 @@ def audit() -> None:
 
 
 @audit.command("verify")
-@click.option("--full", is_flag=True, help="Walk the whole chain from the first record "
-              "(default: only what was appended since the last verified checkpoint).")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Walk the whole chain from the first record "
+    "(default: only what was appended since the last verified checkpoint).",
+)
 def audit_verify(full: bool) -> None:
     """Check the hash chain; name the first broken record.  Routine runs start at the last
     verified checkpoint; ``--full`` walks everything again."""
@@ -244,8 +267,11 @@ def audit_verify(full: bool) -> None:
         if result.ok:
             session.commit()  # the new checkpoint
     if result.ok:
-        since = "" if result.from_record_id is None else \
-            f" ({result.checked} new since the checkpoint at record {result.from_record_id})"
+        since = (
+            ""
+            if result.from_record_id is None
+            else f" ({result.checked} new since the checkpoint at record {result.from_record_id})"
+        )
         click.echo(f"audit chain OK: {result.total} records{since}")
         return
     click.echo(f"audit chain BROKEN at record {result.first_broken_id}: {result.reason}", err=True)
@@ -272,8 +298,10 @@ def drill_import(directory: Path, name: str) -> None:
         except DrillError as exc:
             raise click.ClickException(str(exc)) from None
         session.commit()
-        click.echo(f"event {name}: {len(event.volumes)} volumes "
-                   f"{event.volumes[0]['scan_time']} .. {event.volumes[-1]['scan_time']}")
+        click.echo(
+            f"event {name}: {len(event.volumes)} volumes "
+            f"{event.volumes[0]['scan_time']} .. {event.volumes[-1]['scan_time']}"
+        )
         for note in event.notes or []:
             click.echo(f"  note: {note}")
 
@@ -291,23 +319,44 @@ def drill_list() -> None:
         ensure_builtin_events(session)
         session.commit()
         for ev in session.scalars(select(DrillEvent)):
-            click.echo(f"event {ev.name}: {len(ev.volumes)} volumes{' (built-in)' if ev.builtin else ''}")
+            click.echo(
+                f"event {ev.name}: {len(ev.volumes)} volumes{' (built-in)' if ev.builtin else ''}"
+            )
         for d in session.scalars(select(DrillRecord).order_by(DrillRecord.started_at)):
             click.echo(f"drill {d.id}: {d.event} {d.state} speed {d.speed}x")
 
 
 @drill.command("run")
 @click.argument("event")
-@click.option("--speed", type=float, default=1.0, show_default=True, help="drill clock speed, 1-600")
+@click.option(
+    "--speed", type=float, default=1.0, show_default=True, help="drill clock speed, 1-600"
+)
 @click.option("--relocate-to", default=None, help="LAT,LON (default: the deployment's radar)")
 @click.option("--no-relocate", is_flag=True, help="keep the event where it was recorded")
 @click.option("--auto-approve", is_flag=True, help="automatic players for the absent roles")
-@click.option("--script", "script_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="JSON list of injects")
-@click.option("--delay", "delays", multiple=True, metavar="NAME=SECONDS",
-              help="automatic player delay in drill seconds, e.g. atc_s=300 (repeatable)")
-def drill_run(event: str, speed: float, relocate_to: str | None, no_relocate: bool,
-              auto_approve: bool, script_path: Path | None, delays: tuple[str, ...]) -> None:
+@click.option(
+    "--script",
+    "script_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="JSON list of injects",
+)
+@click.option(
+    "--delay",
+    "delays",
+    multiple=True,
+    metavar="NAME=SECONDS",
+    help="automatic player delay in drill seconds, e.g. atc_s=300 (repeatable)",
+)
+def drill_run(
+    event: str,
+    speed: float,
+    relocate_to: str | None,
+    no_relocate: bool,
+    auto_approve: bool,
+    script_path: Path | None,
+    delays: tuple[str, ...],
+) -> None:
     """Run a drill of EVENT (a name or a directory); returns when the drill ends."""
     import dataclasses
 
@@ -331,8 +380,9 @@ def drill_run(event: str, speed: float, relocate_to: str | None, no_relocate: bo
                 raise ValueError
             chosen[name] = float(value)
         except ValueError:
-            raise click.ClickException(f"--delay {item!r}: one of {', '.join(sorted(known))}"
-                                       " = seconds") from None
+            raise click.ClickException(
+                f"--delay {item!r}: one of {', '.join(sorted(known))} = seconds"
+            ) from None
     target = None
     if relocate_to:
         try:
@@ -348,9 +398,17 @@ def drill_run(event: str, speed: float, relocate_to: str | None, no_relocate: bo
             # Run here in the foreground, beating under this process's name: if it is killed
             # the scheduler sees the heartbeat stop and resumes or ends the drill.
             runner = runner_name("cli")
-            d = create_drill(session, ev, speed=speed, started_by="cli", relocate_to=target,
-                             relocate=False if no_relocate else None, auto_approve=auto_approve,
-                             script=script, runner=runner)
+            d = create_drill(
+                session,
+                ev,
+                speed=speed,
+                started_by="cli",
+                relocate_to=target,
+                relocate=False if no_relocate else None,
+                auto_approve=auto_approve,
+                script=script,
+                runner=runner,
+            )
         except DrillError as exc:
             raise click.ClickException(str(exc)) from None
         session.commit()
@@ -367,11 +425,17 @@ def drill_run(event: str, speed: float, relocate_to: str | None, no_relocate: bo
 @click.argument("drill_id")
 @click.option("--format", "fmt", type=click.Choice(["json", "html", "pdf"]), default="json")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
-              help="language of the HTML/PDF report (Beijing time either way)")
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default="zh",
+    show_default=True,
+    help="language of the HTML/PDF report (Beijing time either way)",
+)
 @click.option("--county", default=None, help="only this county's part (what its operator sees)")
-def drill_report(drill_id: str, fmt: str, output: Path | None, lang: str,
-                 county: str | None) -> None:
+def drill_report(
+    drill_id: str, fmt: str, output: Path | None, lang: str, county: str | None
+) -> None:
     """The drill's timeline, scores and after-action report (ID may be `latest`)."""
     import json
 
@@ -384,8 +448,12 @@ def drill_report(drill_id: str, fmt: str, output: Path | None, lang: str,
     app = _app()
     with app.app_context(), get_db().session() as session:
         if drill_id == "latest":
-            drill_id = session.scalar(select(DrillRecord.id).order_by(
-                DrillRecord.started_at.desc()).limit(1)) or ""
+            drill_id = (
+                session.scalar(
+                    select(DrillRecord.id).order_by(DrillRecord.started_at.desc()).limit(1)
+                )
+                or ""
+            )
         try:
             report = build_report(session, drill_id, county=county)
         except LookupError as exc:
@@ -461,16 +529,23 @@ def retention_cmd() -> None:
     from command.retention import retention_job
 
     result = retention_job(_app())
-    click.echo(f"pruned {result.live_events} live events, {result.product_files} product "
-               f"images, {result.alerts} acknowledged alerts")
+    click.echo(
+        f"pruned {result.live_events} live events, {result.product_files} product "
+        f"images, {result.alerts} acknowledged alerts"
+    )
 
 
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=None, help="default: $PORT or 5000")
-@click.option("--threads", type=click.IntRange(4, 1000), default=400, show_default=True,
-              help="concurrent requests + open WebSockets this process serves (each open "
-                   "WebSocket holds one: bench/bench_server.py)")
+@click.option(
+    "--threads",
+    type=click.IntRange(4, 1000),
+    default=400,
+    show_default=True,
+    help="concurrent requests + open WebSockets this process serves (each open "
+    "WebSocket holds one: bench/bench_server.py)",
+)
 def serve(host: str, port: int | None, threads: int) -> None:
     """Production web server: one gunicorn process with the threaded worker (WebSocket via
     simple-websocket), web only — the jobs run in the one `hailops scheduler` process.  For
@@ -503,8 +578,9 @@ def serve(host: str, port: int | None, threads: int) -> None:
         def load(self) -> Any:
             return app
 
-    click.echo(f"hailops web listening on http://{options['bind']}/ "
-               f"(gunicorn gthread, {threads} threads)")
+    click.echo(
+        f"hailops web listening on http://{options['bind']}/ (gunicorn gthread, {threads} threads)"
+    )
     Server().run()
 
 
@@ -543,8 +619,15 @@ def run(demo: bool, host: str) -> None:
     try:
         from command.security import QuietRequestHandler
 
-        socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False,
-                     log_output=False, request_handler=QuietRequestHandler)
+        socketio.run(
+            app,
+            host=host,
+            port=port,
+            allow_unsafe_werkzeug=True,
+            use_reloader=False,
+            log_output=False,
+            request_handler=QuietRequestHandler,
+        )
     finally:
         stop_scheduler(app, scheduler)
 

@@ -62,8 +62,10 @@ def decode(tp: Any, data: JSON) -> Any:
         options = [a for a in args if a is not type(None)]
         if isinstance(data, dict) and "__type__" in data:
             for option in options:
-                if isinstance(option, type) and dataclasses.is_dataclass(option) and (
-                    option.__name__ == data["__type__"]
+                if (
+                    isinstance(option, type)
+                    and dataclasses.is_dataclass(option)
+                    and (option.__name__ == data["__type__"])
                 ):
                     return decode(option, data)
         return decode(options[0], data)
@@ -71,8 +73,11 @@ def decode(tp: Any, data: JSON) -> Any:
         if not isinstance(data, dict):
             raise ValueError(f"expected an object for {tp.__name__}")
         hints = _hints(tp)
-        kwargs = {f.name: decode(hints[f.name], data[f.name])
-                  for f in dataclasses.fields(tp) if f.init and f.name in data}
+        kwargs = {
+            f.name: decode(hints[f.name], data[f.name])
+            for f in dataclasses.fields(tp)
+            if f.init and f.name in data
+        }
         return tp(**kwargs)
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:

@@ -31,8 +31,11 @@ def present_roles(app: Flask, drill_id: str) -> set[str]:
     if namespace is None:
         return set()
     prefix = f"drill:{drill_id}:"
-    return {role for (_user, role, _county, rooms) in list(namespace._sessions.values())  # noqa: SLF001
-            if any(r.startswith(prefix) for r in rooms)}
+    return {
+        role
+        for (_user, role, _county, rooms) in list(namespace._sessions.values())  # noqa: SLF001
+        if any(r.startswith(prefix) for r in rooms)
+    }
 
 
 def ensure_demo_drill(app: Flask) -> str | None:
@@ -42,12 +45,21 @@ def ensure_demo_drill(app: Flask) -> str | None:
     the id of the drill requested, if any."""
     db = app.extensions["hailops_db"]
     with app.app_context(), db.session() as session:
-        if session.scalar(select(DrillRecord.id).where(
-                DrillRecord.started_by == DEMO_USER, DrillRecord.state.in_(OPEN_STATES)).limit(1)):
+        if session.scalar(
+            select(DrillRecord.id)
+            .where(DrillRecord.started_by == DEMO_USER, DrillRecord.state.in_(OPEN_STATES))
+            .limit(1)
+        ):
             return None
         event = resolve_event(session, DEMO_EVENT)
-        drill = create_drill(session, event, speed=DEMO_SPEED, started_by=DEMO_USER,
-                             auto_approve=True, state="requested")
+        drill = create_drill(
+            session,
+            event,
+            speed=DEMO_SPEED,
+            started_by=DEMO_USER,
+            auto_approve=True,
+            state="requested",
+        )
         session.commit()
         drill_id = drill.id
     supervise_drills(app)
@@ -56,5 +68,11 @@ def ensure_demo_drill(app: Flask) -> str | None:
 
 
 def register_demo_jobs(app: Flask, scheduler: Any) -> None:
-    scheduler.add_job(ensure_demo_drill, "interval", seconds=20, args=[app], id="demo_drill",
-                      next_run_time=datetime.now(UTC))
+    scheduler.add_job(
+        ensure_demo_drill,
+        "interval",
+        seconds=20,
+        args=[app],
+        id="demo_drill",
+        next_run_time=datetime.now(UTC),
+    )

@@ -46,23 +46,43 @@ class ShellDeployment:
         return county.name_zh if str(get_locale()) == "zh" else county.name_en
 
     def counties_geojson(self) -> dict[str, Any]:
-        return {"type": "FeatureCollection", "features": [
-            {"type": "Feature", "geometry": mapping(c.geometry),
-             "properties": {"key": c.key, "name_zh": c.name_zh, "name_en": c.name_en,
-                            "adcode": c.adcode}} for c in self.counties]}
+        return {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "geometry": mapping(c.geometry),
+                    "properties": {
+                        "key": c.key,
+                        "name_zh": c.name_zh,
+                        "name_en": c.name_en,
+                        "adcode": c.adcode,
+                    },
+                }
+                for c in self.counties
+            ],
+        }
 
     def county_geojson(self, key: str) -> dict[str, Any]:
-        return {"type": "Feature", "geometry": mapping(self.core.county(key).geometry),
-                "properties": {"key": key}}
+        return {
+            "type": "Feature",
+            "geometry": mapping(self.core.county(key).geometry),
+            "properties": {"key": key},
+        }
 
     def label_point(self, key: str) -> tuple[float, float]:
         p = self.core.county(key).geometry.representative_point()
         return float(p.x), float(p.y)
 
     def no_fire_geojson(self) -> list[dict[str, Any]]:
-        return [{"type": "Feature", "geometry": mapping(a.geometry),
-                 "properties": {"key": a.key, "name_zh": a.name_zh, "name_en": a.name_en}}
-                for a in self.core.no_fire_areas]
+        return [
+            {
+                "type": "Feature",
+                "geometry": mapping(a.geometry),
+                "properties": {"key": a.key, "name_zh": a.name_zh, "name_en": a.name_en},
+            }
+            for a in self.core.no_fire_areas
+        ]
 
 
 class _Unit:

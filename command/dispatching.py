@@ -20,14 +20,28 @@ from radar.detect import geojson_to_cells
 from radar.model import TemperatureLevels
 from sites.model import Readiness
 
-ENGAGED_STATES = ("authorized", "clearance_requested", "cleared", "ordered", "acknowledged", "firing")
+ENGAGED_STATES = (
+    "authorized",
+    "clearance_requested",
+    "cleared",
+    "ordered",
+    "acknowledged",
+    "firing",
+)
 
 
 def volume_cells(vol: RadarVolume) -> list[Any]:
-    fc = {"type": "FeatureCollection", "features": [c.feature for c in vol.cells],
-          "properties": {"scan_time": vol.scan_time.isoformat() if vol.scan_time else None,
-                         "radar": vol.radar, "h0_m": vol.levels["h0_m"],
-                         "h20_m": vol.levels["h20_m"], "levels_source": vol.levels["source"]}}
+    fc = {
+        "type": "FeatureCollection",
+        "features": [c.feature for c in vol.cells],
+        "properties": {
+            "scan_time": vol.scan_time.isoformat() if vol.scan_time else None,
+            "radar": vol.radar,
+            "h0_m": vol.levels["h0_m"],
+            "h20_m": vol.levels["h20_m"],
+            "levels_source": vol.levels["source"],
+        },
+    }
     return geojson_to_cells(fc)
 
 
@@ -38,28 +52,37 @@ def cell_paths(vol: RadarVolume, cells: list[Any]) -> dict[str, CellPath]:
         nowcast = (by_cell.get(cell.id) or {}).get("nowcast")
         if nowcast and nowcast.get("steps"):
             times = [datetime.fromisoformat(nowcast["issued_at"])] + [
-                datetime.fromisoformat(s["valid_time"]) for s in nowcast["steps"]]
+                datetime.fromisoformat(s["valid_time"]) for s in nowcast["steps"]
+            ]
             positions = [tuple(cell.centroid)] + [tuple(s["centroid"]) for s in nowcast["steps"]]
             paths[cell.id] = CellPath(cell.id, tuple(times), tuple(positions))  # type: ignore[arg-type]
     return paths
 
 
-def last_firing(session: Session, drill_id: str | None, now: datetime,
-                cooldown_min: float) -> dict[str, datetime]:
+def last_firing(
+    session: Session, drill_id: str | None, now: datetime, cooldown_min: float
+) -> dict[str, datetime]:
     """When each site's last firing ended, for the sites that completed an operation within
     ``cooldown_min`` of ``now`` (or after it: the scan time lags the clock): the firing
     report's end time, else the completion's time."""
     since = now - timedelta(minutes=cooldown_min)
     q = select(OperationRecord.site_code, OperationRecord.data).where(
         OperationRecord.state == lc.OperationState.COMPLETED.value,
-        OperationRecord.updated_at >= since)  # completion <= updated_at: a safe prefilter
-    q = q.where(OperationRecord.drill_id.is_(None)) if drill_id is None else \
-        q.where(OperationRecord.drill_id == drill_id)
+        OperationRecord.updated_at >= since,
+    )  # completion <= updated_at: a safe prefilter
+    q = (
+        q.where(OperationRecord.drill_id.is_(None))
+        if drill_id is None
+        else q.where(OperationRecord.drill_id == drill_id)
+    )
     out: dict[str, datetime] = {}
     for code, data in session.execute(q):
         op = decode(lc.Operation, data)
-        ended = op.report.ended_at if op.report is not None else next(
-            (h.at for h in op.history if h.state == lc.OperationState.COMPLETED), None)
+        ended = (
+            op.report.ended_at
+            if op.report is not None
+            else next((h.at for h in op.history if h.state == lc.OperationState.COMPLETED), None)
+        )
         if ended is not None and (code not in out or ended > out[code]):
             out[code] = ended
     return out
@@ -70,13 +93,18 @@ def reviews_of(session: Session, vol: RadarVolume) -> dict[str, str]:
     from command.storms import storms_of_volume
 
     storms = storms_of_volume(session, vol)
-    return {c.cell_id: (storms[c.storm_id].review if c.storm_id in storms else c.review)
-            for c in vol.cells}
+    return {
+        c.cell_id: (storms[c.storm_id].review if c.storm_id in storms else c.review)
+        for c in vol.cells
+    }
 
 
-def recommend_for_volume(session: Session, vol: RadarVolume,
-                         overrides: dict[str, str] | None = None,
-                         config: RecommendConfig | None = None) -> RecommendationSet:
+def recommend_for_volume(
+    session: Session,
+    vol: RadarVolume,
+    overrides: dict[str, str] | None = None,
+    config: RecommendConfig | None = None,
+) -> RecommendationSet:
     """Recommendations for the hail cells of ``vol`` at its scan time; its "cannot tell"
     cells come back in ``to_review`` (threats to review, never engaged automatically).
     The storms' reviews mark unconfirmed storms and leave dismissed ones out; a site that
@@ -87,22 +115,37 @@ def recommend_for_volume(session: Session, vol: RadarVolume,
     sites = load_sites(session)
     if vol.drill_id is not None:
         # A drill uses its own ammunition ledger and its injected readiness changes.
-        sites = [dataclasses.replace(s, ammunition=stock(session, s.code, vol.drill_id),
-                                     readiness=Readiness((overrides or {}).get(s.code, s.readiness.value)))
-                 for s in sites]
+        sites = [
+            dataclasses.replace(
+                s,
+                ammunition=stock(session, s.code, vol.drill_id),
+                readiness=Readiness((overrides or {}).get(s.code, s.readiness.value)),
+            )
+            for s in sites
+        ]
     q = select(OperationRecord.site_code).where(OperationRecord.state.in_(ENGAGED_STATES))
-    q = q.where(OperationRecord.drill_id.is_(None)) if vol.drill_id is None else \
-        q.where(OperationRecord.drill_id == vol.drill_id)
+    q = (
+        q.where(OperationRecord.drill_id.is_(None))
+        if vol.drill_id is None
+        else q.where(OperationRecord.drill_id == vol.drill_id)
+    )
     engaged = set(session.scalars(q))
     levels = TemperatureLevels(vol.levels["h0_m"], vol.levels["h20_m"], vol.levels["source"])
     dep = deployment()
     assert vol.scan_time is not None
-    return recommend(cells, sites, levels, vol.scan_time, paths=cell_paths(vol, cells),
-                     no_fire_areas=dep.core.no_fire_geometries(),
-                     threat_areas=list(dep.county_polygons().values()), engaged=engaged,
-                     config=config, reviews=reviews_of(session, vol),
-                     last_firing=last_firing(session, vol.drill_id, vol.scan_time,
-                                             config.reengage_cooldown_min))
+    return recommend(
+        cells,
+        sites,
+        levels,
+        vol.scan_time,
+        paths=cell_paths(vol, cells),
+        no_fire_areas=dep.core.no_fire_geometries(),
+        threat_areas=list(dep.county_polygons().values()),
+        engaged=engaged,
+        config=config,
+        reviews=reviews_of(session, vol),
+        last_firing=last_firing(session, vol.drill_id, vol.scan_time, config.reengage_cooldown_min),
+    )
 
 
 def recommend_config(settings: Any) -> RecommendConfig:

@@ -34,12 +34,15 @@ class Targets:
     acknowledgement_to_firing_s: float = 180
 
 
-OWNERS = {"detection_to_recommendation_s": "duty forecaster / dispatcher",
-          "recommendation_to_authorization_s": "commander",
-          "clearance_atc_s": "airport ATC", "clearance_military_s": "military sub-district",
-          "cleared_to_order_s": "commander",
-          "order_to_acknowledgement_s": "county site operators",
-          "acknowledgement_to_firing_s": "county site operators"}
+OWNERS = {
+    "detection_to_recommendation_s": "duty forecaster / dispatcher",
+    "recommendation_to_authorization_s": "commander",
+    "clearance_atc_s": "airport ATC",
+    "clearance_military_s": "military sub-district",
+    "cleared_to_order_s": "commander",
+    "order_to_acknowledgement_s": "county site operators",
+    "acknowledgement_to_firing_s": "county site operators",
+}
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -50,8 +53,9 @@ def _first(op: lc.Operation, state: lc.OperationState) -> datetime | None:
     return next((h.at for h in op.history if h.state == state), None)
 
 
-def build_report(session: Session, drill_id: str, targets: Targets = Targets(),
-                 county: str | None = None) -> dict[str, Any]:
+def build_report(
+    session: Session, drill_id: str, targets: Targets = Targets(), county: str | None = None
+) -> dict[str, Any]:
     """The drill's report.  ``county`` scopes it to one county (what a county operator may
     read): its operations, its warnings and hail only."""
     drill = session.get(DrillRecord, drill_id)
@@ -69,10 +73,18 @@ def build_report(session: Session, drill_id: str, targets: Targets = Targets(),
     track_of_cell = {i["cell_id"]: i.get("track_id") for i in timeline if i["kind"] == "detection"}
 
     ops_json: list[dict[str, Any]] = []
-    durations: dict[str, list[float]] = {k: [] for k in (
-        "detection_to_recommendation_s", "recommendation_to_authorization_s", "clearance_atc_s",
-        "clearance_military_s", "cleared_to_order_s", "order_to_acknowledgement_s",
-        "acknowledgement_to_firing_s")}
+    durations: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "detection_to_recommendation_s",
+            "recommendation_to_authorization_s",
+            "clearance_atc_s",
+            "clearance_military_s",
+            "cleared_to_order_s",
+            "order_to_acknowledgement_s",
+            "acknowledgement_to_firing_s",
+        )
+    }
     per_county: dict[str, dict[str, Any]] = {}
     violations = 0
     q = select(OperationRecord).where(OperationRecord.drill_id == drill_id)
@@ -86,55 +98,84 @@ def build_report(session: Session, drill_id: str, targets: Targets = Targets(),
             states.setdefault(h.state.value, h.at.isoformat())
         clearance: dict[str, Any] = {}
         if op.clearance_request is not None:
-            for authority, st in decision_delays(op.clearance_request, op.decisions,
-                                                 op.history[-1].at).items():
-                grant = next((d for d in op.decisions if d.authority == authority
-                              and isinstance(d, Grant)), None)
+            for authority, st in decision_delays(
+                op.clearance_request, op.decisions, op.history[-1].at
+            ).items():
+                grant = next(
+                    (d for d in op.decisions if d.authority == authority and isinstance(d, Grant)),
+                    None,
+                )
                 window = grant.window if grant and grant.window else op.clearance_request.window
                 clearance[authority.value] = {
-                    "decision": st.state, "at": _iso(st.decided_at),
+                    "decision": st.state,
+                    "at": _iso(st.decided_at),
                     "window": [window.start.isoformat(), window.end.isoformat()],
-                    "standing": st.standing}
+                    "standing": st.standing,
+                }
                 if st.decided_at is not None:
                     durations[f"clearance_{authority.value}_s"].append(
-                        (st.decided_at - op.clearance_request.requested_at).total_seconds())
+                        (st.decided_at - op.clearance_request.requested_at).total_seconds()
+                    )
         track = track_of_cell.get(op.cell_id)
         det, rcm = detected.get(track or ""), recommended.get((op.cell_id, op.site_code))
-        pairs = [("detection_to_recommendation_s", det, rcm),
-                 ("recommendation_to_authorization_s", rcm, _first(op, lc.S.AUTHORIZED)),
-                 ("cleared_to_order_s", _first(op, lc.S.CLEARED), _first(op, lc.S.ORDERED)),
-                 ("order_to_acknowledgement_s", _first(op, lc.S.ORDERED), _first(op, lc.S.ACKNOWLEDGED)),
-                 ("acknowledgement_to_firing_s", _first(op, lc.S.ACKNOWLEDGED), _first(op, lc.S.FIRING))]
+        pairs = [
+            ("detection_to_recommendation_s", det, rcm),
+            ("recommendation_to_authorization_s", rcm, _first(op, lc.S.AUTHORIZED)),
+            ("cleared_to_order_s", _first(op, lc.S.CLEARED), _first(op, lc.S.ORDERED)),
+            ("order_to_acknowledgement_s", _first(op, lc.S.ORDERED), _first(op, lc.S.ACKNOWLEDGED)),
+            ("acknowledgement_to_firing_s", _first(op, lc.S.ACKNOWLEDGED), _first(op, lc.S.FIRING)),
+        ]
         op_durations = {}
         for key, a, b in pairs:
             if a is not None and b is not None:
                 durations[key].append((b - a).total_seconds())
                 op_durations[key] = (b - a).total_seconds()
         violations += len(op.violations)
-        tally = per_county.setdefault(op.county, {"operations": 0, "completed": 0, "denied": 0,
-                                                  "violations": 0})
+        tally = per_county.setdefault(
+            op.county, {"operations": 0, "completed": 0, "denied": 0, "violations": 0}
+        )
         tally["operations"] += 1
         tally["completed"] += op.state == lc.S.COMPLETED
         tally["denied"] += op.state == lc.S.DENIED
         tally["violations"] += len(op.violations)
-        ops_json.append({"id": op.id, "site": op.site_code, "cell": op.cell_id, "track": track,
-                         "county": op.county, "final_state": op.state.value, "states": states,
-                         "clearance": clearance, "durations_s": op_durations,
-                         "violations": [v.message for v in op.violations]})
+        ops_json.append(
+            {
+                "id": op.id,
+                "site": op.site_code,
+                "cell": op.cell_id,
+                "track": track,
+                "county": op.county,
+                "final_state": op.state.value,
+                "states": states,
+                "clearance": clearance,
+                "durations_s": op_durations,
+                "violations": [v.message for v in op.violations],
+            }
+        )
 
     step_scores = {}
     for key, values in durations.items():
-        target = getattr(targets, key, None) if not key.startswith("clearance_") else targets.clearance_s
+        target = (
+            getattr(targets, key, None) if not key.startswith("clearance_") else targets.clearance_s
+        )
         mean = statistics.fmean(values) if values else None
-        step_scores[key] = {"n": len(values), "mean": mean, "max": max(values) if values else None,
-                            "target": target, "met": None if mean is None or target is None else mean <= target,
-                            "owner": OWNERS[key]}
+        step_scores[key] = {
+            "n": len(values),
+            "mean": mean,
+            "max": max(values) if values else None,
+            "target": target,
+            "met": None if mean is None or target is None else mean <= target,
+            "owner": OWNERS[key],
+        }
     per_role = {
-        "commander": _merge(step_scores, ("recommendation_to_authorization_s", "cleared_to_order_s")),
+        "commander": _merge(
+            step_scores, ("recommendation_to_authorization_s", "cleared_to_order_s")
+        ),
         "atc": _merge(step_scores, ("clearance_atc_s",)),
         "military": _merge(step_scores, ("clearance_military_s",)),
-        "county_operator": _merge(step_scores, ("order_to_acknowledgement_s",
-                                                "acknowledgement_to_firing_s")),
+        "county_operator": _merge(
+            step_scores, ("order_to_acknowledgement_s", "acknowledgement_to_firing_s")
+        ),
         "forecaster": _merge(step_scores, ("detection_to_recommendation_s",)),
     }
     # Each operation and missed track names its storm as every screen does (issue 11).
@@ -151,18 +192,27 @@ def build_report(session: Session, drill_id: str, targets: Targets = Targets(),
         "completed": sum(o["final_state"] == "completed" for o in ops_json),
         "denied": sum(o["final_state"] == "denied" for o in ops_json),
         "violations": violations,
-        "steps": step_scores, "per_county": per_county, "per_role": per_role,
+        "steps": step_scores,
+        "per_county": per_county,
+        "per_role": per_role,
         "missed_cells": missed,
         "warnings": warning_scores(session, drill_id, county),
         "injects": [i for i in timeline if i["kind"] == "inject"],
         "ground_truth": ground_truth_scores(session, drill, county),
     }
     return {
-        "drill": {"id": drill.id, "event": drill.event, "relocated": drill.relocated,
-                  "speed": drill.speed, "state": drill.state, "auto_approve": drill.auto_approve,
-                  "relocate_to": drill.relocate_to, "end_reason": drill.end_reason,
-                  "started_at": drill.started_at.isoformat(),
-                  "ended_at": drill.ended_at.isoformat() if drill.ended_at else None},
+        "drill": {
+            "id": drill.id,
+            "event": drill.event,
+            "relocated": drill.relocated,
+            "speed": drill.speed,
+            "state": drill.state,
+            "auto_approve": drill.auto_approve,
+            "relocate_to": drill.relocate_to,
+            "end_reason": drill.end_reason,
+            "started_at": drill.started_at.isoformat(),
+            "ended_at": drill.ended_at.isoformat() if drill.ended_at else None,
+        },
         "scope": {"county": county},
         "operations": ops_json,
         "scores": scores,
@@ -187,15 +237,19 @@ def warning_scores(session: Session, drill_id: str, county: str | None = None) -
     if county is not None:
         counties = {k: v for k, v in counties.items() if k == county}
     observed: dict[str, datetime] = {}
-    for cell in session.scalars(select(CellRecord).where(CellRecord.drill_id == drill_id,
-                                                         CellRecord.hail.is_(True))):
+    for cell in session.scalars(
+        select(CellRecord).where(CellRecord.drill_id == drill_id, CellRecord.hail.is_(True))
+    ):
         outline = shape(cell.feature["geometry"])
         for key, geom in counties.items():
             if outline.intersects(geom) and (key not in observed or cell.scan_time < observed[key]):
                 observed[key] = cell.scan_time
     warned: dict[str, datetime] = {}
-    for rec in session.scalars(select(AuditRecord).where(AuditRecord.drill_id == drill_id,
-                                                         AuditRecord.action == "warning.issue")):
+    for rec in session.scalars(
+        select(AuditRecord).where(
+            AuditRecord.drill_id == drill_id, AuditRecord.action == "warning.issue"
+        )
+    ):
         for key in rec.after.get("counties", []):
             if county is not None and key != county:
                 continue
@@ -210,14 +264,16 @@ def warning_scores(session: Session, drill_id: str, county: str | None = None) -
         "available": bool(observed or warned),
         "warned_counties": {k: v.isoformat() for k, v in sorted(warned.items())},
         "observed_counties": {k: v.isoformat() for k, v in sorted(observed.items())},
-        "hits": hits, "misses": misses, "false_alarms": false_alarms,
+        "hits": hits,
+        "misses": misses,
+        "false_alarms": false_alarms,
         "pod": h / (h + m) if h + m else None,
         "far": f / (h + f) if h + f else None,
         "csi": h / (h + m + f) if h + m + f else None,
         "lead_time_s": leads,
         "mean_lead_time_s": statistics.fmean(leads.values()) if leads else None,
         "note": "verified by county against the hail cells of the drill's own volumes; the "
-                "built-in event has two volumes, so lead times can be negative or zero",
+        "built-in event has two volumes, so lead times can be negative or zero",
     }
 
 
@@ -241,21 +297,37 @@ def event_reports(session: Session, drill: DrillRecord) -> list[HailReport] | No
     for rep in event.reports:
         lat, lon = rep["lat"], rep["lon"]
         if drill.relocated and drill.relocate_to and src:
-            lat, lon = relocate_point(lat, lon, Relocation(src["lat"], src["lon"]),
-                                      Relocation(drill.relocate_to["lat"], drill.relocate_to["lon"]))
-        out.append(HailReport(time=datetime.fromisoformat(rep["time"]), lat=lat, lon=lon,
-                              size_mm=rep.get("size_mm"), id=rep["id"], place=rep.get("place", "")))
+            lat, lon = relocate_point(
+                lat,
+                lon,
+                Relocation(src["lat"], src["lon"]),
+                Relocation(drill.relocate_to["lat"], drill.relocate_to["lon"]),
+            )
+        out.append(
+            HailReport(
+                time=datetime.fromisoformat(rep["time"]),
+                lat=lat,
+                lon=lon,
+                size_mm=rep.get("size_mm"),
+                id=rep["id"],
+                place=rep.get("place", ""),
+            )
+        )
     return out
 
 
 def _rings(geom: Any) -> tuple[tuple[tuple[float, float], ...], ...]:
     parts = getattr(geom, "geoms", [geom])
-    return tuple(tuple((float(x), float(y)) for x, y in g.exterior.coords) for g in parts
-                 if hasattr(g, "exterior"))
+    return tuple(
+        tuple((float(x), float(y)) for x, y in g.exterior.coords)
+        for g in parts
+        if hasattr(g, "exterior")
+    )
 
 
-def ground_truth_scores(session: Session, drill: DrillRecord,
-                        county: str | None = None) -> dict[str, Any]:
+def ground_truth_scores(
+    session: Session, drill: DrillRecord, county: str | None = None
+) -> dict[str, Any]:
     """Hail tracks (cells and their nowcasts), warnings and operations of the drill scored
     against the event's ground-truth hail reports (``dispatch.verification``: POD, FAR, CSI,
     lead time).  When the event has no reports, says so."""
@@ -266,19 +338,27 @@ def ground_truth_scores(session: Session, drill: DrillRecord,
 
     reports = event_reports(session, drill)
     if reports is None:
-        return {"available": False,
-                "note": "the event has no ground-truth hail reports: cells, warnings and "
-                        "operations are not scored against reports"}
+        return {
+            "available": False,
+            "note": "the event has no ground-truth hail reports: cells, warnings and "
+            "operations are not scored against reports",
+        }
     counties = deployment().county_polygons()
     if county is not None:
         area = counties.get(county)
-        reports = [r for r in reports if area is not None and area.buffer(0.1).contains(
-            shape({"type": "Point", "coordinates": [r.lon, r.lat]}))]
+        reports = [
+            r
+            for r in reports
+            if area is not None
+            and area.buffer(0.1).contains(shape({"type": "Point", "coordinates": [r.lon, r.lat]}))
+        ]
     # Hail tracks: every hail outline of the track and its last nowcast.
     tracks: dict[str, dict[str, Any]] = {}
-    for cell in session.scalars(select(CellRecord).where(CellRecord.drill_id == drill.id,
-                                                         CellRecord.hail.is_(True))
-                                .order_by(CellRecord.scan_time)):
+    for cell in session.scalars(
+        select(CellRecord)
+        .where(CellRecord.drill_id == drill.id, CellRecord.hail.is_(True))
+        .order_by(CellRecord.scan_time)
+    ):
         key = cell.track_id or cell.cell_id
         t = tracks.setdefault(key, {"rings": [], "start": cell.scan_time, "end": cell.scan_time})
         t["rings"].extend(_rings(shape(cell.feature["geometry"])))
@@ -289,20 +369,37 @@ def ground_truth_scores(session: Session, drill: DrillRecord,
                     if step.get("polygon"):
                         t["rings"].extend(_rings(shape(step["polygon"])))
                         t["end"] = max(t["end"], datetime.fromisoformat(step["valid_time"]))
-    track_preds = [Prediction(id=k, valid_from=v["start"], valid_until=v["end"],
-                              polygons=tuple(v["rings"]), kind="track")
-                   for k, v in tracks.items() if v["rings"]]
+    track_preds = [
+        Prediction(
+            id=k,
+            valid_from=v["start"],
+            valid_until=v["end"],
+            polygons=tuple(v["rings"]),
+            kind="track",
+        )
+        for k, v in tracks.items()
+        if v["rings"]
+    ]
     warning_preds = []
-    for rec in session.scalars(select(AuditRecord).where(AuditRecord.drill_id == drill.id,
-                                                         AuditRecord.action == "warning.issue")):
+    for rec in session.scalars(
+        select(AuditRecord).where(
+            AuditRecord.drill_id == drill.id, AuditRecord.action == "warning.issue"
+        )
+    ):
         named = [k for k in rec.after.get("counties", []) if county is None or k == county]
         rings = tuple(r for k in named if k in counties for r in _rings(counties[k]))
         if rings:
             sent = datetime.fromisoformat(rec.after["sent"])
-            warning_preds.append(Prediction(
-                id=rec.after["identifier"], valid_from=sent,
-                valid_until=datetime.fromisoformat(rec.after["expires"]), polygons=rings,
-                issued_at=sent, kind="warning"))
+            warning_preds.append(
+                Prediction(
+                    id=rec.after["identifier"],
+                    valid_from=sent,
+                    valid_until=datetime.fromisoformat(rec.after["expires"]),
+                    polygons=rings,
+                    issued_at=sent,
+                    kind="warning",
+                )
+            )
     from command.models import SiteRecord
 
     sites = {s.code: s for s in session.scalars(select(SiteRecord))}
@@ -314,21 +411,39 @@ def ground_truth_scores(session: Session, drill: DrillRecord,
         op = decode(lc.Operation, op_rec.data)
         site = sites.get(op.site_code)
         if site is not None:
-            op_preds.append(Prediction(id=op.id, valid_from=op.window.start,
-                                       valid_until=op.window.end, lat=site.lat, lon=site.lon,
-                                       radius_km=OPERATION_REACH_KM,
-                                       issued_at=op.history[0].at, kind="operation"))
+            op_preds.append(
+                Prediction(
+                    id=op.id,
+                    valid_from=op.window.start,
+                    valid_until=op.window.end,
+                    lat=site.lat,
+                    lon=site.lon,
+                    radius_km=OPERATION_REACH_KM,
+                    issued_at=op.history[0].at,
+                    kind="operation",
+                )
+            )
     rules = GROUND_TRUTH_RULES
     return {
         "available": True,
-        "reports": [{"id": r.id, "time": r.time.isoformat(), "lat": round(r.lat, 4),
-                     "lon": round(r.lon, 4), "size_mm": r.size_mm, "place": r.place}
-                    for r in reports],
+        "reports": [
+            {
+                "id": r.id,
+                "time": r.time.isoformat(),
+                "lat": round(r.lat, 4),
+                "lon": round(r.lon, 4),
+                "size_mm": r.size_mm,
+                "place": r.place,
+            }
+            for r in reports
+        ],
         "relocated": bool(drill.relocated),
-        "rules": {"distance_km": rules.distance_km,
-                  "time_slack_s": rules.time_slack.total_seconds(),
-                  "cell_valid_for_s": CELL_VALID_FOR.total_seconds(),
-                  "operation_reach_km": OPERATION_REACH_KM},
+        "rules": {
+            "distance_km": rules.distance_km,
+            "time_slack_s": rules.time_slack.total_seconds(),
+            "cell_valid_for_s": CELL_VALID_FOR.total_seconds(),
+            "operation_reach_km": OPERATION_REACH_KM,
+        },
         "tracks": verify(track_preds, reports, rules).as_dict(),
         "warnings": verify(warning_preds, reports, rules).as_dict(),
         "operations": verify(op_preds, reports, rules).as_dict(),
@@ -336,11 +451,15 @@ def ground_truth_scores(session: Session, drill: DrillRecord,
 
 
 def _merge(steps: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
-    return {k: {"mean": steps[k]["mean"], "target": steps[k]["target"], "met": steps[k]["met"]}
-            for k in keys}
+    return {
+        k: {"mean": steps[k]["mean"], "target": steps[k]["target"], "met": steps[k]["met"]}
+        for k in keys
+    }
 
 
-def _missed_cells(session: Session, drill_id: str, engaged_tracks: set[str]) -> list[dict[str, Any]]:
+def _missed_cells(
+    session: Session, drill_id: str, engaged_tracks: set[str]
+) -> list[dict[str, Any]]:
     """Hail tracks predicted to cross a county with no operation on them."""
     out: dict[str, dict[str, Any]] = {}
     for vol in session.scalars(select(RadarVolume).where(RadarVolume.drill_id == drill_id)):
@@ -354,12 +473,20 @@ def _missed_cells(session: Session, drill_id: str, engaged_tracks: set[str]) -> 
 
     storms: dict[str, StormTrack] = {}
     if out:
-        for st in session.scalars(select(StormTrack).where(
-                StormTrack.drill_key == drill_id, StormTrack.track_id.in_(sorted(out)))
-                .order_by(StormTrack.first_seen)):
+        for st in session.scalars(
+            select(StormTrack)
+            .where(StormTrack.drill_key == drill_id, StormTrack.track_id.in_(sorted(out)))
+            .order_by(StormTrack.first_seen)
+        ):
             storms[st.track_id] = st  # the latest storm of a reused id wins
-    return [{"track": k, "counties": sorted(v["counties"]),
-             **storm_json(storms.get(k), track_id=k, fallback=k)} for k, v in sorted(out.items())]
+    return [
+        {
+            "track": k,
+            "counties": sorted(v["counties"]),
+            **storm_json(storms.get(k), track_id=k, fallback=k),
+        }
+        for k, v in sorted(out.items())
+    ]
 
 
 def storm_label(item: dict[str, Any], lang: str) -> str:
@@ -381,14 +508,29 @@ STEP_NAMES = {
     "order_to_acknowledgement_s": ("下达指令→作业点确认", "order → acknowledgement"),
     "acknowledgement_to_firing_s": ("作业点确认→开始作业", "acknowledgement → firing"),
 }
-OWNER_NAMES = {"duty forecaster / dispatcher": "值班预报员/调度", "commander": "指挥长",
-               "airport ATC": "机场空管", "military sub-district": "军分区",
-               "county site operators": "县作业点", "all": "全体",
-               "command center office with ATC and military": "指挥部办公室会同空管、军方"}
-STATE_NAMES = {"proposed": "待批准", "authorized": "已批准", "clearance_requested": "空域申请中",
-               "cleared": "空域已批复", "ordered": "已下达指令", "acknowledged": "已确认",
-               "firing": "作业中", "completed": "已完成", "denied": "空域被拒", "cancelled": "已取消",
-               "expired": "已过期", "recalled": "已撤回"}
+OWNER_NAMES = {
+    "duty forecaster / dispatcher": "值班预报员/调度",
+    "commander": "指挥长",
+    "airport ATC": "机场空管",
+    "military sub-district": "军分区",
+    "county site operators": "县作业点",
+    "all": "全体",
+    "command center office with ATC and military": "指挥部办公室会同空管、军方",
+}
+STATE_NAMES = {
+    "proposed": "待批准",
+    "authorized": "已批准",
+    "clearance_requested": "空域申请中",
+    "cleared": "空域已批复",
+    "ordered": "已下达指令",
+    "acknowledged": "已确认",
+    "firing": "作业中",
+    "completed": "已完成",
+    "denied": "空域被拒",
+    "cancelled": "已取消",
+    "expired": "已过期",
+    "recalled": "已撤回",
+}
 
 
 class _Words:
@@ -423,36 +565,64 @@ def after_action(scores: dict[str, Any]) -> dict[str, Any]:
     for key, s in scores["steps"].items():
         zh = STEP_NAMES.get(key, (key, key))[0]
         if s["met"] is True:
-            well.append({"item": f"{key}: mean {s['mean']:.0f} s within the {s['target']:.0f} s target",
-                         "item_zh": f"{zh}：平均 {s['mean']:.0f} 秒，达到 {s['target']:.0f} 秒目标",
-                         "owner": s["owner"]})
+            well.append(
+                {
+                    "item": f"{key}: mean {s['mean']:.0f} s within the {s['target']:.0f} s target",
+                    "item_zh": f"{zh}：平均 {s['mean']:.0f} 秒，达到 {s['target']:.0f} 秒目标",
+                    "owner": s["owner"],
+                }
+            )
         elif s["met"] is False:
-            improve.append({"item": f"{key}: mean {s['mean']:.0f} s exceeds the {s['target']:.0f} s target",
-                            "item_zh": f"{zh}：平均 {s['mean']:.0f} 秒，超过 {s['target']:.0f} 秒目标",
-                            "owner": s["owner"]})
+            improve.append(
+                {
+                    "item": f"{key}: mean {s['mean']:.0f} s exceeds the {s['target']:.0f} s target",
+                    "item_zh": f"{zh}：平均 {s['mean']:.0f} 秒，超过 {s['target']:.0f} 秒目标",
+                    "owner": s["owner"],
+                }
+            )
     if scores["missed_cells"]:
         n = len(scores["missed_cells"])
-        improve.append({"item": f"{n} hail track(s) crossed counties with no operation",
-                        "item_zh": f"{n} 条冰雹路径经过的县没有作业", "owner": "commander"})
+        improve.append(
+            {
+                "item": f"{n} hail track(s) crossed counties with no operation",
+                "item_zh": f"{n} 条冰雹路径经过的县没有作业",
+                "owner": "commander",
+            }
+        )
     if scores["violations"]:
-        improve.append({"item": f"{scores['violations']} firing violation(s) recorded",
-                        "item_zh": f"记录了 {scores['violations']} 次作业违规",
-                        "owner": "county site operators"})
+        improve.append(
+            {
+                "item": f"{scores['violations']} firing violation(s) recorded",
+                "item_zh": f"记录了 {scores['violations']} 次作业违规",
+                "owner": "county site operators",
+            }
+        )
     if scores["denied"]:
-        improve.append({"item": f"{scores['denied']} operation(s) denied airspace: review standing "
-                                "agreements",
-                        "item_zh": f"{scores['denied']} 次作业空域被拒：复核长期空域协议",
-                        "owner": "command center office with ATC and military"})
+        improve.append(
+            {
+                "item": f"{scores['denied']} operation(s) denied airspace: review standing "
+                "agreements",
+                "item_zh": f"{scores['denied']} 次作业空域被拒：复核长期空域协议",
+                "owner": "command center office with ATC and military",
+            }
+        )
     if scores["completed"]:
-        well.append({"item": f"{scores['completed']} operation(s) completed end to end",
-                     "item_zh": f"{scores['completed']} 次作业全流程完成", "owner": "all"})
+        well.append(
+            {
+                "item": f"{scores['completed']} operation(s) completed end to end",
+                "item_zh": f"{scores['completed']} 次作业全流程完成",
+                "owner": "all",
+            }
+        )
     return {"went_well": well, "to_improve": improve}
 
 
 # --- rendering -------------------------------------------------------------------------------
-CJK_FONTS = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-             "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-             "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc")
+CJK_FONTS = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
+)
 
 
 def _cjk_font() -> str | None:
@@ -484,23 +654,47 @@ def _figures(report: dict[str, Any], session: Session, lang: str = "en") -> dict
     plt.rcParams["font.family"] = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
 
     figs: dict[str, bytes] = {}
-    order = ["proposed", "authorized", "clearance_requested", "cleared", "ordered", "acknowledged",
-             "firing", "completed", "denied", "recalled", "expired", "cancelled"]
+    order = [
+        "proposed",
+        "authorized",
+        "clearance_requested",
+        "cleared",
+        "ordered",
+        "acknowledged",
+        "firing",
+        "completed",
+        "denied",
+        "recalled",
+        "expired",
+        "cancelled",
+    ]
     colours = dict(zip(order, plt.get_cmap("tab20")(range(20)), strict=False))
     fig, ax = plt.subplots(figsize=(10, max(2.5, 0.45 * len(report["operations"]) + 1.5)))
     for row, op in enumerate(report["operations"]):
         for state, when in op["states"].items():
-            ax.plot(cast(Any, datetime.fromisoformat(when).astimezone(BEIJING)), row, "o",
-                    color=colours.get(state, "k"),
-                    label=STATE_NAMES.get(state, state) if zh else state)
+            ax.plot(
+                cast(Any, datetime.fromisoformat(when).astimezone(BEIJING)),
+                row,
+                "o",
+                color=colours.get(state, "k"),
+                label=STATE_NAMES.get(state, state) if zh else state,
+            )
     handles, labels = ax.get_legend_handles_labels()
     uniq = dict(zip(labels, handles, strict=False))
     if uniq:
-        ax.legend(uniq.values(), uniq.keys(), fontsize=7, ncol=4, loc="upper left",
-                  bbox_to_anchor=(0, -0.35))
-    ax.set_yticks(range(len(report["operations"])),
-                  [f"{o['site']} · {storm_label(o, lang)}" for o in report["operations"]],
-                  fontsize=7)
+        ax.legend(
+            uniq.values(),
+            uniq.keys(),
+            fontsize=7,
+            ncol=4,
+            loc="upper left",
+            bbox_to_anchor=(0, -0.35),
+        )
+    ax.set_yticks(
+        range(len(report["operations"])),
+        [f"{o['site']} · {storm_label(o, lang)}" for o in report["operations"]],
+        fontsize=7,
+    )
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=BEIJING))  # type: ignore[no-untyped-call]
     ax.set_xlabel(T("演练时间（过程时钟，北京时间）", "drill time (event clock, Beijing time)"))
     ax.set_title(T("作业时间线", "Operation timeline"))
@@ -514,25 +708,41 @@ def _figures(report: dict[str, Any], session: Session, lang: str = "en") -> dict
         for g in geoms:
             x, y = g.exterior.xy
             ax.plot(x, y, color="#777", lw=0.6)
-    for vol in session.scalars(select(RadarVolume).where(RadarVolume.drill_id == report["drill"]["id"])):
+    for vol in session.scalars(
+        select(RadarVolume).where(RadarVolume.drill_id == report["drill"]["id"])
+    ):
         for t in vol.tracks or []:
             hist = t.get("history") or []
             if len(hist) > 1:
                 ax.plot([p[0] for p in hist], [p[1] for p in hist], "-", color="#c0392b", lw=1.5)
         for cell in vol.cells:
             ring = cell.feature["geometry"]["coordinates"][0]
-            ax.fill([p[0] for p in ring], [p[1] for p in ring],
-                    color="#e74c3c" if cell.hail else "#3498db", alpha=0.25, lw=0)
+            ax.fill(
+                [p[0] for p in ring],
+                [p[1] for p in ring],
+                color="#e74c3c" if cell.hail else "#3498db",
+                alpha=0.25,
+                lw=0,
+            )
     sites = {s.code: s for s in dep.sites}
     for op in report["operations"]:
         s = sites.get(op["site"])
         if s is not None:
-            ax.plot(s.lon, s.lat, "^", color="#2ecc71" if op["final_state"] == "completed"
-                    else "#f39c12", ms=8)
+            ax.plot(
+                s.lon,
+                s.lat,
+                "^",
+                color="#2ecc71" if op["final_state"] == "completed" else "#f39c12",
+                ms=8,
+            )
             ax.annotate(op["site"], (s.lon, s.lat), fontsize=7)
     ax.set_aspect("equal")
-    ax.set_title(T("单体（红：冰雹）、路径与作业点（绿：已完成）",
-                   "Cells (red: hail), tracks and operation sites (green: completed)"))
+    ax.set_title(
+        T(
+            "单体（红：冰雹）、路径与作业点（绿：已完成）",
+            "Cells (red: hail), tracks and operation sites (green: completed)",
+        )
+    )
     g = report["scores"].get("ground_truth") or {}
     for rep in g.get("reports") or []:
         ax.plot(rep["lon"], rep["lat"], "*", color="#8e44ad", ms=12)
@@ -553,8 +763,11 @@ def _bjt(iso: str | None, with_date: bool = True) -> str:
         return "—"
     from command.timefmt import BEIJING
 
-    return datetime.fromisoformat(iso).astimezone(BEIJING).strftime(
-        "%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S")
+    return (
+        datetime.fromisoformat(iso)
+        .astimezone(BEIJING)
+        .strftime("%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S")
+    )
 
 
 def _num(v: float | None, digits: int = 2) -> str:
@@ -583,20 +796,29 @@ def _end_reason(reason: str, zh: bool) -> str:
 
 def _warning_line(w: dict[str, Any], lang: str = "en") -> str:
     zh = lang == "zh"
-    w = {**w, **{k: _county_names(list(w.get(k) or []), zh)
-                 for k in ("hits", "misses", "false_alarms")}}
+    w = {
+        **w,
+        **{k: _county_names(list(w.get(k) or []), zh) for k in ("hits", "misses", "false_alarms")},
+    }
     if not w.get("available"):
-        return "无预警发布，也未观测到冰雹单体覆盖各县" if zh else \
-            "no warnings issued and no hail observed over the counties"
+        return (
+            "无预警发布，也未观测到冰雹单体覆盖各县"
+            if zh
+            else "no warnings issued and no hail observed over the counties"
+        )
     lead = w.get("mean_lead_time_s")
     lead_txt = "—" if lead is None else (f"{lead / 60:.1f} 分钟" if zh else f"{lead / 60:.1f} min")
     if zh:
-        return (f"命中率 POD {_num(w['pod'])}，空报率 FAR {_num(w['far'])}，临界成功指数 CSI "
-                f"{_num(w['csi'])}，平均提前量 {lead_txt}；命中 {'、'.join(w['hits']) or '—'}；"
-                f"漏报 {'、'.join(w['misses']) or '—'}；空报 {'、'.join(w['false_alarms']) or '—'}")
-    return (f"POD {_num(w['pod'])}, FAR {_num(w['far'])}, CSI {_num(w['csi'])}, mean lead time "
-            f"{lead_txt}; hits {', '.join(w['hits']) or '—'}; "
-            f"misses {', '.join(w['misses']) or '—'}; false alarms {', '.join(w['false_alarms']) or '—'}")
+        return (
+            f"命中率 POD {_num(w['pod'])}，空报率 FAR {_num(w['far'])}，临界成功指数 CSI "
+            f"{_num(w['csi'])}，平均提前量 {lead_txt}；命中 {'、'.join(w['hits']) or '—'}；"
+            f"漏报 {'、'.join(w['misses']) or '—'}；空报 {'、'.join(w['false_alarms']) or '—'}"
+        )
+    return (
+        f"POD {_num(w['pod'])}, FAR {_num(w['far'])}, CSI {_num(w['csi'])}, mean lead time "
+        f"{lead_txt}; hits {', '.join(w['hits']) or '—'}; "
+        f"misses {', '.join(w['misses']) or '—'}; false alarms {', '.join(w['false_alarms']) or '—'}"
+    )
 
 
 def _truth_lines(g: dict[str, Any], lang: str = "en") -> list[str]:
@@ -604,18 +826,26 @@ def _truth_lines(g: dict[str, Any], lang: str = "en") -> list[str]:
     if not g.get("available"):
         return ["本次过程没有地面冰雹实况，无法对单体、预警和作业进行检验"] if zh else [g["note"]]
     out = []
-    for key, zh_name in (("tracks", "冰雹单体路径"), ("warnings", "冰雹预警"), ("operations", "作业")):
+    for key, zh_name in (
+        ("tracks", "冰雹单体路径"),
+        ("warnings", "冰雹预警"),
+        ("operations", "作业"),
+    ):
         v = g[key]
         lead = v["mean_lead_time_s"]
         lead_txt = "—" if lead is None else f"{lead / 60:.1f}"
         if zh:
-            out.append(f"{zh_name}：实况 {v['reports']} 个，预测 {v['predictions']} 个，命中 {v['hits']}，"
-                       f"漏报 {v['misses']}，空报 {v['false_alarms']}；POD {_num(v['pod'])}，"
-                       f"FAR {_num(v['far'])}，CSI {_num(v['csi'])}，平均提前量 {lead_txt} 分钟")
+            out.append(
+                f"{zh_name}：实况 {v['reports']} 个，预测 {v['predictions']} 个，命中 {v['hits']}，"
+                f"漏报 {v['misses']}，空报 {v['false_alarms']}；POD {_num(v['pod'])}，"
+                f"FAR {_num(v['far'])}，CSI {_num(v['csi'])}，平均提前量 {lead_txt} 分钟"
+            )
         else:
-            out.append(f"{key}: {v['reports']} reports, {v['predictions']} predictions, hits {v['hits']}, "
-                       f"misses {v['misses']}, false alarms {v['false_alarms']}; POD {_num(v['pod'])}, "
-                       f"FAR {_num(v['far'])}, CSI {_num(v['csi'])}, mean lead time {lead_txt} min")
+            out.append(
+                f"{key}: {v['reports']} reports, {v['predictions']} predictions, hits {v['hits']}, "
+                f"misses {v['misses']}, false alarms {v['false_alarms']}; POD {_num(v['pod'])}, "
+                f"FAR {_num(v['far'])}, CSI {_num(v['csi'])}, mean lead time {lead_txt} min"
+            )
     return out
 
 
@@ -637,11 +867,15 @@ def render_html(report: dict[str, Any], session: Session, lang: str = "zh") -> s
         f"<td>{esc(state(o['final_state']))}</td>"
         f"<td>{esc('; '.join(f'{state(k)} {_bjt(v, False)}' for k, v in o['states'].items()))}</td>"
         f"<td>{esc('; '.join(f'{step(k)} {v:.0f}s' for k, v in o['durations_s'].items()))}</td>"
-        f"<td>{esc('; '.join(o['violations']))}</td></tr>" for o in report["operations"])
+        f"<td>{esc('; '.join(o['violations']))}</td></tr>"
+        for o in report["operations"]
+    )
     steps = "".join(
         f"<tr><td>{esc(step(k))}</td><td>{v['n']}</td><td>{_fmt0(v['mean'])}</td>"
         f"<td>{v['target']:.0f}</td><td>{'—' if v['met'] is None else ('✔' if v['met'] else '✘')}</td>"
-        f"<td>{esc(owner(v['owner']))}</td></tr>" for k, v in s["steps"].items())
+        f"<td>{esc(owner(v['owner']))}</td></tr>"
+        for k, v in s["steps"].items()
+    )
     aa = report["after_action"]
 
     def lis(items: list[dict[str, Any]]) -> str:
@@ -653,30 +887,32 @@ def render_html(report: dict[str, Any], session: Session, lang: str = "zh") -> s
     scope = report.get("scope", {}).get("county")
     names = T("、", ", ").join(storm_label(m, lang) for m in s["missed_cells"])
     missed_names = f"（{names}）" if names and zh else (f" ({names})" if names else "")
-    truth = "".join(f"<li>{esc(line)}</li>" for line in _truth_lines(s.get("ground_truth", {}), lang))
+    truth = "".join(
+        f"<li>{esc(line)}</li>" for line in _truth_lines(s.get("ground_truth", {}), lang)
+    )
     yes_no = w.yes_no
-    return f"""<!doctype html><html lang="{T('zh-CN', 'en')}"><head><meta charset="utf-8">
-<title>{T('演练报告', 'Drill report')} {esc(d['id'])}</title>
+    return f"""<!doctype html><html lang="{T("zh-CN", "en")}"><head><meta charset="utf-8">
+<title>{T("演练报告", "Drill report")} {esc(d["id"])}</title>
 <style>body{{font-family:"Noto Sans CJK SC",sans-serif;margin:2rem;max-width:1100px}}
 table{{border-collapse:collapse;font-size:13px}}td,th{{border:1px solid #ccc;padding:3px 6px}}
 .banner{{background:#b9770e;color:#fff;padding:.3rem .6rem;display:inline-block}}img{{max-width:100%}}</style>
-</head><body><p class="banner">{T('演练 DRILL — 非实际作业', 'DRILL — not live operations')}</p>
-<p><a href="?format=html&lang={T('en', 'zh')}">{T('English', '中文')}</a></p>
-<h1>{T('演练报告', 'Drill report')} {esc(d['id'])}</h1>
-<p>{T('过程', 'Event')} {esc(d['event'])} · {T('速度', 'speed')} {d['speed']}× · {T('平移至本地雷达', 'relocated')}: {yes_no(d['relocated'])}
- · {T('自动角色', 'automatic players')}: {yes_no(d['auto_approve'])} · {T('状态', 'state')} {esc(state(d['state']) if d['state'] in STATE_NAMES else {'completed': T('已完成', 'completed'), 'stopped': T('已停止', 'stopped'), 'running': T('进行中', 'running'), 'paused': T('已暂停', 'paused'), 'requested': T('等待调度', 'requested')}.get(d['state'], d['state']))}
- {('· ' + T('结束原因', 'ended') + ': ' + esc(_end_reason(d['end_reason'], zh))) if d.get('end_reason') else ''}.
- {T('时间均为演练时间（过程本身的时钟），北京时间。', 'Times are drill time (the event clock), Beijing time.')}
- {(T('本报告仅含本县：', 'This report covers one county only: ') + esc(scope)) if scope else ''}</p>
-<h2>{T('评分', 'Scores')}</h2><p>{T('作业', 'operations')} {s['operations']}，{T('完成', 'completed')} {s['completed']}，{T('空域被拒', 'denied')} {s['denied']}，
-{T('违规', 'violations')} {s['violations']}，{T('未处置冰雹路径', 'missed hail tracks')} {len(s['missed_cells'])}{esc(missed_names)}</p>
-<table><tr><th>{T('环节', 'step')}</th><th>n</th><th>{T('平均(秒)', 'mean s')}</th><th>{T('目标(秒)', 'target s')}</th><th>{T('达标', 'met')}</th><th>{T('负责', 'owner')}</th></tr>{steps}</table>
-<p>{T('预警检验（按县）', 'Warnings (by county)')}: {esc(_warning_line(s['warnings'], lang))}</p>
-<h2>{T('地面实况检验', 'Against ground-truth hail reports')}</h2><ul>{truth}</ul>
-<h2>{T('时间线', 'Timeline')}</h2>{img('timeline')}<h2>{T('地图', 'Map')}</h2>{img('map')}
-<h2>{T('作业', 'Operations')}</h2><table><tr><th>ID</th><th>{T('风暴', 'storm')}</th><th>{T('作业点', 'site')}</th><th>{T('县', 'county')}</th><th>{T('最终状态', 'final')}</th><th>{T('各环节时间（北京时间）', 'steps (BJT)')}</th><th>{T('用时', 'durations')}</th><th>{T('违规', 'violations')}</th></tr>{rows}</table>
-<h2>{T('总结', 'After action')}</h2><h3>{T('做得好的', 'What went well')}</h3><ul>{lis(aa['went_well'])}</ul>
-<h3>{T('需改进的', 'What to improve')}</h3><ul>{lis(aa['to_improve'])}</ul></body></html>"""
+</head><body><p class="banner">{T("演练 DRILL — 非实际作业", "DRILL — not live operations")}</p>
+<p><a href="?format=html&lang={T("en", "zh")}">{T("English", "中文")}</a></p>
+<h1>{T("演练报告", "Drill report")} {esc(d["id"])}</h1>
+<p>{T("过程", "Event")} {esc(d["event"])} · {T("速度", "speed")} {d["speed"]}× · {T("平移至本地雷达", "relocated")}: {yes_no(d["relocated"])}
+ · {T("自动角色", "automatic players")}: {yes_no(d["auto_approve"])} · {T("状态", "state")} {esc(state(d["state"]) if d["state"] in STATE_NAMES else {"completed": T("已完成", "completed"), "stopped": T("已停止", "stopped"), "running": T("进行中", "running"), "paused": T("已暂停", "paused"), "requested": T("等待调度", "requested")}.get(d["state"], d["state"]))}
+ {("· " + T("结束原因", "ended") + ": " + esc(_end_reason(d["end_reason"], zh))) if d.get("end_reason") else ""}.
+ {T("时间均为演练时间（过程本身的时钟），北京时间。", "Times are drill time (the event clock), Beijing time.")}
+ {(T("本报告仅含本县：", "This report covers one county only: ") + esc(scope)) if scope else ""}</p>
+<h2>{T("评分", "Scores")}</h2><p>{T("作业", "operations")} {s["operations"]}，{T("完成", "completed")} {s["completed"]}，{T("空域被拒", "denied")} {s["denied"]}，
+{T("违规", "violations")} {s["violations"]}，{T("未处置冰雹路径", "missed hail tracks")} {len(s["missed_cells"])}{esc(missed_names)}</p>
+<table><tr><th>{T("环节", "step")}</th><th>n</th><th>{T("平均(秒)", "mean s")}</th><th>{T("目标(秒)", "target s")}</th><th>{T("达标", "met")}</th><th>{T("负责", "owner")}</th></tr>{steps}</table>
+<p>{T("预警检验（按县）", "Warnings (by county)")}: {esc(_warning_line(s["warnings"], lang))}</p>
+<h2>{T("地面实况检验", "Against ground-truth hail reports")}</h2><ul>{truth}</ul>
+<h2>{T("时间线", "Timeline")}</h2>{img("timeline")}<h2>{T("地图", "Map")}</h2>{img("map")}
+<h2>{T("作业", "Operations")}</h2><table><tr><th>ID</th><th>{T("风暴", "storm")}</th><th>{T("作业点", "site")}</th><th>{T("县", "county")}</th><th>{T("最终状态", "final")}</th><th>{T("各环节时间（北京时间）", "steps (BJT)")}</th><th>{T("用时", "durations")}</th><th>{T("违规", "violations")}</th></tr>{rows}</table>
+<h2>{T("总结", "After action")}</h2><h3>{T("做得好的", "What went well")}</h3><ul>{lis(aa["went_well"])}</ul>
+<h3>{T("需改进的", "What to improve")}</h3><ul>{lis(aa["to_improve"])}</ul></body></html>"""
 
 
 def render_pdf(report: dict[str, Any], session: Session, lang: str = "zh") -> bytes:
@@ -703,29 +939,42 @@ def _render_pdf(report: dict[str, Any], session: Session, lang: str) -> bytes:
     with PdfPages(buf) as pdf:
         page = plt.figure(figsize=(8.27, 11.69))
         if zh:
-            lines = [f"演练报告 {d['id']}（演练 DRILL — 非实际作业）",
-                     f"过程 {d['event']}，速度 {d['speed']}×，平移 {'是' if d['relocated'] else '否'}，"
-                     f"自动角色 {'是' if d['auto_approve'] else '否'}；时间为北京时间", "",
-                     f"作业 {s['operations']}，完成 {s['completed']}，空域被拒 {s['denied']}，"
-                     f"违规 {s['violations']}，未处置冰雹路径 {len(s['missed_cells'])}",
-                     "预警：" + _warning_line(s["warnings"], lang), "地面实况检验："]
+            lines = [
+                f"演练报告 {d['id']}（演练 DRILL — 非实际作业）",
+                f"过程 {d['event']}，速度 {d['speed']}×，平移 {'是' if d['relocated'] else '否'}，"
+                f"自动角色 {'是' if d['auto_approve'] else '否'}；时间为北京时间",
+                "",
+                f"作业 {s['operations']}，完成 {s['completed']}，空域被拒 {s['denied']}，"
+                f"违规 {s['violations']}，未处置冰雹路径 {len(s['missed_cells'])}",
+                "预警：" + _warning_line(s["warnings"], lang),
+                "地面实况检验：",
+            ]
         else:
-            lines = [f"Drill report {d['id']}  (DRILL — not live operations)",
-                     f"Event {d['event']}, speed {d['speed']}x, relocated {d['relocated']}, "
-                     f"auto-approve {d['auto_approve']}; times in Beijing time", "",
-                     f"Operations {s['operations']}, completed {s['completed']}, denied {s['denied']}, "
-                     f"violations {s['violations']}, missed hail tracks {len(s['missed_cells'])}",
-                     "Warnings: " + _warning_line(s["warnings"], lang), "Ground truth:"]
+            lines = [
+                f"Drill report {d['id']}  (DRILL — not live operations)",
+                f"Event {d['event']}, speed {d['speed']}x, relocated {d['relocated']}, "
+                f"auto-approve {d['auto_approve']}; times in Beijing time",
+                "",
+                f"Operations {s['operations']}, completed {s['completed']}, denied {s['denied']}, "
+                f"violations {s['violations']}, missed hail tracks {len(s['missed_cells'])}",
+                "Warnings: " + _warning_line(s["warnings"], lang),
+                "Ground truth:",
+            ]
         lines += ["  " + line for line in _truth_lines(s.get("ground_truth", {}), lang)] + [""]
         for k, v in s["steps"].items():
             mean = "-" if v["mean"] is None else f"{v['mean']:.0f} s"
-            lines.append(f"{step(k)}: n={v['n']} mean={mean} target={v['target']:.0f} s ({owner(v['owner'])})")
+            lines.append(
+                f"{step(k)}: n={v['n']} mean={mean} target={v['target']:.0f} s ({owner(v['owner'])})"
+            )
         lines += ["", "做得好的：" if zh else "What went well:"] + [
-            f"  - {item(i)} ({owner(i['owner'])})" for i in report["after_action"]["went_well"]]
+            f"  - {item(i)} ({owner(i['owner'])})" for i in report["after_action"]["went_well"]
+        ]
         lines += ["", "需改进的：" if zh else "What to improve:"] + [
-            f"  - {item(i)} ({owner(i['owner'])})" for i in report["after_action"]["to_improve"]]
-        page.text(0.05, 0.97, "\n".join(lines), va="top", fontsize=7.5,
-                  family=plt.rcParams["font.family"])
+            f"  - {item(i)} ({owner(i['owner'])})" for i in report["after_action"]["to_improve"]
+        ]
+        page.text(
+            0.05, 0.97, "\n".join(lines), va="top", fontsize=7.5, family=plt.rcParams["font.family"]
+        )
         pdf.savefig(page)
         for key in ("timeline", "map"):
             fig = plt.figure(figsize=(8.27, 11.69))

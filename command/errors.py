@@ -44,8 +44,11 @@ class Unprocessable(ApiError):
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path == "/healthz" or (
-        request.accept_mimetypes.best == "application/json")
+    return (
+        request.path.startswith("/api/")
+        or request.path == "/healthz"
+        or (request.accept_mimetypes.best == "application/json")
+    )
 
 
 def error_response(status: int, code: str, message: str, details: Any = None) -> Any:
@@ -64,13 +67,15 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(dispatch_errors.DispatchError)
     def _dispatch_error(exc: dispatch_errors.DispatchError) -> Any:
         if isinstance(exc, dispatch_errors.ValidationFailed):
-            return error_response(422, "validation_failed", "invalid request",
-                                  dict(exc.field_errors))
+            return error_response(
+                422, "validation_failed", "invalid request", dict(exc.field_errors)
+            )
         if isinstance(exc, dispatch_errors.PermissionDenied):
             return error_response(403, "forbidden", str(exc))
         if isinstance(exc, dispatch_errors.IllegalTransition):
-            return error_response(409, "illegal_transition", str(exc),
-                                  {"state": exc.state, "action": exc.action})
+            return error_response(
+                409, "illegal_transition", str(exc), {"state": exc.state, "action": exc.action}
+            )
         return error_response(409, "conflict", str(exc))
 
     from sqlalchemy.orm.exc import StaleDataError

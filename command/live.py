@@ -70,14 +70,25 @@ class LiveNamespace(Namespace):
         for room in rooms:
             join_room(room)
         self._sessions[request.sid] = (user.username, user.role, user.county, rooms)  # type: ignore[attr-defined]
-        self.emit("hello", {"user": user.username, "role": user.role, "county": user.county,
-                            "rooms": sorted(rooms)}, room=request.sid)  # type: ignore[attr-defined]
+        self.emit(
+            "hello",
+            {
+                "user": user.username,
+                "role": user.role,
+                "county": user.county,
+                "rooms": sorted(rooms),
+            },
+            room=request.sid,  # type: ignore[attr-defined]
+        )
         since = auth.get("since") if isinstance(auth, dict) else None
         if isinstance(since, int):
             page = self._catch_up(since, rooms)
             # Tell the client how far it now is; if more pages follow it asks for them.
-            self.emit("live.sync", {"last_seq": page["last_seq"], "more": page["more"]},
-                      room=request.sid)  # type: ignore[attr-defined]
+            self.emit(
+                "live.sync",
+                {"last_seq": page["last_seq"], "more": page["more"]},
+                room=request.sid,  # type: ignore[attr-defined]
+            )
 
     def on_disconnect(self, *args: Any) -> None:
         self._sessions.pop(request.sid, None)  # type: ignore[attr-defined]
@@ -90,19 +101,36 @@ class LiveNamespace(Namespace):
         identity = dict(self._identity)  # type: ignore[attr-defined]
         if not identity:
             return []
-        users = {u.id: u for u in session.scalars(
-            select(User).where(User.id.in_({v[0] for v in identity.values()})))}
+        users = {
+            u.id: u
+            for u in session.scalars(
+                select(User).where(User.id.in_({v[0] for v in identity.values()}))
+            )
+        }
         token_ids = {v[2] for v in identity.values() if v[2] is not None}
         now = datetime.now(UTC)
-        valid_tokens = set(session.scalars(select(ApiToken.id).where(
-            ApiToken.id.in_(token_ids), ApiToken.revoked.is_(False),
-            or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now)))) if token_ids else set()
+        valid_tokens = (
+            set(
+                session.scalars(
+                    select(ApiToken.id).where(
+                        ApiToken.id.in_(token_ids),
+                        ApiToken.revoked.is_(False),
+                        or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
+                    )
+                )
+            )
+            if token_ids
+            else set()
+        )
         stale = []
         for sid, (user_id, version, token_id) in identity.items():
             user = users.get(user_id)
-            if user is None or not user.active or (
-                    token_id is None and (user.session_version or 1) != version) or (
-                    token_id is not None and token_id not in valid_tokens):
+            if (
+                user is None
+                or not user.active
+                or (token_id is None and (user.session_version or 1) != version)
+                or (token_id is not None and token_id not in valid_tokens)
+            ):
                 stale.append(sid)
         return stale
 

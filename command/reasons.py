@@ -27,45 +27,117 @@ def _hm(iso: str) -> str:
 
 
 _PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
-    (re.compile(rf"threat {_NUM}: rank (\d+) of (\d+) cells"),
-     lambda m: _("threat %(t)s: rank %(r)s of %(n)s cells", t=m[1], r=m[2], n=m[3])),
-    (re.compile(rf"in the engagement area {_ISO}–{_ISO} \({_NUM} min; {_NUM} min in all within "
-                rf"{_NUM} min\)"),
-     lambda m: _("in the engagement area %(a)s–%(b)s (%(s)s min; %(t)s min in all within %(w)s min)",
-                 a=_hm(m[1]), b=_hm(m[2]), s=m[3], t=m[4], w=m[5])),
-    (re.compile(r"candidate (\d+) of (\d+) for this cell"),
-     lambda m: _("candidate %(k)s of %(n)s for this cell", k=m[1], n=m[2])),
-    (re.compile(rf"aim {_NUM}° / {_NUM}° at {_NUM} km: seeding height {_NUM} m \(flat-fire\)"),
-     lambda m: _("aim %(a)s° / %(e)s° at %(d)s km: seeding height %(h)s m ASL",
-                 a=m[1], e=m[2], d=m[3], h=m[4])),
-    (re.compile(rf"aim needs {_NUM}° at {_NUM} km \(flat-fire\), below the minimum elevation "
-                rf"{_NUM}°"),
-     lambda m: _("aim needs %(n)s° at %(d)s km, below the minimum elevation %(m)s°: set to the "
-                 "minimum, rounds burst above the layer's mid-height", n=m[1], d=m[2], m=m[3])),
-    (re.compile(rf"aim needs {_NUM}° at {_NUM} km \(flat-fire\), above the maximum elevation "
-                rf"{_NUM}°"),
-     lambda m: _("aim needs %(n)s° at %(d)s km, above the maximum elevation %(m)s°: set to the "
-                 "maximum", n=m[1], d=m[2], m=m[3])),
-    (re.compile(rf"never in the engagement area within {_NUM} min: the path passes {_NUM} km"),
-     lambda m: _("never in the engagement area within %(w)s min: the path passes %(d)s km away, "
-                 "within range but outside the safe sectors or through a no-fire area",
-                 w=m[1], d=m[2])),
-    (re.compile(rf"never in range within {_NUM} min: closest approach {_NUM} km, range {_NUM} km"),
-     lambda m: _("never in range within %(w)s min: closest approach %(d)s km, range %(r)s km",
-                 w=m[1], d=m[2], r=m[3])),
-    (re.compile(r"no ammunition for its (.+)$"),
-     lambda m: _("no ammunition for its %(eq)s", eq=m[1])),
-    (re.compile(rf"(.+) ceiling {_NUM} m ASL \({_NUM} km above the site\) is below the seeding "
-                rf"layer bottom \(H0 {_NUM} m\)"),
-     lambda m: _("%(eq)s ceiling %(c)s m ASL is below the seeding layer bottom (H0 %(h)s m)",
-                 eq=m[1], c=m[2], h=m[4])),
-    (re.compile(rf"re-engagement cooldown {_NUM} min after its last firing \(ended {_ISO}\): "
-                rf"ready again at {_ISO}"),
-     lambda m: _("re-engagement cooldown %(n)s min after its last firing (ended %(a)s): ready "
-                 "again at %(b)s", n=m[1], a=_hm(m[2]), b=_hm(m[3]))),
+    (
+        re.compile(rf"threat {_NUM}: rank (\d+) of (\d+) cells"),
+        lambda m: _("threat %(t)s: rank %(r)s of %(n)s cells", t=m[1], r=m[2], n=m[3]),
+    ),
+    (
+        re.compile(
+            rf"in the engagement area {_ISO}–{_ISO} \({_NUM} min; {_NUM} min in all within "
+            rf"{_NUM} min\)"
+        ),
+        lambda m: _(
+            "in the engagement area %(a)s–%(b)s (%(s)s min; %(t)s min in all within %(w)s min)",
+            a=_hm(m[1]),
+            b=_hm(m[2]),
+            s=m[3],
+            t=m[4],
+            w=m[5],
+        ),
+    ),
+    (
+        re.compile(r"candidate (\d+) of (\d+) for this cell"),
+        lambda m: _("candidate %(k)s of %(n)s for this cell", k=m[1], n=m[2]),
+    ),
+    (
+        re.compile(rf"aim {_NUM}° / {_NUM}° at {_NUM} km: seeding height {_NUM} m \(flat-fire\)"),
+        lambda m: _(
+            "aim %(a)s° / %(e)s° at %(d)s km: seeding height %(h)s m ASL",
+            a=m[1],
+            e=m[2],
+            d=m[3],
+            h=m[4],
+        ),
+    ),
+    (
+        re.compile(
+            rf"aim needs {_NUM}° at {_NUM} km \(flat-fire\), below the minimum elevation "
+            rf"{_NUM}°"
+        ),
+        lambda m: _(
+            "aim needs %(n)s° at %(d)s km, below the minimum elevation %(m)s°: set to the "
+            "minimum, rounds burst above the layer's mid-height",
+            n=m[1],
+            d=m[2],
+            m=m[3],
+        ),
+    ),
+    (
+        re.compile(
+            rf"aim needs {_NUM}° at {_NUM} km \(flat-fire\), above the maximum elevation "
+            rf"{_NUM}°"
+        ),
+        lambda m: _(
+            "aim needs %(n)s° at %(d)s km, above the maximum elevation %(m)s°: set to the maximum",
+            n=m[1],
+            d=m[2],
+            m=m[3],
+        ),
+    ),
+    (
+        re.compile(rf"never in the engagement area within {_NUM} min: the path passes {_NUM} km"),
+        lambda m: _(
+            "never in the engagement area within %(w)s min: the path passes %(d)s km away, "
+            "within range but outside the safe sectors or through a no-fire area",
+            w=m[1],
+            d=m[2],
+        ),
+    ),
+    (
+        re.compile(
+            rf"never in range within {_NUM} min: closest approach {_NUM} km, range {_NUM} km"
+        ),
+        lambda m: _(
+            "never in range within %(w)s min: closest approach %(d)s km, range %(r)s km",
+            w=m[1],
+            d=m[2],
+            r=m[3],
+        ),
+    ),
+    (
+        re.compile(r"no ammunition for its (.+)$"),
+        lambda m: _("no ammunition for its %(eq)s", eq=m[1]),
+    ),
+    (
+        re.compile(
+            rf"(.+) ceiling {_NUM} m ASL \({_NUM} km above the site\) is below the seeding "
+            rf"layer bottom \(H0 {_NUM} m\)"
+        ),
+        lambda m: _(
+            "%(eq)s ceiling %(c)s m ASL is below the seeding layer bottom (H0 %(h)s m)",
+            eq=m[1],
+            c=m[2],
+            h=m[4],
+        ),
+    ),
+    (
+        re.compile(
+            rf"re-engagement cooldown {_NUM} min after its last firing \(ended {_ISO}\): "
+            rf"ready again at {_ISO}"
+        ),
+        lambda m: _(
+            "re-engagement cooldown %(n)s min after its last firing (ended %(a)s): ready "
+            "again at %(b)s",
+            n=m[1],
+            a=_hm(m[2]),
+            b=_hm(m[3]),
+        ),
+    ),
     (re.compile(r"^offline$"), lambda m: _("site offline")),
-    (re.compile(r"^already engaged in another operation$"),
-     lambda m: _("already engaged in another operation")),
+    (
+        re.compile(r"^already engaged in another operation$"),
+        lambda m: _("already engaged in another operation"),
+    ),
     (re.compile(r"^out of ammunition$"), lambda m: _("out of ammunition")),
 ]
 

@@ -20,12 +20,22 @@ def seed_deployment(session: Session) -> str:
     done = []
     if not session.scalar(select(func.count()).select_from(SiteRecord)):
         replace_registry(session, list(dep.sites), actor="system", role="admin")
-        done.append(f"{len(dep.sites)} operation sites" + (" (SAMPLE DATA)" if dep.sample_registry else ""))
+        done.append(
+            f"{len(dep.sites)} operation sites" + (" (SAMPLE DATA)" if dep.sample_registry else "")
+        )
     if not session.scalar(select(func.count()).select_from(MemberUnit)):
         for unit in dep.member_units:
-            session.add(MemberUnit(key=unit.key, name_zh=unit.name_zh, name_en=unit.name_en,
-                                   liaison_name=unit.liaison_name, liaison_phone=unit.liaison_phone,
-                                   liaison_title=unit.liaison_title, sample=unit.sample))
+            session.add(
+                MemberUnit(
+                    key=unit.key,
+                    name_zh=unit.name_zh,
+                    name_en=unit.name_en,
+                    liaison_name=unit.liaison_name,
+                    liaison_phone=unit.liaison_phone,
+                    liaison_title=unit.liaison_title,
+                    sample=unit.sample,
+                )
+            )
         done.append(f"{len(dep.member_units)} member units")
     session.flush()
     return "deployment loaded: " + ", ".join(done) if done else "deployment already loaded"
@@ -39,8 +49,15 @@ def seed_demo_accounts(session: Session, settings: Settings) -> str:
     created = []
     for username, role, county in names:
         if session.scalar(select(User).where(User.username == username)) is None:
-            create_user(session, username, DEMO_PASSWORD, role, county=county,
-                        display_name=username, actor="system")
+            create_user(
+                session,
+                username,
+                DEMO_PASSWORD,
+                role,
+                county=county,
+                display_name=username,
+                actor="system",
+            )
             created.append(username)
     lines = [
         "demo accounts (dev/demo only) — password for all: " + DEMO_PASSWORD,

@@ -169,7 +169,8 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "production needs a login-throttling store shared by all web processes: "
                     "set HAILOPS_RATELIMIT_STORAGE_URI (e.g. redis://127.0.0.1:6379/0) or a "
-                    "Redis HAILOPS_MESSAGE_QUEUE")
+                    "Redis HAILOPS_MESSAGE_QUEUE"
+                )
         if self.session_cookie_secure is None:
             self.session_cookie_secure = self.env == "production"
         if self.seasonal_h20_m <= self.seasonal_h0_m:

@@ -14,17 +14,24 @@ from sites.model import Contact, Equipment, EquipmentKind, Readiness, Sector, Si
 
 def equipment_to_json(eq: Equipment) -> dict[str, Any]:
     return {
-        "kind": eq.kind.value, "model": eq.model, "range_km": eq.range_km,
-        "ceiling_km": eq.ceiling_km, "count": eq.count,
+        "kind": eq.kind.value,
+        "model": eq.model,
+        "range_km": eq.range_km,
+        "ceiling_km": eq.ceiling_km,
+        "count": eq.count,
         "sectors": [[s.start_deg, s.end_deg] for s in eq.sectors],
-        "min_elevation_deg": eq.min_elevation_deg, "max_elevation_deg": eq.max_elevation_deg,
+        "min_elevation_deg": eq.min_elevation_deg,
+        "max_elevation_deg": eq.max_elevation_deg,
     }
 
 
 def equipment_from_json(d: dict[str, Any]) -> Equipment:
     return Equipment(
-        kind=EquipmentKind(d["kind"]), model=d.get("model", ""), range_km=float(d["range_km"]),
-        ceiling_km=float(d["ceiling_km"]), count=int(d.get("count", 1)),
+        kind=EquipmentKind(d["kind"]),
+        model=d.get("model", ""),
+        range_km=float(d["range_km"]),
+        ceiling_km=float(d["ceiling_km"]),
+        count=int(d.get("count", 1)),
         sectors=tuple(Sector(float(a), float(b)) for a, b in d["sectors"]),
         min_elevation_deg=float(d.get("min_elevation_deg", 45.0)),
         max_elevation_deg=float(d.get("max_elevation_deg", 85.0)),
@@ -32,30 +39,46 @@ def equipment_from_json(d: dict[str, Any]) -> Equipment:
 
 
 def stock(session: Session, site_code: str, drill_id: str | None = None) -> dict[str, int]:
-    q = (select(AmmunitionEntry.ammo_type, func.sum(AmmunitionEntry.delta))
-         .where(AmmunitionEntry.site_code == site_code)
-         .group_by(AmmunitionEntry.ammo_type))
-    q = q.where(AmmunitionEntry.drill_id.is_(None)) if drill_id is None else q.where(
-        (AmmunitionEntry.drill_id.is_(None)) | (AmmunitionEntry.drill_id == drill_id))
+    q = (
+        select(AmmunitionEntry.ammo_type, func.sum(AmmunitionEntry.delta))
+        .where(AmmunitionEntry.site_code == site_code)
+        .group_by(AmmunitionEntry.ammo_type)
+    )
+    q = (
+        q.where(AmmunitionEntry.drill_id.is_(None))
+        if drill_id is None
+        else q.where((AmmunitionEntry.drill_id.is_(None)) | (AmmunitionEntry.drill_id == drill_id))
+    )
     return {t: int(n) for t, n in session.execute(q)}
 
 
 def to_site(rec: SiteRecord, ammunition: dict[str, int] | None = None) -> Site:
     return Site(
-        code=rec.code, name=rec.name, county=rec.county, lat=rec.lat, lon=rec.lon,
+        code=rec.code,
+        name=rec.name,
+        county=rec.county,
+        lat=rec.lat,
+        lon=rec.lon,
         elevation_m=rec.elevation_m,
         equipment=tuple(equipment_from_json(e) for e in rec.equipment),
-        ammunition=dict(ammunition or {}), readiness=Readiness(rec.readiness),
-        contacts=tuple(Contact(**c) for c in (rec.contacts or [])), sample=rec.sample,
+        ammunition=dict(ammunition or {}),
+        readiness=Readiness(rec.readiness),
+        contacts=tuple(Contact(**c) for c in (rec.contacts or [])),
+        sample=rec.sample,
     )
 
 
 def site_json(site: Site) -> dict[str, Any]:
     return {
-        "code": site.code, "name": site.name, "county": site.county, "lat": site.lat,
-        "lon": site.lon, "elevation_m": site.elevation_m,
+        "code": site.code,
+        "name": site.name,
+        "county": site.county,
+        "lat": site.lat,
+        "lon": site.lon,
+        "elevation_m": site.elevation_m,
         "equipment": [equipment_to_json(e) for e in site.equipment],
-        "ammunition": dict(site.ammunition), "readiness": site.readiness.value,
+        "ammunition": dict(site.ammunition),
+        "readiness": site.readiness.value,
         "contacts": [{"name": c.name, "phone": c.phone, "role": c.role} for c in site.contacts],
         "sample": site.sample,
     }
@@ -67,16 +90,19 @@ def load_sites(session: Session, county: str | None = None) -> list[Site]:
         q = q.where(SiteRecord.county == county)
     stocks: dict[str, dict[str, int]] = {}
     for code, ammo_type, total in session.execute(
-            select(AmmunitionEntry.site_code, AmmunitionEntry.ammo_type,
-                   func.sum(AmmunitionEntry.delta))
-            .where(AmmunitionEntry.drill_id.is_(None))
-            .group_by(AmmunitionEntry.site_code, AmmunitionEntry.ammo_type)):
+        select(
+            AmmunitionEntry.site_code, AmmunitionEntry.ammo_type, func.sum(AmmunitionEntry.delta)
+        )
+        .where(AmmunitionEntry.drill_id.is_(None))
+        .group_by(AmmunitionEntry.site_code, AmmunitionEntry.ammo_type)
+    ):
         stocks.setdefault(code, {})[ammo_type] = int(total)  # one query, not one per site
     return [to_site(r, stocks.get(r.code, {})) for r in session.scalars(q)]
 
 
-def replace_registry(session: Session, sites: list[Site], actor: str,
-                     role: str) -> list[dict[str, Any]]:
+def replace_registry(
+    session: Session, sites: list[Site], actor: str, role: str
+) -> list[dict[str, Any]]:
     """Upsert a validated registry as a whole (one transaction, owned by the caller).
 
     A new site's ``ammunition`` is its opening stock (one ``initial`` ledger entry).  An
@@ -101,14 +127,29 @@ def replace_registry(session: Session, sites: list[Site], actor: str,
         if before is None:
             for ammo_type, count in site.ammunition.items():
                 if count:
-                    session.add(AmmunitionEntry(site_code=site.code, ammo_type=ammo_type,
-                                                delta=count, reason="initial", actor=actor))
+                    session.add(
+                        AmmunitionEntry(
+                            site_code=site.code,
+                            ammo_type=ammo_type,
+                            delta=count,
+                            reason="initial",
+                            actor=actor,
+                        )
+                    )
         else:
-            ignored += [{"code": site.code, "ammo_type": t, "in_file": n,
-                         "in_ledger": current.get(t, 0)}
-                        for t, n in sorted(site.ammunition.items()) if n != current.get(t, 0)]
-        audit.append(session, actor=actor, role=role,
-                     action="site.create" if before is None else "site.update",
-                     object_type="site", object_id=site.code, before=before,
-                     after=site_json(site) | ({} if before is None else {"ammunition": current}))
+            ignored += [
+                {"code": site.code, "ammo_type": t, "in_file": n, "in_ledger": current.get(t, 0)}
+                for t, n in sorted(site.ammunition.items())
+                if n != current.get(t, 0)
+            ]
+        audit.append(
+            session,
+            actor=actor,
+            role=role,
+            action="site.create" if before is None else "site.update",
+            object_type="site",
+            object_id=site.code,
+            before=before,
+            after=site_json(site) | ({} if before is None else {"ammunition": current}),
+        )
     return ignored

@@ -32,28 +32,35 @@ def hailops_command() -> list[str]:
 class HailopsServer:
     """One ``hailops run ARGS`` process; its output goes to ``log_path``."""
 
-    def __init__(self, name: str, env: dict[str, str], log_path: Path,
-                 args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, name: str, env: dict[str, str], log_path: Path, args: tuple[str, ...] = ()
+    ) -> None:
         self.name = name
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}"
         self.log_path = log_path
         with log_path.open("w") as log:
-            self.proc = subprocess.Popen([*hailops_command(), "run", "--host", HOST, *args],
-                                         env=env | {"PORT": str(self.port)}, cwd=ROOT,
-                                         stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                [*hailops_command(), "run", "--host", HOST, *args],
+                env=env | {"PORT": str(self.port)},
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
     def wait_ready(self, timeout_s: float = 60.0) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise ServerStartError(f"server {self.name} exited ({self.proc.returncode}):\n"
-                                       + self.log_tail())
+                raise ServerStartError(
+                    f"server {self.name} exited ({self.proc.returncode}):\n" + self.log_tail()
+                )
             with contextlib.suppress(OSError), socket.create_connection((HOST, self.port), 0.5):
                 return
             time.sleep(0.2)
-        raise ServerStartError(f"server {self.name} not listening after {timeout_s:.0f} s:\n"
-                               + self.log_tail())
+        raise ServerStartError(
+            f"server {self.name} not listening after {timeout_s:.0f} s:\n" + self.log_tail()
+        )
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -87,8 +87,10 @@ def ammunition_label(code: str) -> str:
 
 def equipment_label(kind: str) -> str:
     """``gun_37mm`` → 37mm 高炮; ``rocket`` → 火箭发射架 (a site's equipment without a model)."""
-    return {"gun_37mm": pgettext("equipment", "37 mm gun"),
-            "rocket": pgettext("equipment", "rocket launcher")}.get(kind, kind.replace("_", " "))
+    return {
+        "gun_37mm": pgettext("equipment", "37 mm gun"),
+        "rocket": pgettext("equipment", "rocket launcher"),
+    }.get(kind, kind.replace("_", " "))
 
 
 def vocabulary(ammunition_codes: Iterable[str] = ()) -> dict[str, dict[str, str]]:
@@ -108,7 +110,8 @@ def vocabulary(ammunition_codes: Iterable[str] = ()) -> dict[str, dict[str, str]
             "unconfirmed": pgettext("storm", "awaiting the forecaster's confirmation"),
             Reopen.HAIL.value: pgettext("storm", "back to review: hail since it was dismissed"),
             Reopen.SEVERE.value: pgettext(
-                "storm", "back to review: severe hail since it was dismissed"),
+                "storm", "back to review: severe hail since it was dismissed"
+            ),
         },
         "readiness": {
             Readiness.READY.value: pgettext("readiness", "ready"),
@@ -138,15 +141,23 @@ def vocabulary(ammunition_codes: Iterable[str] = ()) -> dict[str, dict[str, str]
             EscalationStep.BANNER.value: pgettext("escalation", "step 1: reminder"),
             EscalationStep.SECOND_CONTACT.value: pgettext("escalation", "step 2: call"),
             EscalationStep.COMMANDER_ALARM.value: pgettext("escalation", "step 3: commander alarm"),
-            EscalationKind.ORDER_UNACKNOWLEDGED.value: pgettext("escalation", "order not acknowledged"),
+            EscalationKind.ORDER_UNACKNOWLEDGED.value: pgettext(
+                "escalation", "order not acknowledged"
+            ),
             EscalationKind.CLEARANCE_PENDING.value: pgettext("escalation", "clearance pending"),
         },
         "conflict": {
-            ConflictKind.CEILING.value: pgettext("conflict", "rounds reach above the cleared ceiling"),
+            ConflictKind.CEILING.value: pgettext(
+                "conflict", "rounds reach above the cleared ceiling"
+            ),
             ConflictKind.SECTOR.value: pgettext("conflict", "aim outside the cleared sectors"),
             ConflictKind.WINDOW_CLOSED.value: pgettext("conflict", "the cleared window has ended"),
-            ConflictKind.WINDOW_EMPTY.value: pgettext("conflict", "the granted windows do not overlap"),
-            ConflictKind.SECTORS_EMPTY.value: pgettext("conflict", "the granted sectors do not overlap"),
+            ConflictKind.WINDOW_EMPTY.value: pgettext(
+                "conflict", "the granted windows do not overlap"
+            ),
+            ConflictKind.SECTORS_EMPTY.value: pgettext(
+                "conflict", "the granted sectors do not overlap"
+            ),
         },
     }
 

@@ -60,7 +60,9 @@ def clean_photo(data: bytes, *, max_bytes: int, max_pixels: int) -> bytes:
     except PhotoError:
         raise
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise PhotoError("unreadable photo", {"photo": f"not a readable image ({type(exc).__name__})"}) from None
+        raise PhotoError(
+            "unreadable photo", {"photo": f"not a readable image ({type(exc).__name__})"}
+        ) from None
     img.thumbnail((MAX_EDGE_PX, MAX_EDGE_PX))
     out = io.BytesIO()
     # A fresh image object carries no info dict: nothing but pixels is written.
@@ -82,9 +84,18 @@ def _parse_time(value: Any, errors: dict[str, str]) -> datetime | None:
     return t.astimezone(UTC)
 
 
-def report_hail(session: Session, body: dict[str, Any], photo: bytes | None, *, user: Any,
-                now: datetime, photos_dir: Path, max_bytes: int, max_pixels: int,
-                drill_id: str | None = None) -> GroundReportRecord:
+def report_hail(
+    session: Session,
+    body: dict[str, Any],
+    photo: bytes | None,
+    *,
+    user: Any,
+    now: datetime,
+    photos_dir: Path,
+    max_bytes: int,
+    max_pixels: int,
+    drill_id: str | None = None,
+) -> GroundReportRecord:
     """Validate, persist, audit and announce one ground report (caller commits)."""
     from command.deployment import deployment
 
@@ -115,41 +126,86 @@ def report_hail(session: Session, body: dict[str, Any], photo: bytes | None, *, 
     if errors:
         raise OfficeError("invalid hail report", errors)
     if user.role == "county_operator" and county != user.county:
-        raise PermissionError(f"a county operator reports for their own county ({user.county}); "
-                              f"this position is in {county}")
-    cleaned = clean_photo(photo, max_bytes=max_bytes, max_pixels=max_pixels) if photo is not None else None
+        raise PermissionError(
+            f"a county operator reports for their own county ({user.county}); "
+            f"this position is in {county}"
+        )
+    cleaned = (
+        clean_photo(photo, max_bytes=max_bytes, max_pixels=max_pixels)
+        if photo is not None
+        else None
+    )
     name = None
     if cleaned is not None:
         photos_dir.mkdir(parents=True, exist_ok=True)
         name = f"{now:%Y%m%d%H%M%S}_{secrets.token_hex(8)}.jpg"
         (photos_dir / name).write_bytes(cleaned)
-    rec = GroundReportRecord(observed_at=observed, lat=lat, lon=lon, county=county, place=place,
-                             size_class=str(size), note=note, photo=name, reporter=user.username,
-                             reporter_role=user.role, drill_id=drill_id, created_at=now)
+    rec = GroundReportRecord(
+        observed_at=observed,
+        lat=lat,
+        lon=lon,
+        county=county,
+        place=place,
+        size_class=str(size),
+        note=note,
+        photo=name,
+        reporter=user.username,
+        reporter_role=user.role,
+        drill_id=drill_id,
+        created_at=now,
+    )
     session.add(rec)
     session.flush()
     payload = report_json(rec)
-    audit.append(session, actor=user.username, role=user.role, action="hail_report.create",
-                 object_type="hail_report", object_id=str(rec.id), after=payload,
-                 drill_id=drill_id, at=now)
-    announce(session, "hail.report", payload, scoped([ROOM_ALL, room_county(str(county))], drill_id))
+    audit.append(
+        session,
+        actor=user.username,
+        role=user.role,
+        action="hail_report.create",
+        object_type="hail_report",
+        object_id=str(rec.id),
+        after=payload,
+        drill_id=drill_id,
+        at=now,
+    )
+    announce(
+        session, "hail.report", payload, scoped([ROOM_ALL, room_county(str(county))], drill_id)
+    )
     return rec
 
 
 def report_json(r: GroundReportRecord) -> dict[str, Any]:
     cls = SizeClass(r.size_class)
-    return {"id": r.id, "observed_at": r.observed_at.isoformat(), "lat": r.lat, "lon": r.lon,
-            "county": r.county, "place": r.place, "size_class": r.size_class,
-            "size_label_zh": cls.label_zh, "size_mm": cls.representative_mm, "note": r.note,
-            "photo_url": f"/office/photos/{r.photo}" if r.photo else None,
-            "reporter": r.reporter, "reporter_role": r.reporter_role, "drill_id": r.drill_id}
+    return {
+        "id": r.id,
+        "observed_at": r.observed_at.isoformat(),
+        "lat": r.lat,
+        "lon": r.lon,
+        "county": r.county,
+        "place": r.place,
+        "size_class": r.size_class,
+        "size_label_zh": cls.label_zh,
+        "size_mm": cls.representative_mm,
+        "note": r.note,
+        "photo_url": f"/office/photos/{r.photo}" if r.photo else None,
+        "reporter": r.reporter,
+        "reporter_role": r.reporter_role,
+        "drill_id": r.drill_id,
+    }
 
 
-def reports_between(session: Session, start: datetime | None, end: datetime | None,
-                    drill_id: str | None, county: str | None = None) -> list[GroundReportRecord]:
+def reports_between(
+    session: Session,
+    start: datetime | None,
+    end: datetime | None,
+    drill_id: str | None,
+    county: str | None = None,
+) -> list[GroundReportRecord]:
     q = select(GroundReportRecord).where(
-        GroundReportRecord.drill_id.is_(None) if drill_id is None
-        else GroundReportRecord.drill_id == drill_id)
+        GroundReportRecord.drill_id.is_(None)
+        if drill_id is None
+        else GroundReportRecord.drill_id == drill_id
+    )
     if start is not None:
         q = q.where(GroundReportRecord.observed_at >= start)
     if end is not None:

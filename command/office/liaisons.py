@@ -26,24 +26,43 @@ def ensure_liaisons(session: Session) -> int:
     made = 0
     for i, unit in enumerate(session.scalars(select(MemberUnit).order_by(MemberUnit.key)), 1):
         if (unit.key, "liaison") not in have:
-            session.add(LiaisonRecord(unit_key=unit.key, role="liaison",
-                                      name=unit.liaison_name or "—",
-                                      phone=unit.liaison_phone or "—", sample=unit.sample,
-                                      email=f"liaison.{unit.key}@example.invalid" if unit.sample else ""))
+            session.add(
+                LiaisonRecord(
+                    unit_key=unit.key,
+                    role="liaison",
+                    name=unit.liaison_name or "—",
+                    phone=unit.liaison_phone or "—",
+                    sample=unit.sample,
+                    email=f"liaison.{unit.key}@example.invalid" if unit.sample else "",
+                )
+            )
             made += 1
         if (unit.key, "deputy") not in have:
-            session.add(LiaisonRecord(unit_key=unit.key, role="deputy",
-                                      name=f"样例副联络员（{unit.name_zh}）", sample=True,
-                                      phone=f"0358-00001{i:02d}",
-                                      email=f"deputy.{unit.key}@example.invalid"))
+            session.add(
+                LiaisonRecord(
+                    unit_key=unit.key,
+                    role="deputy",
+                    name=f"样例副联络员（{unit.name_zh}）",
+                    sample=True,
+                    phone=f"0358-00001{i:02d}",
+                    email=f"deputy.{unit.key}@example.invalid",
+                )
+            )
             made += 1
     session.flush()
     return made
 
 
 def _as_dict(rec: LiaisonRecord) -> dict[str, Any]:
-    return {"unit_key": rec.unit_key, "role": rec.role, "name": rec.name, "phone": rec.phone,
-            "email": rec.email, "username": rec.username, "sample": rec.sample}
+    return {
+        "unit_key": rec.unit_key,
+        "role": rec.role,
+        "name": rec.name,
+        "phone": rec.phone,
+        "email": rec.email,
+        "username": rec.username,
+        "sample": rec.sample,
+    }
 
 
 def validate_contact(body: dict[str, Any]) -> dict[str, str]:
@@ -60,8 +79,16 @@ def validate_contact(body: dict[str, Any]) -> dict[str, str]:
     return errors
 
 
-def update_liaison(session: Session, unit_key: str, role: str, body: dict[str, Any], *,
-                   actor: str, actor_role: str, now: datetime) -> LiaisonRecord:
+def update_liaison(
+    session: Session,
+    unit_key: str,
+    role: str,
+    body: dict[str, Any],
+    *,
+    actor: str,
+    actor_role: str,
+    now: datetime,
+) -> LiaisonRecord:
     """Replace the contact of one unit's liaison or deputy (audited; caller commits)."""
     if role not in LIAISON_ROLES:
         raise OfficeError("unknown liaison role", {"role": "liaison or deputy"})
@@ -73,8 +100,9 @@ def update_liaison(session: Session, unit_key: str, role: str, body: dict[str, A
         errors["username"] = "at most 64 characters"
     if errors:
         raise OfficeError("invalid liaison", errors)
-    rec = session.scalar(select(LiaisonRecord).where(LiaisonRecord.unit_key == unit_key,
-                                                     LiaisonRecord.role == role))
+    rec = session.scalar(
+        select(LiaisonRecord).where(LiaisonRecord.unit_key == unit_key, LiaisonRecord.role == role)
+    )
     before = None if rec is None else _as_dict(rec)
     if rec is None:
         rec = LiaisonRecord(unit_key=unit_key, role=role)
@@ -86,24 +114,47 @@ def update_liaison(session: Session, unit_key: str, role: str, body: dict[str, A
     rec.sample = False
     rec.updated_at, rec.updated_by = now, actor
     session.flush()
-    audit.append(session, actor=actor, role=actor_role, action="liaison.update",
-                 object_type="member_unit", object_id=f"{unit_key}:{role}",
-                 before=before, after=_as_dict(rec), at=now)
+    audit.append(
+        session,
+        actor=actor,
+        role=actor_role,
+        action="liaison.update",
+        object_type="member_unit",
+        object_id=f"{unit_key}:{role}",
+        before=before,
+        after=_as_dict(rec),
+        at=now,
+    )
     return rec
 
 
 def units_with_liaisons(session: Session) -> list[dict[str, Any]]:
     recs: dict[tuple[str, str], LiaisonRecord] = {
-        (r.unit_key, r.role): r for r in session.scalars(select(LiaisonRecord))}
+        (r.unit_key, r.role): r for r in session.scalars(select(LiaisonRecord))
+    }
     out = []
     for unit in session.scalars(select(MemberUnit).order_by(MemberUnit.key)):
-        out.append({"key": unit.key, "name_zh": unit.name_zh, "name_en": unit.name_en,
-                    **{role: (_as_dict(recs[(unit.key, role)]) if (unit.key, role) in recs else None)
-                       for role in LIAISON_ROLES}})
+        out.append(
+            {
+                "key": unit.key,
+                "name_zh": unit.name_zh,
+                "name_en": unit.name_en,
+                **{
+                    role: (_as_dict(recs[(unit.key, role)]) if (unit.key, role) in recs else None)
+                    for role in LIAISON_ROLES
+                },
+            }
+        )
     return out
 
 
 def units_of_user(session: Session, username: str) -> list[str]:
     """The member units a user speaks for (as liaison or deputy)."""
-    return sorted({r.unit_key for r in session.scalars(
-        select(LiaisonRecord).where(LiaisonRecord.username == username))})
+    return sorted(
+        {
+            r.unit_key
+            for r in session.scalars(
+                select(LiaisonRecord).where(LiaisonRecord.username == username)
+            )
+        }
+    )

@@ -24,8 +24,9 @@ def _date(value: Any, field: str, errors: dict[str, str]) -> date | None:
         return None
 
 
-def record_meeting(session: Session, body: dict[str, Any], *, actor: str, actor_role: str,
-                   now: datetime) -> MeetingRecord:
+def record_meeting(
+    session: Session, body: dict[str, Any], *, actor: str, actor_role: str, now: datetime
+) -> MeetingRecord:
     """Record a meeting with its attendance and decisions (caller commits).
 
     ``body``: ``held_on``, ``kind``, ``title``, ``attendance`` ({unit_key: attendee}),
@@ -66,24 +67,53 @@ def record_meeting(session: Session, body: dict[str, Any], *, actor: str, actor_
     if errors:
         raise OfficeError("invalid meeting", errors)
     assert held_on is not None
-    meeting = MeetingRecord(held_on=held_on, kind=str(kind), title=title,
-                            attendance={str(k): str(v) for k, v in attendance.items()},
-                            notes=str(body.get("notes") or ""), created_by=actor, created_at=now)
+    meeting = MeetingRecord(
+        held_on=held_on,
+        kind=str(kind),
+        title=title,
+        attendance={str(k): str(v) for k, v in attendance.items()},
+        notes=str(body.get("notes") or ""),
+        created_by=actor,
+        created_at=now,
+    )
     session.add(meeting)
     session.flush()
     for text, owner, due in parsed:
-        session.add(DecisionRecord(meeting_id=meeting.id, text=text, owner_unit=owner, due_on=due,
-                                   state="open", follow_ups=[]))
+        session.add(
+            DecisionRecord(
+                meeting_id=meeting.id,
+                text=text,
+                owner_unit=owner,
+                due_on=due,
+                state="open",
+                follow_ups=[],
+            )
+        )
     session.flush()
     session.refresh(meeting)
-    audit.append(session, actor=actor, role=actor_role, action="meeting.record",
-                 object_type="meeting", object_id=str(meeting.id), after=meeting_json(meeting),
-                 at=now)
+    audit.append(
+        session,
+        actor=actor,
+        role=actor_role,
+        action="meeting.record",
+        object_type="meeting",
+        object_id=str(meeting.id),
+        after=meeting_json(meeting),
+        at=now,
+    )
     return meeting
 
 
-def follow_up(session: Session, decision_id: int, note: str, done: bool, *, actor: str,
-              actor_role: str, now: datetime) -> DecisionRecord:
+def follow_up(
+    session: Session,
+    decision_id: int,
+    note: str,
+    done: bool,
+    *,
+    actor: str,
+    actor_role: str,
+    now: datetime,
+) -> DecisionRecord:
     """Add a follow-up note to a decision; ``done`` closes it.  A closed decision takes no
     more follow-ups (OfficeError)."""
     dec = session.get(DecisionRecord, decision_id)
@@ -95,33 +125,61 @@ def follow_up(session: Session, decision_id: int, note: str, done: bool, *, acto
     if not note:
         raise OfficeError("invalid follow-up", {"note": "required"})
     before = decision_json(dec)
-    dec.follow_ups = [*(dec.follow_ups or []),
-                      {"at": now.isoformat(), "by": actor, "note": note, "done": bool(done)}]
+    dec.follow_ups = [
+        *(dec.follow_ups or []),
+        {"at": now.isoformat(), "by": actor, "note": note, "done": bool(done)},
+    ]
     if done:
         dec.state, dec.done_at = "done", now
     session.flush()
-    audit.append(session, actor=actor, role=actor_role, action="decision.follow_up",
-                 object_type="decision", object_id=str(dec.id), before=before,
-                 after=decision_json(dec), at=now)
+    audit.append(
+        session,
+        actor=actor,
+        role=actor_role,
+        action="decision.follow_up",
+        object_type="decision",
+        object_id=str(dec.id),
+        before=before,
+        after=decision_json(dec),
+        at=now,
+    )
     return dec
 
 
 def decision_json(d: DecisionRecord, today: date | None = None) -> dict[str, Any]:
-    out = {"id": d.id, "meeting_id": d.meeting_id, "text": d.text, "owner_unit": d.owner_unit,
-           "due_on": d.due_on.isoformat(), "state": d.state, "follow_ups": list(d.follow_ups or []),
-           "done_at": d.done_at.isoformat() if d.done_at else None}
+    out = {
+        "id": d.id,
+        "meeting_id": d.meeting_id,
+        "text": d.text,
+        "owner_unit": d.owner_unit,
+        "due_on": d.due_on.isoformat(),
+        "state": d.state,
+        "follow_ups": list(d.follow_ups or []),
+        "done_at": d.done_at.isoformat() if d.done_at else None,
+    }
     if today is not None:
         out["overdue"] = d.state != "done" and d.due_on < today
     return out
 
 
 def meeting_json(m: MeetingRecord, today: date | None = None) -> dict[str, Any]:
-    return {"id": m.id, "held_on": m.held_on.isoformat(), "kind": m.kind, "title": m.title,
-            "attendance": dict(m.attendance or {}), "notes": m.notes,
-            "created_by": m.created_by,
-            "decisions": [decision_json(d, today) for d in m.decisions]}
+    return {
+        "id": m.id,
+        "held_on": m.held_on.isoformat(),
+        "kind": m.kind,
+        "title": m.title,
+        "attendance": dict(m.attendance or {}),
+        "notes": m.notes,
+        "created_by": m.created_by,
+        "decisions": [decision_json(d, today) for d in m.decisions],
+    }
 
 
 def open_decisions(session: Session) -> list[DecisionRecord]:
-    return list(session.scalars(select(DecisionRecord).where(DecisionRecord.state == "open")
-                                .order_by(DecisionRecord.due_on)))
+    return list(
+        session.scalars(
+            select(DecisionRecord)
+            .where(DecisionRecord.state == "open")
+            .order_by(DecisionRecord.due_on)
+        )
+    )

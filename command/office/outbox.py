@@ -21,15 +21,27 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 
 
-def enqueue(session: Session, to_addr: str, subject: str, body: str, *, ref: str,
-            attachment: tuple[str, bytes] | None = None) -> OutboxMessage | None:
+def enqueue(
+    session: Session,
+    to_addr: str,
+    subject: str,
+    body: str,
+    *,
+    ref: str,
+    attachment: tuple[str, bytes] | None = None,
+) -> OutboxMessage | None:
     """Queue one message (caller commits); ``None`` when there is no address."""
     to_addr = (to_addr or "").strip()
     if not to_addr:
         return None
-    msg = OutboxMessage(to_addr=to_addr, subject=subject, body=body, ref=ref,
-                        attachment_name=attachment[0] if attachment else None,
-                        attachment=attachment[1] if attachment else None)
+    msg = OutboxMessage(
+        to_addr=to_addr,
+        subject=subject,
+        body=body,
+        ref=ref,
+        attachment_name=attachment[0] if attachment else None,
+        attachment=attachment[1] if attachment else None,
+    )
     session.add(msg)
     session.flush()
     return msg
@@ -43,21 +55,30 @@ def _email(msg: OutboxMessage, sender: str) -> EmailMessage:
     em["X-Hailops-Ref"] = msg.ref
     em.set_content(msg.body, charset="utf-8")
     if msg.attachment is not None and msg.attachment_name:
-        maintype, subtype = ("application", "pdf") if msg.attachment_name.endswith(".pdf") else \
-            ("application", "octet-stream")
-        em.add_attachment(msg.attachment, maintype=maintype, subtype=subtype,
-                          filename=msg.attachment_name)
+        maintype, subtype = (
+            ("application", "pdf")
+            if msg.attachment_name.endswith(".pdf")
+            else ("application", "octet-stream")
+        )
+        em.add_attachment(
+            msg.attachment, maintype=maintype, subtype=subtype, filename=msg.attachment_name
+        )
     return em
 
 
-def send_pending(session: Session, settings: Any, now: datetime | None = None,
-                 limit: int = 50) -> dict[str, int]:
+def send_pending(
+    session: Session, settings: Any, now: datetime | None = None, limit: int = 50
+) -> dict[str, int]:
     """Send pending messages over SMTP; one commit per message (each send is recorded before
     the next is tried).  Without ``smtp_host`` nothing is sent."""
     if not settings.smtp_host:
         return {"sent": 0, "failed": 0, "pending": 0}
-    rows = session.scalars(select(OutboxMessage).where(OutboxMessage.state == "pending")
-                           .order_by(OutboxMessage.id).limit(limit)).all()
+    rows = session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.state == "pending")
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    ).all()
     sent = failed = 0
     if not rows:
         return {"sent": 0, "failed": 0, "pending": 0}

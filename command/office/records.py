@@ -18,9 +18,15 @@ from dispatch.clearance import Denial, decision_delays
 from dispatch.season import ApprovalDecision, OperationRow
 
 #: Response-time steps of an operation (the drill report's steps, from the history alone).
-STEPS = ("proposal_to_authorization_s", "authorization_to_request_s", "clearance_atc_s",
-         "clearance_military_s", "cleared_to_order_s", "order_to_acknowledgement_s",
-         "acknowledgement_to_firing_s")
+STEPS = (
+    "proposal_to_authorization_s",
+    "authorization_to_request_s",
+    "clearance_atc_s",
+    "clearance_military_s",
+    "cleared_to_order_s",
+    "order_to_acknowledgement_s",
+    "acknowledgement_to_firing_s",
+)
 
 
 @dataclass(frozen=True)
@@ -39,8 +45,9 @@ def scope_filter(column: Any, drill_id: str | None) -> Any:
     return column.is_(None) if drill_id is None else column == drill_id
 
 
-def load_operations(session: Session, start: datetime | None, end: datetime | None,
-                    drill_id: str | None) -> list[OperationDetail]:
+def load_operations(
+    session: Session, start: datetime | None, end: datetime | None, drill_id: str | None
+) -> list[OperationDetail]:
     q = select(OperationRecord).where(scope_filter(OperationRecord.drill_id, drill_id))
     if start is not None:
         q = q.where(OperationRecord.created_at >= start)
@@ -56,28 +63,53 @@ def load_operations(session: Session, start: datetime | None, end: datetime | No
         if op.clearance_request is not None:
             req = op.clearance_request
             for authority, st in decision_delays(req, op.decisions, op.history[-1].at).items():
-                delay = (st.decided_at - req.requested_at).total_seconds() if st.decided_at else None
-                reason = next((d.reason for d in op.decisions
-                               if isinstance(d, Denial) and d.authority == authority), "")
-                clearance[authority.value] = {"state": st.state, "delay_s": delay,
-                                              "decided_at": st.decided_at.isoformat() if st.decided_at else None,
-                                              "requested_at": req.requested_at.isoformat(),
-                                              "reason": reason, "standing": st.standing}
+                delay = (
+                    (st.decided_at - req.requested_at).total_seconds() if st.decided_at else None
+                )
+                reason = next(
+                    (
+                        d.reason
+                        for d in op.decisions
+                        if isinstance(d, Denial) and d.authority == authority
+                    ),
+                    "",
+                )
+                clearance[authority.value] = {
+                    "state": st.state,
+                    "delay_s": delay,
+                    "decided_at": st.decided_at.isoformat() if st.decided_at else None,
+                    "requested_at": req.requested_at.isoformat(),
+                    "reason": reason,
+                    "standing": st.standing,
+                }
                 approvals.append(ApprovalDecision(authority.value, st.state, delay, created.month))
                 if delay is not None:
                     steps[f"clearance_{authority.value}_s"] = delay
-        pairs = [("proposal_to_authorization_s", created, _first(op, lc.S.AUTHORIZED)),
-                 ("authorization_to_request_s", _first(op, lc.S.AUTHORIZED),
-                  _first(op, lc.S.CLEARANCE_REQUESTED)),
-                 ("cleared_to_order_s", _first(op, lc.S.CLEARED), _first(op, lc.S.ORDERED)),
-                 ("order_to_acknowledgement_s", _first(op, lc.S.ORDERED), _first(op, lc.S.ACKNOWLEDGED)),
-                 ("acknowledgement_to_firing_s", _first(op, lc.S.ACKNOWLEDGED), _first(op, lc.S.FIRING))]
+        pairs = [
+            ("proposal_to_authorization_s", created, _first(op, lc.S.AUTHORIZED)),
+            (
+                "authorization_to_request_s",
+                _first(op, lc.S.AUTHORIZED),
+                _first(op, lc.S.CLEARANCE_REQUESTED),
+            ),
+            ("cleared_to_order_s", _first(op, lc.S.CLEARED), _first(op, lc.S.ORDERED)),
+            ("order_to_acknowledgement_s", _first(op, lc.S.ORDERED), _first(op, lc.S.ACKNOWLEDGED)),
+            ("acknowledgement_to_firing_s", _first(op, lc.S.ACKNOWLEDGED), _first(op, lc.S.FIRING)),
+        ]
         for key, a, b in pairs:
             if a is not None and b is not None:
                 steps[key] = (b - a).total_seconds()
         fired = op.report is not None or _first(op, lc.S.FIRING) is not None
         rounds = dict(op.report.rounds) if op.report is not None else {}
-        row = OperationRow(id=op.id, county=op.county, site=op.site_code, created_at=created,
-                           state=op.state.value, fired=fired, rounds=rounds, steps_s=steps)
+        row = OperationRow(
+            id=op.id,
+            county=op.county,
+            site=op.site_code,
+            created_at=created,
+            state=op.state.value,
+            fired=fired,
+            rounds=rounds,
+            steps_s=steps,
+        )
         out.append(OperationDetail(row=row, op=op, approvals=tuple(approvals), clearance=clearance))
     return out

@@ -15,20 +15,37 @@ from command.models import BulletinRecord
 from command.timefmt import BEIJING
 
 PAPER_CSS_FILE = Path(__file__).resolve().parents[2] / "static" / "css" / "office.css"
-CJK_FAMILIES = ("Noto Serif CJK SC", "Noto Sans CJK SC", "Source Han Serif SC", "WenQuanYi Zen Hei",
-                "SimSun", "Microsoft YaHei")
+CJK_FAMILIES = (
+    "Noto Serif CJK SC",
+    "Noto Sans CJK SC",
+    "Source Han Serif SC",
+    "WenQuanYi Zen Hei",
+    "SimSun",
+    "Microsoft YaHei",
+)
 
 
 def notice_context(b: BulletinRecord, prefix: str, office_name: str) -> dict[str, Any]:
     from command.office.bulletins import AUTHORITY_ZH, STATE_ZH, county_name, number_text
 
-    state_labels = {"completed": "已完成", "denied": "空域被拒", "cancelled": "已取消",
-                    "expired": "已过期", "recalled": "已撤回"}
+    state_labels = {
+        "completed": "已完成",
+        "denied": "空域被拒",
+        "cancelled": "已取消",
+        "expired": "已过期",
+        "recalled": "已撤回",
+    }
     when = b.issued_at or datetime.now(BEIJING)
-    return {"b": b, "docno": number_text(prefix, b.year, b.number), "office_name": office_name,
-            "cname": county_name, "auth_zh": AUTHORITY_ZH, "state_names": STATE_ZH,
-            "state_zh": lambda s: state_labels.get(s, s),
-            "issued_on": when.astimezone(BEIJING).strftime("%Y年%m月%d日")}
+    return {
+        "b": b,
+        "docno": number_text(prefix, b.year, b.number),
+        "office_name": office_name,
+        "cname": county_name,
+        "auth_zh": AUTHORITY_ZH,
+        "state_names": STATE_ZH,
+        "state_zh": lambda s: state_labels.get(s, s),
+        "issued_on": when.astimezone(BEIJING).strftime("%Y年%m月%d日"),
+    }
 
 
 def paper_css() -> str:
@@ -39,8 +56,9 @@ def paper_css() -> str:
 def render_html(b: BulletinRecord, prefix: str, office_name: str) -> str:
     from flask import render_template
 
-    return render_template("office/bulletin_doc.html", paper_css=paper_css(),
-                           **notice_context(b, prefix, office_name))
+    return render_template(
+        "office/bulletin_doc.html", paper_css=paper_css(), **notice_context(b, prefix, office_name)
+    )
 
 
 def _cjk_font() -> Any:
@@ -48,8 +66,9 @@ def _cjk_font() -> Any:
 
     for family in CJK_FAMILIES:
         try:
-            path = font_manager.findfont(font_manager.FontProperties(family=family),
-                                         fallback_to_default=False)
+            path = font_manager.findfont(
+                font_manager.FontProperties(family=family), fallback_to_default=False
+            )
         except ValueError:
             continue
         return font_manager.FontProperties(fname=path)
@@ -121,15 +140,33 @@ def render_pdf(html_text: str) -> bytes:
 
     font = _cjk_font()
     buf = io.BytesIO()
-    sizes = {"masthead": 20, "docno": 11, "title": 14, "heading": 11.5, "p": 10.5, "row": 8.5,
-             "sign": 10.5}
-    widths = {"masthead": 20, "title": 30, "heading": 40, "p": 40, "row": 62, "docno": 50, "sign": 50}
+    sizes = {
+        "masthead": 20,
+        "docno": 11,
+        "title": 14,
+        "heading": 11.5,
+        "p": 10.5,
+        "row": 8.5,
+        "sign": 10.5,
+    }
+    widths = {
+        "masthead": 20,
+        "title": 30,
+        "heading": 40,
+        "p": 40,
+        "row": 62,
+        "docno": 50,
+        "sign": 50,
+    }
     with warnings.catch_warnings(), PdfPages(buf) as pdf:
         warnings.simplefilter("ignore")  # missing glyphs when no CJK font is installed
         fig, y = None, 0.0
         for style, text in pdf_lines(html_text):
-            pieces = [text] if style in ("rule",) else (
-                textwrap.wrap(text, widths.get(style, 40), break_long_words=True) or [""])
+            pieces = (
+                [text]
+                if style in ("rule",)
+                else (textwrap.wrap(text, widths.get(style, 40), break_long_words=True) or [""])
+            )
             for k, piece in enumerate(pieces):
                 step = sizes.get(style, 10.5) * 1.9 / 842
                 if fig is None or y - step < 0.06:
@@ -148,10 +185,17 @@ def render_pdf(html_text: str) -> bytes:
                     x, ha = 0.9, "right"
                 elif style == "p" and k == 0:
                     x = 0.13
-                fig.text(x, y, piece, ha=ha, va="top", fontproperties=font,
-                         fontsize=sizes.get(style, 10.5),
-                         color="#c00" if style == "masthead" else "black",
-                         weight="bold" if style in ("masthead", "title", "heading") else "normal")
+                fig.text(
+                    x,
+                    y,
+                    piece,
+                    ha=ha,
+                    va="top",
+                    fontproperties=font,
+                    fontsize=sizes.get(style, 10.5),
+                    color="#c00" if style == "masthead" else "black",
+                    weight="bold" if style in ("masthead", "title", "heading") else "normal",
+                )
                 y -= step
         if fig is not None:
             pdf.savefig(fig)

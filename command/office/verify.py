@@ -44,13 +44,15 @@ def _ring(geom: Any) -> tuple[tuple[float, float], ...]:
     return tuple((float(x), float(y)) for x, y in geom.exterior.coords)
 
 
-def warning_predictions(session: Session, start: datetime | None, end: datetime | None,
-                        drill_id: str | None) -> list[Prediction]:
+def warning_predictions(
+    session: Session, start: datetime | None, end: datetime | None, drill_id: str | None
+) -> list[Prediction]:
     from command.deployment import deployment
 
     polys = deployment().county_polygons()
-    q = select(AuditRecord).where(AuditRecord.action == "warning.issue",
-                                  _scope(AuditRecord.drill_id, drill_id))
+    q = select(AuditRecord).where(
+        AuditRecord.action == "warning.issue", _scope(AuditRecord.drill_id, drill_id)
+    )
     if start is not None:
         q = q.where(AuditRecord.at >= start)
     if end is not None:
@@ -62,9 +64,16 @@ def warning_predictions(session: Session, start: datetime | None, end: datetime 
         expires = datetime.fromisoformat(w["expires"])
         for county in w.get("counties", []):
             if county in polys:
-                out.append(Prediction(id=f"{w.get('identifier', rec.id)}:{county}", valid_from=sent,
-                                      valid_until=expires, polygon=_ring(polys[county]),
-                                      issued_at=sent, kind="warning"))
+                out.append(
+                    Prediction(
+                        id=f"{w.get('identifier', rec.id)}:{county}",
+                        valid_from=sent,
+                        valid_until=expires,
+                        polygon=_ring(polys[county]),
+                        issued_at=sent,
+                        kind="warning",
+                    )
+                )
     return out
 
 
@@ -72,8 +81,9 @@ def _fired(op: lc.Operation) -> bool:
     return op.report is not None or any(h.state == lc.S.FIRING for h in op.history)
 
 
-def operation_predictions(session: Session, start: datetime | None, end: datetime | None,
-                          drill_id: str | None) -> list[Prediction]:
+def operation_predictions(
+    session: Session, start: datetime | None, end: datetime | None, drill_id: str | None
+) -> list[Prediction]:
     q = select(OperationRecord).where(_scope(OperationRecord.drill_id, drill_id))
     if start is not None:
         q = q.where(OperationRecord.created_at >= start)
@@ -84,32 +94,49 @@ def operation_predictions(session: Session, start: datetime | None, end: datetim
         op = decode(lc.Operation, rec.data)
         if not _fired(op):
             continue
-        cell = session.scalars(select(CellRecord).where(CellRecord.cell_id == op.cell_id,
-                                                        _scope(CellRecord.drill_id, drill_id))
-                               .limit(1)).first()
+        cell = session.scalars(
+            select(CellRecord)
+            .where(CellRecord.cell_id == op.cell_id, _scope(CellRecord.drill_id, drill_id))
+            .limit(1)
+        ).first()
         if cell is None:
             continue
         lon, lat = cell.feature["properties"]["centroid"]
-        out.append(Prediction(id=op.id, valid_from=op.window.start,
-                              valid_until=op.window.end + OPERATION_AFTER, lat=float(lat),
-                              lon=float(lon), radius_km=OPERATION_RADIUS_KM,
-                              issued_at=op.history[0].at, kind="operation"))
+        out.append(
+            Prediction(
+                id=op.id,
+                valid_from=op.window.start,
+                valid_until=op.window.end + OPERATION_AFTER,
+                lat=float(lat),
+                lon=float(lon),
+                radius_km=OPERATION_RADIUS_KM,
+                issued_at=op.history[0].at,
+                kind="operation",
+            )
+        )
     return out
 
 
 def hail_reports(reports: list[GroundReportRecord]) -> list[Any]:
-    return [to_hail_report(str(r.id), r.observed_at, r.lat, r.lon, r.size_class, r.place)
-            for r in reports]
+    return [
+        to_hail_report(str(r.id), r.observed_at, r.lat, r.lon, r.size_class, r.place)
+        for r in reports
+    ]
 
 
-def verify_scope(session: Session, start: datetime | None, end: datetime | None,
-                 drill_id: str | None) -> dict[str, Scores]:
+def verify_scope(
+    session: Session, start: datetime | None, end: datetime | None, drill_id: str | None
+) -> dict[str, Scores]:
     """Warnings and operations of one event (a drill, a day) or a season against the ground
     reports of the same scope."""
     from command.office.ground import reports_between
 
     reports = hail_reports(reports_between(session, start, end, drill_id))
-    return {"warnings": verify(warning_predictions(session, start, end, drill_id), reports,
-                               WARNING_RULES),
-            "operations": verify(operation_predictions(session, start, end, drill_id), reports,
-                                 OPERATION_RULES)}
+    return {
+        "warnings": verify(
+            warning_predictions(session, start, end, drill_id), reports, WARNING_RULES
+        ),
+        "operations": verify(
+            operation_predictions(session, start, end, drill_id), reports, OPERATION_RULES
+        ),
+    }

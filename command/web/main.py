@@ -31,8 +31,11 @@ def index() -> Any:
 
     drill = requested_drill()
     embed = request.args.get("embed") == "1"
-    resp = make_response(render_map_page(get_session(), current_user, embed=embed,
-                                         drill_id=None if drill is None else drill.id))
+    resp = make_response(
+        render_map_page(
+            get_session(), current_user, embed=embed, drill_id=None if drill is None else drill.id
+        )
+    )
     if embed:
         _same_origin_framing(resp)
     return resp
@@ -46,8 +49,9 @@ def _same_origin_framing(resp: Any) -> None:
     from command.security import CSP_TEMPLATE, csp_nonce
 
     policy = CSP_TEMPLATE.format(nonce=f" 'nonce-{csp_nonce()}'")
-    resp.headers["Content-Security-Policy"] = re.sub(r"frame-ancestors [^;]*",
-                                                     "frame-ancestors 'self'", policy)
+    resp.headers["Content-Security-Policy"] = re.sub(
+        r"frame-ancestors [^;]*", "frame-ancestors 'self'", policy
+    )
     resp.headers["X-Frame-Options"] = "SAMEORIGIN"
 
 
@@ -87,23 +91,36 @@ def healthz() -> Any:
             out["status"] = "degraded"
     else:
         fresh = now - beat.updated_at < SCHEDULER_STALE_AFTER
-        out["scheduler"] = {"ok": fresh, "state": "running" if fresh else "stale",
-                            "last_heartbeat": beat.updated_at.isoformat()}
+        out["scheduler"] = {
+            "ok": fresh,
+            "state": "running" if fresh else "stale",
+            "last_heartbeat": beat.updated_at.isoformat(),
+        }
         if not fresh:
             out["status"] = "degraded"
         if inside:
             out["scheduler"]["jobs"] = (beat.info or {}).get("jobs", [])
     # Columns only: a volume row's tracks JSON is large and not needed here.
-    latest = session_.execute(select(RadarVolume.id, RadarVolume.filename, RadarVolume.scan_time,
-                                     RadarVolume.processing_ms)
-                              .where(RadarVolume.status == "processed", RadarVolume.drill_id.is_(None))
-                              .order_by(RadarVolume.scan_time.desc()).limit(1)).first()
-    quarantined = session_.scalar(select(func.count()).select_from(RadarVolume)
-                                  .where(RadarVolume.status == "quarantined")) or 0
-    recent_bad = session_.execute(select(RadarVolume.filename, RadarVolume.error,
-                                         RadarVolume.received_at)
-                                  .where(RadarVolume.status == "quarantined")
-                                  .order_by(RadarVolume.id.desc()).limit(5)).all()
+    latest = session_.execute(
+        select(
+            RadarVolume.id, RadarVolume.filename, RadarVolume.scan_time, RadarVolume.processing_ms
+        )
+        .where(RadarVolume.status == "processed", RadarVolume.drill_id.is_(None))
+        .order_by(RadarVolume.scan_time.desc())
+        .limit(1)
+    ).first()
+    quarantined = (
+        session_.scalar(
+            select(func.count()).select_from(RadarVolume).where(RadarVolume.status == "quarantined")
+        )
+        or 0
+    )
+    recent_bad = session_.execute(
+        select(RadarVolume.filename, RadarVolume.error, RadarVolume.received_at)
+        .where(RadarVolume.status == "quarantined")
+        .order_by(RadarVolume.id.desc())
+        .limit(5)
+    ).all()
     out["radar_feed"] = {
         "quarantined": quarantined,
         "latest_scan_time": latest.scan_time.isoformat() if latest and latest.scan_time else None,
@@ -116,15 +133,22 @@ def healthz() -> Any:
     out["database"]["dialect"] = session_.get_bind().dialect.name
     out["radar_feed"] |= {
         "incoming_dir": str(settings.incoming),
-        "latest_volume": None if latest is None else {
+        "latest_volume": None
+        if latest is None
+        else {
             "file": latest.filename,
             "scan_time": latest.scan_time.isoformat() if latest.scan_time else None,
-            "cells": session_.scalar(select(func.count()).select_from(CellRecord)
-                                     .where(CellRecord.volume_id == latest.id)),
+            "cells": session_.scalar(
+                select(func.count())
+                .select_from(CellRecord)
+                .where(CellRecord.volume_id == latest.id)
+            ),
             "processing_ms": latest.processing_ms,
         },
-        "recent_quarantine": [{"file": v.filename, "reason": v.error,
-                               "at": v.received_at.isoformat()} for v in recent_bad],
+        "recent_quarantine": [
+            {"file": v.filename, "reason": v.error, "at": v.received_at.isoformat()}
+            for v in recent_bad
+        ],
     }
     return jsonify(out), 200 if out["status"] == "ok" else 503
 

@@ -82,8 +82,9 @@ def page(rows: list[Any], limit: int, key: Any) -> tuple[list[Any], str | None]:
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]
-    return rows, encode_cursor([v.isoformat() if isinstance(v, datetime) else v
-                                for v in key(rows[-1])])
+    return rows, encode_cursor(
+        [v.isoformat() if isinstance(v, datetime) else v for v in key(rows[-1])]
+    )
 
 
 def documented_query(params: list[dict[str, Any]]) -> Any:
@@ -96,17 +97,43 @@ def documented_query(params: list[dict[str, Any]]) -> Any:
     return mark
 
 
-def openapi_params(*, limit_default: int, limit_max: int, times: dict[str, str] | None = None,
-                   extra: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+def openapi_params(
+    *,
+    limit_default: int,
+    limit_max: int,
+    times: dict[str, str] | None = None,
+    extra: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
     """OpenAPI query parameters of a paged list."""
     params: list[dict[str, Any]] = [
-        {"name": "limit", "in": "query", "required": False,
-         "schema": {"type": "integer", "minimum": 1, "maximum": limit_max, "default": limit_default},
-         "description": f"page size (default {limit_default}, larger values are clamped to {limit_max})"},
-        {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"},
-         "description": "next_cursor of the previous page (opaque)"},
+        {
+            "name": "limit",
+            "in": "query",
+            "required": False,
+            "schema": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": limit_max,
+                "default": limit_default,
+            },
+            "description": f"page size (default {limit_default}, larger values are clamped to {limit_max})",
+        },
+        {
+            "name": "cursor",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": "next_cursor of the previous page (opaque)",
+        },
     ]
     for name, text in (times or {}).items():
-        params.append({"name": name, "in": "query", "required": False,
-                       "schema": {"type": "string", "format": "date-time"}, "description": text})
+        params.append(
+            {
+                "name": name,
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string", "format": "date-time"},
+                "description": text,
+            }
+        )
     return params + list(extra or [])
