@@ -24,8 +24,9 @@ from typing import Any
 
 from flask import current_app, has_app_context, has_request_context
 from flask_babel import force_locale, pgettext
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from command import audit
 from command.models import CellRecord, RadarVolume, StormTrack
@@ -138,8 +139,20 @@ def link_storms(
     storm's review; ``tracks`` maps a track id to the tracker's :class:`Track` (its first
     scan time and parent).  A dismissed storm that crossed into hail or severe hail goes back
     to review, audited (caller commits).  Returns the storms that reopened."""
+    with session.no_autoflush:  # new cells are inserted once, already linked
+        return _link(
+            session, [c for c in cells if c.track_id and c.track_id in tracks], tracks, drill_id, at
+        )
+
+
+def _link(
+    session: Session,
+    cells: list[CellRecord],
+    tracks: Mapping[str, Any],
+    drill_id: str | None,
+    at: datetime,
+) -> list[StormTrack]:
     key = drill_id or ""
-    cells = [c for c in cells if c.track_id and c.track_id in tracks]
     if not cells:
         return []
     ids = sorted({c.track_id for c in cells if c.track_id})
@@ -164,6 +177,7 @@ def link_storms(
     )
     top: int | None = None
     reopened: list[StormTrack] = []
+    seen: list[dict[str, Any]] = []
     for cell in cells:
         track = tracks[cell.track_id or ""]
         storm = existing.get((track.id, track.first_time))
@@ -224,12 +238,21 @@ def link_storms(
                         "mesh_mm": _mesh(cell),
                     },
                 )
-            storm.last_seen, storm.last_cell_id = cell.scan_time, cell.cell_id
+            seen.append({"id": storm.id, "last_seen": cell.scan_time, "last_cell_id": cell.cell_id})
         cell.storm = storm
         cell.review = storm.review
         if storm.review != Review.NEW.value:
             cell.reviewed_by, cell.review_reason = storm.reviewed_by, storm.review_note
     session.flush()
+    if seen:
+        # One executemany for the storms seen again (the unit of work would send one UPDATE
+        # per storm: ~0.2 ms each, 100 ms at 500 cells), and the loaded objects told.
+        session.execute(update(StormTrack), seen)
+        for row in seen:
+            storm = session.get(StormTrack, row["id"])
+            if storm is not None:
+                set_committed_value(storm, "last_seen", row["last_seen"])
+                set_committed_value(storm, "last_cell_id", row["last_cell_id"])
     return reopened
 
 

@@ -62,13 +62,14 @@ def test_forecaster_console_shows_cells_to_review(server, browser, lang):  # noq
     review = [c for c in data["cells"] if c["verdict"] == "cannot_tell"]
     badge = "待核实" if lang == "zh" else "REVIEW"
     assert len(review) == 1
-    rows = page.locator("#cells-body tr", has_text=badge)
+    # The badge itself (the English review state "to review" also says "review").
+    rows = page.locator("#cells-body tr", has=page.locator("span.state", has_text=badge))
     assert rows.count() == 1
     reason = rows.first.locator(".verdict-reason").inner_text()
     assert reason == review[0]["verdict_reason_text"]
     assert ("静锥区" if lang == "zh" else "cone of silence") in reason
     page.check("#hail-only")  # hail cells and cells to review only
-    assert page.locator("#cells-body tr", has_text=badge).count() == 1
+    assert page.locator("#cells-body tr", has=page.locator("span.state", has_text=badge)).count() == 1
     shot(page, f"console_forecaster_review_{lang}")
     assert not errors, errors
     ctx.close()
