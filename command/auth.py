@@ -238,7 +238,7 @@ def db_session() -> Session:
     return get_session()
 
 
-@login_manager.user_loader
+@login_manager.user_loader  # type: ignore[untyped-decorator]  # flask-login ships no types
 def _load_user(user_id: str) -> User | None:
     """The cookie carries "<id>:<session version>": a cookie from before a logout,
     revocation or deactivation names an old version and loads nobody."""
@@ -253,7 +253,7 @@ def _load_user(user_id: str) -> User | None:
     return user
 
 
-@login_manager.request_loader
+@login_manager.request_loader  # type: ignore[untyped-decorator]  # flask-login ships no types
 def _load_user_from_request(req: Any) -> User | None:
     header = req.headers.get("Authorization", "")
     if header.startswith("Bearer "):
@@ -265,7 +265,7 @@ def _load_user_from_request(req: Any) -> User | None:
     return None
 
 
-@login_manager.unauthorized_handler
+@login_manager.unauthorized_handler  # type: ignore[untyped-decorator]  # flask-login ships no types
 def _unauthorized() -> Any:
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
         raise Unauthorized(_("Login required"))
@@ -293,7 +293,7 @@ def login_required_any(view: F) -> F:
     return roles_required(*ROLES)(view)
 
 
-class LoginForm(FlaskForm):
+class LoginForm(FlaskForm):  # type: ignore[misc]  # flask-wtf ships no types
     username = StringField("username", validators=[DataRequired(), Length(max=64)])
     password = PasswordField("password", validators=[DataRequired(), Length(max=256)])
 

@@ -55,7 +55,7 @@ def cell_paths(vol: RadarVolume, cells: list[Any]) -> dict[str, CellPath]:
                 datetime.fromisoformat(s["valid_time"]) for s in nowcast["steps"]
             ]
             positions = [tuple(cell.centroid)] + [tuple(s["centroid"]) for s in nowcast["steps"]]
-            paths[cell.id] = CellPath(cell.id, tuple(times), tuple(positions))  # type: ignore[arg-type]
+            paths[cell.id] = CellPath(cell.id, tuple(times), tuple(positions))
     return paths
 
 

@@ -42,11 +42,11 @@ def rooms_for(user: User) -> set[str]:
     return rooms
 
 
-class LiveNamespace(Namespace):
+class LiveNamespace(Namespace):  # type: ignore[misc]  # flask-socketio ships no types
     def _user(self, auth: Any) -> tuple[User | None, int | None]:
         """The connecting user and, for a token connection, the token's id."""
         if current_user.is_authenticated:
-            return current_user._get_current_object(), None  # type: ignore[no-any-return]
+            return current_user._get_current_object(), None
         token = auth.get("token") if isinstance(auth, dict) else None
         if token:
             row = token_row(get_session(), str(token))
@@ -98,7 +98,7 @@ class LiveNamespace(Namespace):
     def stale_sids(self, session: Session) -> list[str]:
         """This process's sockets whose user was deactivated, whose sessions were ended
         (logout, revocation) or whose token was revoked or expired."""
-        identity = dict(self._identity)  # type: ignore[attr-defined]
+        identity = dict(self._identity)
         if not identity:
             return []
         users = {
@@ -137,10 +137,10 @@ class LiveNamespace(Namespace):
     def disconnect_stale(self, session: Session) -> int:
         stale = self.stale_sids(session)
         for sid in stale:
-            self.emit("session.ended", {"reason": "access revoked"}, room=sid)  # type: ignore[attr-defined]
-            self.disconnect(sid)  # type: ignore[attr-defined]
-            self._identity.pop(sid, None)  # type: ignore[attr-defined]
-            self._sessions.pop(sid, None)  # type: ignore[attr-defined]
+            self.emit("session.ended", {"reason": "access revoked"}, room=sid)
+            self.disconnect(sid)
+            self._identity.pop(sid, None)
+            self._sessions.pop(sid, None)
         return len(stale)
 
     def _start_sweeper(self) -> None:
@@ -160,7 +160,7 @@ class LiveNamespace(Namespace):
     def _sweep(self, app: Any) -> None:
         from command.extensions import get_db, socketio
 
-        while self._identity:  # type: ignore[attr-defined]
+        while self._identity:
             socketio.sleep(app.config["HAILOPS"].socket_check_seconds)
             try:
                 with app.app_context(), get_db().session() as session:
@@ -212,9 +212,9 @@ class LiveNamespace(Namespace):
 
 def make_namespace() -> LiveNamespace:
     ns = LiveNamespace(NAMESPACE)
-    ns._sessions = {}  # type: ignore[attr-defined]
-    ns._identity = {}  # type: ignore[attr-defined]
-    ns._sweeper_started = False  # type: ignore[attr-defined]
+    ns._sessions = {}
+    ns._identity = {}
+    ns._sweeper_started = False
     return ns
 
 

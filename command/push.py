@@ -22,7 +22,7 @@ NAMESPACE = "/live"
 ROOM_ALL = "all"  # command-center wide view (commanders, forecasters, admin, members)
 
 
-class JSONPacket(Packet):
+class JSONPacket(Packet):  # type: ignore[misc]  # python-socketio ships no types
     """Socket.IO packets whose binary check is one C-speed ``json.dumps`` for the common case.
 
     python-socketio walks every list and dict of a payload, three times per emit, to look for

@@ -165,7 +165,7 @@ def localize_reason(text: str) -> str:
                 break
         else:
             parts.append(_("other reason (details in English view)"))
-    return _("; ").join(parts)
+    return str(_("; ")).join(parts)
 
 
 def localize_recommendations(doc: dict[str, Any]) -> dict[str, Any]:

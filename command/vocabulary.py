@@ -73,24 +73,25 @@ def ammunition_label(code: str) -> str:
     """``37mm_shell`` → 37mm 炮弹; ``rocket_wr98`` → WR-98 火箭弹; unknown codes keep a
     readable form (never the bare snake_case code)."""
     if code.startswith("37mm"):
-        return pgettext("ammunition", "37 mm shells")
+        return str(pgettext("ammunition", "37 mm shells"))
     if code.startswith("57mm"):
-        return pgettext("ammunition", "57 mm shells")
+        return str(pgettext("ammunition", "57 mm shells"))
     if code == "rocket":
-        return pgettext("ammunition", "rockets")
+        return str(pgettext("ammunition", "rockets"))
     if code.startswith("rocket_"):
         raw = code.removeprefix("rocket_")
         model = _ROCKET_MODELS.get(raw, re.sub(r"([a-z]+)(\d+)", r"\1-\2", raw).upper())
-        return pgettext("ammunition", "%(model)s rockets", model=model)
+        return str(pgettext("ammunition", "%(model)s rockets", model=model))
     return code.replace("_", " ")
 
 
 def equipment_label(kind: str) -> str:
     """``gun_37mm`` → 37mm 高炮; ``rocket`` → 火箭发射架 (a site's equipment without a model)."""
-    return {
+    labels: dict[str, str] = {
         "gun_37mm": pgettext("equipment", "37 mm gun"),
         "rocket": pgettext("equipment", "rocket launcher"),
-    }.get(kind, kind.replace("_", " "))
+    }
+    return labels.get(kind, kind.replace("_", " "))
 
 
 def vocabulary(ammunition_codes: Iterable[str] = ()) -> dict[str, dict[str, str]]:

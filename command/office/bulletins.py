@@ -156,7 +156,7 @@ def gather_figures(
                 first_hit[pid] = report_time[rid]
     warnings: dict[str, dict[str, Any]] = {}
     for p in preds:
-        ident, county = p.id.rsplit(":", 1)
+        ident, county_key = p.id.rsplit(":", 1)
         w = warnings.setdefault(
             ident,
             {
@@ -167,9 +167,9 @@ def gather_figures(
                 "lead_time_s": {},
             },
         )
-        w["counties"].append(county)
+        w["counties"].append(county_key)
         hit = first_hit.get(p.id)
-        w["lead_time_s"][county] = None if hit is None else (hit - p.issued).total_seconds()
+        w["lead_time_s"][county_key] = None if hit is None else (hit - p.issued).total_seconds()
 
     details = load_operations(session, start, end, drill_id)
     site_names = {s.code: s.name for s in session.scalars(select(SiteRecord))}
@@ -181,15 +181,15 @@ def gather_figures(
         report = op.report
         for t, n in d.row.rounds.items():
             rounds[t] += int(n)
-        for authority, c in d.clearance.items():
-            if c["state"] == "denied":
+        for authority, decision in d.clearance.items():
+            if decision["state"] == "denied":
                 denials.append(
                     {
                         "operation": op.id,
                         "site": op.site_code,
                         "authority": authority,
-                        "at": c["decided_at"],
-                        "reason": c["reason"],
+                        "at": decision["decided_at"],
+                        "reason": decision["reason"],
                     }
                 )
         by_county[op.county].append(

@@ -53,10 +53,9 @@ def clean_photo(data: bytes, *, max_bytes: int, max_pixels: int) -> bytes:
             raise PhotoError("unsupported photo", {"photo": "JPEG, PNG or WebP only"})
         if w * h > max_pixels:
             raise PhotoError("photo too large", {"photo": f"at most {max_pixels} pixels"})
-        with Image.open(io.BytesIO(data)) as img:
-            img.load()
-            img = ImageOps.exif_transpose(img)
-            img = img.convert("RGB")
+        with Image.open(io.BytesIO(data)) as opened:
+            opened.load()
+            img = ImageOps.exif_transpose(opened).convert("RGB")
     except PhotoError:
         raise
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:

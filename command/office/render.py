@@ -137,6 +137,7 @@ def render_pdf(html_text: str) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.backends.backend_pdf import PdfPages
+    from matplotlib.lines import Line2D
 
     font = _cjk_font()
     buf = io.BytesIO()
@@ -175,7 +176,7 @@ def render_pdf(html_text: str) -> bytes:
                         plt.close(fig)
                     fig, y = plt.figure(figsize=(8.27, 11.69)), 0.94
                 if style == "rule":
-                    fig.add_artist(plt.Line2D([0.1, 0.9], [y, y], color="#c00", linewidth=2))
+                    fig.add_artist(Line2D([0.1, 0.9], [y, y], color="#c00", linewidth=2))
                     y -= 0.02
                     continue
                 x, ha = 0.1, "left"

@@ -8,12 +8,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import request
 
 from command.errors import Unprocessable
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def limit_arg(default: int, maximum: int) -> int:
@@ -87,11 +90,11 @@ def page(rows: list[Any], limit: int, key: Any) -> tuple[list[Any], str | None]:
     )
 
 
-def documented_query(params: list[dict[str, Any]]) -> Any:
+def documented_query(params: list[dict[str, Any]]) -> Callable[[F], F]:
     """Attach a list view's query parameters to it, for the generated OpenAPI document."""
 
-    def mark(view: Any) -> Any:
-        view.__hailops_query__ = params
+    def mark(view: F) -> F:
+        view.__hailops_query__ = params  # type: ignore[attr-defined]
         return view
 
     return mark
