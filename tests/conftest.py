@@ -32,7 +32,10 @@ def _worker_database_url(url: str, worker: str) -> str:
     engine = create_engine(base, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
-            if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}) is None:
+            if (
+                conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+                is None
+            ):
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
                 # A throwaway test database, as .ci/run sets for the named one.
                 conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))

@@ -35,18 +35,28 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-def login(browser: Any, base: str, username: str, *, phone: bool = False,
-          viewport: dict[str, int] | None = None, bypass_csp: bool = True,
-          timeout_ms: int | None = None, locale: str | None = None,
-          fail_on_http_errors: bool = False,
-          requests: list[str] | None = None) -> tuple[Any, Any, list[str]]:
+def login(
+    browser: Any,
+    base: str,
+    username: str,
+    *,
+    phone: bool = False,
+    viewport: dict[str, int] | None = None,
+    bypass_csp: bool = True,
+    timeout_ms: int | None = None,
+    locale: str | None = None,
+    fail_on_http_errors: bool = False,
+    requests: list[str] | None = None,
+) -> tuple[Any, Any, list[str]]:
     """A new browser context logged in through the login form.  Returns (context, page,
     errors): page errors, and with ``fail_on_http_errors`` every 4xx/5xx response too.
 
     ``bypass_csp`` lets string predicates of ``wait_for_function`` use eval();
     test_csp_browser.py drives the same pages under the real policy."""
-    options: dict[str, Any] = {"bypass_csp": bypass_csp,
-                               "viewport": viewport or (PHONE if phone else DESK)}
+    options: dict[str, Any] = {
+        "bypass_csp": bypass_csp,
+        "viewport": viewport or (PHONE if phone else DESK),
+    }
     if locale:
         options["locale"] = locale
     ctx = browser.new_context(**options)
@@ -58,8 +68,14 @@ def login(browser: Any, base: str, username: str, *, phone: bool = False,
     if requests is not None:
         page.on("request", lambda r: requests.append(r.url))
     if fail_on_http_errors:
-        page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
-                if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+        page.on(
+            "response",
+            lambda r: (
+                errors.append(f"{r.status} {r.url}")
+                if r.status >= 400 and not r.url.endswith("/favicon.ico")
+                else None
+            ),
+        )
     page.goto(base + "/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
@@ -72,15 +88,24 @@ def wait_connected(page: Any, timeout_ms: int = 15000) -> None:
     """Until the page's live-status line says the socket is connected."""
     page.wait_for_function(
         f"document.getElementById('live-status').textContent.includes('{CONNECTED}')",
-        timeout=timeout_ms)
+        timeout=timeout_ms,
+    )
 
 
-def open_console(browser: Any, base: str, username: str, console: str, *,
-                 phone: bool | None = None, timeout_ms: int = 15000,
-                 **options: Any) -> tuple[Any, Any, list[str]]:
+def open_console(
+    browser: Any,
+    base: str,
+    username: str,
+    console: str,
+    *,
+    phone: bool | None = None,
+    timeout_ms: int = 15000,
+    **options: Any,
+) -> tuple[Any, Any, list[str]]:
     """Log in as USERNAME and open /console/CONSOLE, connected."""
-    ctx, page, errors = login(browser, base, username,
-                              phone=console == "county" if phone is None else phone, **options)
+    ctx, page, errors = login(
+        browser, base, username, phone=console == "county" if phone is None else phone, **options
+    )
     page.goto(f"{base}/console/{console}")
     wait_connected(page, timeout_ms)
     return ctx, page, errors

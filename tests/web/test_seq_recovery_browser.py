@@ -18,8 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 def test_console_fetches_events_it_never_received(browser, tmp_path):  # noqa: F811
     with running_server(tmp_path, [], demo_accounts=True) as base:
-        ctx, page, errors = open_console(browser, base, "commander", "commander",
-                                         timeout_ms=20000)
+        ctx, page, errors = open_console(browser, base, "commander", "commander", timeout_ms=20000)
         page.evaluate("""() => { window.__missed = [];
             document.addEventListener('hailops:test.missed',
                                       e => window.__missed.push(e.detail.seq)); }""")
