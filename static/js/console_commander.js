@@ -201,7 +201,8 @@
         (cands ? '<p class="small muted">' + esc(_("Other candidates (click to fill the manual proposal):")) + " " + cands + "</p>" : "") +
         (excl ? '<details class="small"><summary>' + esc(_("Excluded sites %(n)s", { n: c.excluded.length })) + "</summary><ul>" + excl + "</ul></details>" : "") +
         "</div>";
-    }).join("");
+    }).join("") + ((recs.dismissed_storms || []).length ? '<p class="small muted dismissed-storms">' +
+      esc(_("Dismissed by the forecaster, not planned: %(names)s", { names: recs.dismissed_storms.join(_(", ")) })) + "</p>" : "");
   }
   document.getElementById("recs").addEventListener("click", async function (ev) {
     const cand = ev.target.closest("button.cand");

@@ -15,7 +15,7 @@
     const s = I18N[msgid] ? I18N[msgid] : msgid;
     return params ? s.replace(/%\((\w+)\)s/g, (m, k) => (params[k] != null ? String(params[k]) : m)) : s;
   }
-  // Kept for scripts not yet moved to _() (console_forecaster.js): two texts inline.
+  // Kept for scripts not yet moved to _() (console_airspace.js, console_member.js): two texts inline.
   const T = (zhText, enText) => (zh ? zhText : enText);
 
   // --- formatting ---------------------------------------------------------------------

@@ -4,29 +4,29 @@
 (function () {
   "use strict";
   /** Where H0/H−20 come from: the sounding (file) or the configured seasonal fallback. */
+  const H = window.HO, _ = H._, esc = H.esc, fmt = H.fmt;
   function levelsSource(src) {
     src = src || "";
-    if (src.startsWith("seasonal")) return window.HO.T("季节默认值（无探空）", "seasonal fallback (no sounding)");
-    if (src.startsWith("sounding:")) return window.HO.T("探空 ", "sounding ") + src.slice(9).replace(/\.[a-z0-9]+$/i, "");
-    if (src === "cli") return window.HO.T("人工输入", "entered by hand");
-    return window.HO.T("来源未知", "source unknown");
+    if (src.startsWith("seasonal")) return _("seasonal fallback (no sounding)");
+    if (src.startsWith("sounding:")) return _("sounding %(name)s", { name: src.slice(9).replace(/\.[a-z0-9]+$/i, "") });
+    if (src === "cli") return _("entered by hand");
+    return _("source unknown");
   }
-  const H = window.HO, T = H.T, esc = H.esc, fmt = H.fmt;
   const countyNames = {};
   (H.boot.counties || []).forEach(c => { countyNames[c.key] = H.zh ? c.name_zh : c.name_en; });
   let data = null;
   let chosen = null; // record_id of the cell to warn for
-  const TREND = { growing: ["↑ 增强", "↑ growing"], decaying: ["↓ 减弱", "↓ decaying"], steady: ["→ 稳定", "→ steady"] };
+  const TREND = { growing: "↑ " + _("growing"), decaying: "↓ " + _("decaying"), steady: "→ " + _("steady") };
   // Review labels from the served vocabulary (the same words on the map and every console).
   const reviewLabel = code => H.label("review", code);
 
   function isNewTrack(t) { return !t || !t.trend || t.trend.overall === "unknown"; }
   function trend(t) {
     if (!t) return "—";
-    if (isNewTrack({ trend: t })) return '<span class="muted">' + T("新航迹", "new track") + "</span>";
-    const l = TREND[t.overall] || [t.overall, t.overall];
+    if (isNewTrack({ trend: t })) return '<span class="muted">' + _("new track") + "</span>";
+    const l = TREND[t.overall] || t.overall;
     const tip = "MESH " + fmt(t.mesh_mm_per_h, 0) + " mm/h · top45 " + fmt(t.top45_km_per_h, 1) + " km/h · VIL " + fmt(t.vil_kgm2_per_h, 0) + " kg/m²/h";
-    return '<span class="trend trend-' + esc(t.overall) + '" title="' + esc(tip) + '">' + esc(T(l[0], l[1])) + "</span>";
+    return '<span class="trend trend-' + esc(t.overall) + '" title="' + esc(tip) + '">' + esc(l) + "</span>";
   }
   function arrivalsText(track) {
     const c = (track && track.arrivals && track.arrivals.counties) || {};
@@ -34,12 +34,12 @@
     if (!keys.length) return "—";
     const scan = data && data.scan_time ? new Date(data.scan_time).getTime() : 0;
     return keys.map(k => '<span class="arr">' + esc(countyNames[k] || k) + " " +
-      (new Date(c[k]).getTime() <= scan + 1000 ? '<b class="trend-growing">' + T("已进入", "inside") + "</b>" : H.bjt(c[k]).slice(0, 5)) + "</span>").join("<br>");
+      (new Date(c[k]).getTime() <= scan + 1000 ? '<b class="trend-growing">' + _("inside") + "</b>" : H.bjt(c[k]).slice(0, 5)) + "</span>").join("<br>");
   }
   function render() {
     const body = document.getElementById("cells-body");
     if (!data || !data.cells.length) {
-      body.innerHTML = '<tr><td colspan="13" class="muted">' + T("最新体扫无单体", "No cells in the latest volume") + "</td></tr>";
+      body.innerHTML = '<tr><td colspan="13" class="muted">' + _("No cells in the latest volume") + "</td></tr>";
       return;
     }
     const hailOnly = document.getElementById("hail-only").checked;
@@ -47,36 +47,36 @@
       const p = c.properties, t = c.track, st = c.storm;
       // A dismissed storm that turned to hail (or severe hail) is back to review: say why.
       const prior = c.review === "new" && c.track_review ? '<br><span class="muted small reopened">' +
-        esc(st && st.reopened ? H.label("storm", st.reopened) : T("此前: ", "earlier: ") + reviewLabel(c.track_review.review)) +
+        esc(st && st.reopened ? H.label("storm", st.reopened) : _("earlier: %(review)s", { review: reviewLabel(c.track_review.review) })) +
         (c.track_review.by ? " · " + esc(c.track_review.by) : "") + "</span>" : "";
       const decided = c.review !== "new" && st && st.reviewed_at ? '<br><span class="muted small">' + esc(st.reviewed_by || "") + " " + H.bjt(st.reviewed_at).slice(0, 5) + "</span>" : "";
       return '<tr data-record="' + c.record_id + '" data-storm="' + (st ? st.id : "") + '" class="' + (c.hail ? "hail" : "") + (chosen === c.record_id ? " chosen" : "") + '">' +
         '<td><b class="storm-name">' + esc(H.stormName(c)) + "</b>" +
-        (st ? ' <button type="button" class="link small" data-do="rename" title="' + esc(T("修改风暴名称", "Rename the storm")) + '">✎</button>' : "") +
-        (c.hail ? ' <span class="state state-denied">' + T("冰雹", "HAIL") + "</span>" : "") +
-        (c.verdict === "cannot_tell" ? ' <span class="state state-clearance_requested" title="' + esc(c.verdict_text) + '">' + T("待核实", "REVIEW") + "</span>" : "") +
+        (st ? ' <button type="button" class="link small" data-do="rename" title="' + esc(_("Rename the storm")) + '">✎</button>' : "") +
+        (c.hail ? ' <span class="state state-denied">' + _("HAIL") + "</span>" : "") +
+        (c.verdict === "cannot_tell" ? ' <span class="state state-clearance_requested" title="' + esc(c.verdict_text) + '">' + _("REVIEW") + "</span>" : "") +
         (c.verdict_reason_text ? '<br><span class="muted small verdict-reason">' + esc(c.verdict_reason_text) + "</span>" : "") +
-        (c.parent_storm_name ? '<br><span class="muted small">' + esc(T("分裂自 ", "split from ") + c.parent_storm_name) + "</span>" : "") + "</td>" +
+        (c.parent_storm_name ? '<br><span class="muted small">' + esc(_("split from %(name)s", { name: c.parent_storm_name })) + "</span>" : "") + "</td>" +
         "<td>" + fmt(p.max_dbz, 1) + "</td><td><b>" + fmt(p.mesh_mm, 1) + "</b></td><td>" + fmt(p.posh_pct) + "</td><td>" + fmt(p.top45_km, 1) +
         "</td><td>" + fmt(p.vil_kgm2, 1) + "</td><td>" + fmt(p.vild_gm3, 2) + "</td><td>" + fmt(p.area_km2) + "</td>" +
         "<td>" + trend(t && t.trend) + "</td>" +
-        "<td>" + (t && !isNewTrack(t) ? fmt((t.speed_mps || 0) * 3.6) + " km/h<br>" + T("移向 ", "to ") + esc(H.compass(t.direction_deg)) + " " + fmt(t.direction_deg) + "°" : "—") + "</td>" +
+        "<td>" + (t && !isNewTrack(t) ? fmt((t.speed_mps || 0) * 3.6) + " km/h<br>" + esc(_("toward %(dir)s", { dir: H.compass(t.direction_deg) + " " + fmt(t.direction_deg) + "°" })) : "—") + "</td>" +
         '<td class="small">' + arrivalsText(t) + "</td>" +
         '<td><span class="review review-' + esc(c.review) + '">' + esc(reviewLabel(c.review)) + "</span>" +
         (c.review_reason && c.review !== "new" ? '<br><span class="muted small">' + esc(c.review_reason) + "</span>" : "") + decided + prior + "</td>" +
-        '<td class="actions"><button type="button" data-do="confirmed"' + (c.review === "confirmed" ? " disabled" : "") + ">" + T("确认", "Confirm") +
-        '</button> <button type="button" class="secondary" data-do="dismissed"' + (c.review === "dismissed" ? " disabled" : "") + ">" + T("排除", "Dismiss") +
-        '</button> <button type="button" class="' + (c.hail ? "warn" : "secondary") + '" data-do="warn">' + T("预警", "Warn") + "</button></td></tr>";
+        '<td class="actions"><button type="button" data-do="confirmed"' + (c.review === "confirmed" ? " disabled" : "") + ">" + _("Confirm storm") +
+        '</button> <button type="button" class="secondary" data-do="dismissed"' + (c.review === "dismissed" ? " disabled" : "") + ">" + _("Dismiss storm") +
+        '</button> <button type="button" class="' + (c.hail ? "warn" : "secondary") + '" data-do="warn">' + _("Warn") + "</button></td></tr>";
     }).join("");
   }
   function setInfo() {
     const el = document.getElementById("volume-info");
-    if (!data || !data.scan_time) { el.textContent = T("尚无雷达体扫", "no radar volume yet"); return; }
+    if (!data || !data.scan_time) { el.textContent = _("no radar volume yet"); return; }
     const hail = data.cells.filter(c => c.hail).length;
-    el.textContent = T("体扫 ", "volume ") + H.bjtDateTime(data.scan_time) + T(" 北京时间", " BJT") + " · " + T("单体 ", "cells ") + data.cells.length +
-      " · " + T("冰雹单体 ", "hail cells ") + hail +
-      (data.complete === false ? " · " + T("体扫不完整 ", "incomplete volume ") + data.sweeps_read + "/" + (data.sweeps_expected == null ? "?" : data.sweeps_expected) : "") +
-      (data.levels ? " · H0 " + fmt(data.levels.h0_m) + " m · H-20 " + fmt(data.levels.h20_m) + T(" m（海拔）", " m ASL") + " · " + levelsSource(data.levels.source) : "");
+    el.textContent = _("volume %(t)s BJT", { t: H.bjtDateTime(data.scan_time) }) + " · " + _("cells %(n)s", { n: data.cells.length }) +
+      " · " + _("hail cells %(n)s", { n: hail }) +
+      (data.complete === false ? " · " + _("incomplete volume %(read)s/%(expected)s", { read: data.sweeps_read, expected: data.sweeps_expected == null ? "?" : data.sweeps_expected }) : "") +
+      (data.levels ? " · " + _("H0 %(h0)s m · H-20 %(h20)s m ASL", { h0: fmt(data.levels.h0_m), h20: fmt(data.levels.h20_m) }) + " · " + levelsSource(data.levels.source) : "");
   }
   async function load() {
     const r = await H.api("GET", "/api/cells/latest");
@@ -97,13 +97,13 @@
     const name = H.stormName(cell);
     let reason = "";
     if (decision === "dismissed") {
-      reason = await H.askReason(T("排除 ", "Dismiss ") + name);
+      reason = await H.askReason(_("Dismiss %(name)s", { name }));
       if (!reason) return;
     }
     // The storm is reviewed (its later scans keep the decision); a cell without a storm alone.
     const path = cell.storm ? "/api/storms/" + cell.storm.id + "/review" : "/api/cells/" + id + "/review";
     const res = await H.act(btn, "POST", path, { decision, reason }, "review:" + (cell.storm ? "s" + cell.storm.id : id) + ":" + decision,
-      (decision === "confirmed" ? T("已确认 ", "Confirmed ") : T("已排除 ", "Dismissed ")) + name);
+      decision === "confirmed" ? _("Confirmed %(name)s", { name }) : _("Dismissed %(name)s", { name }));
     if (res) applyReview({ record_id: id, storm_id: cell.storm && cell.storm.id, storm: res.storm, review: decision, reason, by: H.boot.user.username });
   });
   /** A review of a storm (own or pushed): every row of that storm shows it. */
@@ -124,18 +124,18 @@
   function rename(cell) {
     const dlg = document.createElement("dialog");
     dlg.className = "reason-dialog";
-    dlg.innerHTML = "<form method=dialog><h3>" + esc(T("风暴名称", "Storm name")) + "</h3>" +
+    dlg.innerHTML = "<form method=dialog><h3>" + esc(_("Storm name")) + "</h3>" +
       '<input name=name maxlength=64 value="' + esc(cell.storm.name || "") + '" placeholder="' + esc(H.label("storm", "name").replace("{number}", cell.storm.number)) + '">' +
-      '<p class="muted small">' + esc(T("留空则恢复默认名称", "Leave empty for the default name")) + "</p>" +
-      '<div class=row><button value=cancel formnovalidate class=secondary>' + esc(T("返回", "Back")) +
-      "</button><button value=ok>" + esc(T("保存", "Save")) + "</button></div></form>";
+      '<p class="muted small">' + esc(_("Leave empty for the default name")) + "</p>" +
+      '<div class=row><button value=cancel formnovalidate class=secondary>' + esc(_("Back")) +
+      "</button><button value=ok>" + esc(_("Save")) + "</button></div></form>";
     document.body.appendChild(dlg);
     dlg.addEventListener("close", async function () {
       const name = dlg.querySelector("input").value.trim();
       dlg.remove();
       if (dlg.returnValue !== "ok") return;
       const res = await H.act(null, "POST", "/api/storms/" + cell.storm.id + "/name", { name }, "rename:" + cell.storm.id + ":" + name,
-        T("已更名 ", "Renamed ") + (name || H.label("storm", "name").replace("{number}", cell.storm.number)));
+        _("Renamed %(name)s", { name: name || H.label("storm", "name").replace("{number}", cell.storm.number) }));
       if (res) applyStorm(res.storm);
     });
     dlg.showModal();
@@ -165,7 +165,7 @@
   function chooseCell(cell) {
     chosen = cell ? cell.record_id : null;
     const label = document.getElementById("warning-cell");
-    if (!cell) { label.textContent = T("请在表中点击“预警”选择单体。", "Choose a cell with “Warn” in the table."); updateWarningControls(); return; }
+    if (!cell) { label.textContent = _("Choose a cell with “Warn” in the table."); updateWarningControls(); return; }
     const p = cell.properties;
     label.innerHTML = "<b>" + esc(H.stormName(cell)) + "</b> · MESH " + fmt(p.mesh_mm, 1) + " mm · POSH " + fmt(p.posh_pct) + " %";
     const arr = (cell.track && cell.track.arrivals && cell.track.arrivals.counties) || {};
@@ -178,7 +178,7 @@
   issueBtn.addEventListener("click", async function () {
     const counties = selectedCounties();
     const w = await H.act(issueBtn, "POST", "/api/cells/" + chosen + "/warning", { counties },
-      "warning:" + chosen + ":" + counties.join(","), T("冰雹预警已发布", "Hail warning issued"));
+      "warning:" + chosen + ":" + counties.join(","), _("Hail warning issued"));
     if (w) addIssued(w);
   });
   const issued = new Set();
@@ -186,7 +186,7 @@
     if (issued.has(w.identifier)) return;
     issued.add(w.identifier);
     const li = document.createElement("li");
-    li.innerHTML = '<span class="muted">' + H.bjt(w.sent) + "</span> " + esc(w.counties.map(k => countyNames[k] || k).join("、")) +
+    li.innerHTML = '<span class="muted">' + H.bjt(w.sent) + "</span> " + esc(w.counties.map(k => countyNames[k] || k).join(_(", "))) +
       " · " + esc(H.stormName(w)) + ' · <a href="' + esc(w.cap_url) + '" target="_blank" rel="noopener">CAP XML</a> <span class="muted small">' + esc(w.identifier) + "</span>";
     document.getElementById("warnings-issued").prepend(li);
   }

@@ -208,6 +208,7 @@ MOVED = (
     "console_common.js",
     "console_commander.js",
     "console_county.js",
+    "console_forecaster.js",
     "console_sites.js",
     "live.js",
 )

@@ -161,4 +161,17 @@ def test_a_confirmed_storm_stays_confirmed_with_its_name_after_the_next_volume(s
         timeout=5000,
     )
     shot(fc, "storm_forecaster_renamed")
+
+    # Dismissing another hail storm (a reason is required) takes it out of the plan.
+    other = fc.locator(f"#cells-body tr.hail:not([data-storm='{storm_id}'])").last
+    other_name = other.locator(".storm-name").text_content()
+    other.locator("button[data-do=dismissed]").click()
+    fc.fill("dialog.reason-dialog textarea[name=reason]", "回波减弱，地面无降雹报告")
+    fc.click("dialog.reason-dialog button[value=ok]")
+    cmd.wait_for_function(
+        "(document.querySelector('.dismissed-storms') || {}).textContent === "
+        f"'预报员已排除、不安排作业：{other_name}'",
+        timeout=5000,
+    )
+    shot(cmd, "storm_commander_dismissed")
     assert not (f_errors or c_errors or m_errors), f_errors + c_errors + m_errors
