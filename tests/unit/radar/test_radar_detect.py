@@ -153,6 +153,30 @@ def test_overlays_are_written_with_bounds(storm_radar, tmp_path: Path) -> None:
     assert image.shape[2] == 4 and 0 < np.count_nonzero(image[..., 3]) < image[..., 3].size // 50
 
 
+def test_overlay_resampling_cache_is_per_radar_grid(tmp_path: Path) -> None:
+    """The Web Mercator resampling index is cached (issue 12: it was most of an overlay's
+    cost, on every volume); a radar elsewhere, or another grid, must never reuse another's."""
+    import radar.detect as detect
+
+    levels = levels_from_values(4000.0, 7000.0)
+    here = make_storm_radar([Storm(20.0, 10.0, 8.0, 60.0)])
+    there = make_storm_radar([Storm(20.0, 10.0, 8.0, 60.0)], lat=38.4, lon=112.9)
+    coarse = DetectionConfig(grid_resolution_m=2000.0)
+    results = [
+        detect_volume(here, levels, CONFIG),
+        detect_volume(there, levels, CONFIG),
+        detect_volume(here, levels, coarse),
+    ]
+    cached = [r.write_overlays(tmp_path / f"cached{i}") for i, r in enumerate(results)]
+    fresh = []
+    for i, r in enumerate(results):
+        detect._mercator_index.cache_clear()
+        fresh.append(r.write_overlays(tmp_path / f"fresh{i}"))
+    for a, b in zip(cached, fresh, strict=True):
+        for kind in ("reflectivity", "mesh"):
+            assert Path(a[kind]["path"]).read_bytes() == Path(b[kind]["path"]).read_bytes()
+
+
 def test_inconsistent_levels_are_refused(storm_radar) -> None:
     from radar.errors import DetectionError
     from radar.model import TemperatureLevels
