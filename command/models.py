@@ -199,7 +199,9 @@ class RadarVolume(Base):
     products: Mapped[Any] = mapped_column(JSON, nullable=True)
     tracks: Mapped[Any] = mapped_column(JSON, nullable=True)
     processing_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
-    drill_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # indexed with scan_time
+    drill_id: Mapped[str | None] = mapped_column(
+        String(32), nullable=True
+    )  # indexed with scan_time
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     cells: Mapped[list[CellRecord]] = relationship(back_populates="volume")
@@ -227,8 +229,9 @@ class StormTrack(Base):
     ``dispatch.review``); ``reopened`` says why it did."""
 
     __tablename__ = "storm_tracks"
-    __table_args__ = (UniqueConstraint("drill_key", "track_id", "first_seen",
-                                       name="uq_storm_track"),)
+    __table_args__ = (
+        UniqueConstraint("drill_key", "track_id", "first_seen", name="uq_storm_track"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     track_id: Mapped[str] = mapped_column(String(32))
@@ -246,7 +249,9 @@ class StormTrack(Base):
     review_note: Mapped[str | None] = mapped_column(Text, nullable=True)
     reviewed_hail: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     reviewed_mesh_mm: Mapped[float | None] = mapped_column(Float, nullable=True)
-    reopened: Mapped[str | None] = mapped_column(String(16), nullable=True)  # dispatch.review.Reopen
+    reopened: Mapped[str | None] = mapped_column(
+        String(16), nullable=True
+    )  # dispatch.review.Reopen
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -254,8 +259,9 @@ class CellRecord(Base):
     __tablename__ = "cells"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    volume_id: Mapped[int] = mapped_column(ForeignKey("radar_volumes.id", ondelete="CASCADE"),
-                                           index=True)
+    volume_id: Mapped[int] = mapped_column(
+        ForeignKey("radar_volumes.id", ondelete="CASCADE"), index=True
+    )
     cell_id: Mapped[str] = mapped_column(String(64), index=True)
     track_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     scan_time: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
@@ -267,7 +273,8 @@ class CellRecord(Base):
     drill_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     # The storm (track) this cell is a scan of: its name and review (issue 11).
     storm_id: Mapped[int | None] = mapped_column(
-        ForeignKey("storm_tracks.id", ondelete="SET NULL"), nullable=True, index=True)
+        ForeignKey("storm_tracks.id", ondelete="SET NULL"), nullable=True, index=True
+    )
 
     volume: Mapped[RadarVolume] = relationship(back_populates="cells")
     storm: Mapped[StormTrack | None] = relationship()
@@ -429,7 +436,9 @@ class LiaisonRecord(Base):
     __table_args__ = (UniqueConstraint("unit_key", "role", name="uq_office_liaison_unit_role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    unit_key: Mapped[str] = mapped_column(ForeignKey("member_units.key", ondelete="CASCADE"), index=True)
+    unit_key: Mapped[str] = mapped_column(
+        ForeignKey("member_units.key", ondelete="CASCADE"), index=True
+    )
     role: Mapped[str] = mapped_column(String(16))  # liaison | deputy
     name: Mapped[str] = mapped_column(String(64))
     phone: Mapped[str] = mapped_column(String(32))
@@ -454,8 +463,9 @@ class MeetingRecord(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    decisions: Mapped[list[DecisionRecord]] = relationship(back_populates="meeting",
-                                                           order_by="DecisionRecord.id")
+    decisions: Mapped[list[DecisionRecord]] = relationship(
+        back_populates="meeting", order_by="DecisionRecord.id"
+    )
 
 
 class DecisionRecord(Base):
@@ -464,7 +474,9 @@ class DecisionRecord(Base):
     __tablename__ = "office_decisions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    meeting_id: Mapped[int] = mapped_column(ForeignKey("office_meetings.id", ondelete="CASCADE"), index=True)
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("office_meetings.id", ondelete="CASCADE"), index=True
+    )
     text: Mapped[str] = mapped_column(Text)
     owner_unit: Mapped[str] = mapped_column(ForeignKey("member_units.key"), index=True)
     due_on: Mapped[date] = mapped_column(Date)
@@ -526,7 +538,9 @@ class DeliveryRecord(Base):
     __table_args__ = (UniqueConstraint("bulletin_id", "unit_key", name="uq_office_delivery"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    bulletin_id: Mapped[int] = mapped_column(ForeignKey("office_bulletins.id", ondelete="CASCADE"), index=True)
+    bulletin_id: Mapped[int] = mapped_column(
+        ForeignKey("office_bulletins.id", ondelete="CASCADE"), index=True
+    )
     unit_key: Mapped[str] = mapped_column(ForeignKey("member_units.key"), index=True)
     delivered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -546,8 +560,12 @@ class OutboxMessage(Base):
     body: Mapped[str] = mapped_column(Text)
     attachment_name: Mapped[str | None] = mapped_column(String(120), nullable=True)
     attachment: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    ref: Mapped[str] = mapped_column(String(64), default="", index=True)  # bulletin:<id>, handover:<id>
-    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|sent|failed
+    ref: Mapped[str] = mapped_column(
+        String(64), default="", index=True
+    )  # bulletin:<id>, handover:<id>
+    state: Mapped[str] = mapped_column(
+        String(16), default="pending", index=True
+    )  # pending|sent|failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -572,14 +590,19 @@ class HandoverRecord(Base):
     """A storm handover notice: ``out`` (drafted here for a neighbour) or ``in`` (received)."""
 
     __tablename__ = "office_handovers"
-    __table_args__ = (UniqueConstraint("direction", "track_id", "neighbour_key", "drill_key",
-                                       name="uq_office_handover_track"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "direction", "track_id", "neighbour_key", "drill_key", name="uq_office_handover_track"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     direction: Mapped[str] = mapped_column(String(8))  # out | in
     neighbour_key: Mapped[str] = mapped_column(String(32), index=True)
     track_id: Mapped[str] = mapped_column(String(64))
-    state: Mapped[str] = mapped_column(String(16), default="draft", index=True)  # draft|sent|received
+    state: Mapped[str] = mapped_column(
+        String(16), default="draft", index=True
+    )  # draft|sent|received
     crossing_at: Mapped[datetime] = mapped_column(UTCDateTime)
     crossing_lat: Mapped[float] = mapped_column(Float)
     crossing_lon: Mapped[float] = mapped_column(Float)

@@ -36,13 +36,20 @@ from command.web.scope import drill_id_filter, requested_drill, running_drill_no
 bp = Blueprint("consoles", __name__)
 
 #: Console page of each role (admin may open all of them).
-CONSOLE_OF_ROLE = {"forecaster": "forecaster", "commander": "commander", "atc": "atc",
-                   "military": "military", "county_operator": "county", "member": "member"}
+CONSOLE_OF_ROLE = {
+    "forecaster": "forecaster",
+    "commander": "commander",
+    "atc": "atc",
+    "military": "military",
+    "county_operator": "county",
+    "member": "member",
+}
 
 
 @bp.app_context_processor
 def _county_label() -> dict[str, Any]:
     """``county_label(key)``: the county's name in the user's language (never the pinyin key)."""
+
     def county_label(key: str) -> str:
         try:
             return deployment().county_name(key) or key
@@ -59,16 +66,25 @@ def _drill_boot() -> dict[str, Any] | None:
         return None
     from command.drill import drill_now
 
-    return {"id": drill.id, "event": drill.event, "state": drill.state, "speed": drill.speed,
-            "drill_time": drill_now(drill).isoformat(), "title": event_title(drill.event)}
+    return {
+        "id": drill.id,
+        "event": drill.event,
+        "state": drill.state,
+        "speed": drill.speed,
+        "drill_time": drill_now(drill).isoformat(),
+        "title": event_title(drill.event),
+    }
 
 
 def _running_drills() -> list[dict[str, Any]]:
     from command.models import DrillRecord
 
-    return [{"id": d.id, "event": d.event, "title": event_title(d.event)}
-            for d in get_session().scalars(
-                select(DrillRecord).where(DrillRecord.state.in_(["running", "paused"])))]
+    return [
+        {"id": d.id, "event": d.event, "title": event_title(d.event)}
+        for d in get_session().scalars(
+            select(DrillRecord).where(DrillRecord.state.in_(["running", "paused"]))
+        )
+    ]
 
 
 def event_title(name: str) -> str:
@@ -85,8 +101,11 @@ def event_title(name: str) -> str:
         meta = json.loads(manifest.read_text(encoding="utf-8")) if manifest else {}
     except (OSError, ValueError):
         meta = {}
-    title = meta.get("title_zh" if str(get_locale()) == "zh" else "title_en") if isinstance(
-        meta, dict) else None
+    title = (
+        meta.get("title_zh" if str(get_locale()) == "zh" else "title_en")
+        if isinstance(meta, dict)
+        else None
+    )
     return str(title) if title else name
 
 
@@ -108,10 +127,15 @@ def vocabulary_api() -> Any:
 
 
 #: The script of each console page (besides console_common.js, which every console loads).
-CONSOLE_SCRIPT = {"forecaster": "console_forecaster.js", "commander": "console_commander.js",
-                  "atc": "console_airspace.js", "military": "console_airspace.js",
-                  "county": "console_county.js", "member": "console_member.js",
-                  "sites": "console_sites.js"}
+CONSOLE_SCRIPT = {
+    "forecaster": "console_forecaster.js",
+    "commander": "console_commander.js",
+    "atc": "console_airspace.js",
+    "military": "console_airspace.js",
+    "county": "console_county.js",
+    "member": "console_member.js",
+    "sites": "console_sites.js",
+}
 
 
 def js_messages(*scripts: str) -> dict[str, str]:
@@ -127,13 +151,25 @@ def js_messages(*scripts: str) -> dict[str, str]:
 
 
 def _boot(console: str, **extra: Any) -> dict[str, Any]:
-    return {"vocab": served_vocabulary(), "console": console,
-            "i18n": js_messages("console_common.js", CONSOLE_SCRIPT[console]), "drill": _drill_boot(), "runningDrills": _running_drills(), "locale": "zh" if str(get_locale()) == "zh" else "en",
-            "user": {"username": current_user.username, "role": current_user.role,
-                     "county": current_user.county},
-            "sampleRegistry": deployment().sample_registry,
-            "counties": [{"key": c.key, "name_zh": c.name_zh, "name_en": c.name_en}
-                         for c in deployment().counties], **extra}
+    return {
+        "vocab": served_vocabulary(),
+        "console": console,
+        "i18n": js_messages("console_common.js", CONSOLE_SCRIPT[console]),
+        "drill": _drill_boot(),
+        "runningDrills": _running_drills(),
+        "locale": "zh" if str(get_locale()) == "zh" else "en",
+        "user": {
+            "username": current_user.username,
+            "role": current_user.role,
+            "county": current_user.county,
+        },
+        "sampleRegistry": deployment().sample_registry,
+        "counties": [
+            {"key": c.key, "name_zh": c.name_zh, "name_en": c.name_en}
+            for c in deployment().counties
+        ],
+        **extra,
+    }
 
 
 def _page(template: str, console: str, **extra: Any) -> str:
@@ -191,8 +227,11 @@ def sites() -> Any:
 
     if request.args.get("drill"):  # live sites only: a drill never restocks them
         return redirect(url_for("consoles.sites"))
-    return _page("console_sites.html", "sites",
-                 restockBelow=current_app.config["HAILOPS"].restock_below_rounds)
+    return _page(
+        "console_sites.html",
+        "sites",
+        restockBelow=current_app.config["HAILOPS"].restock_below_rounds,
+    )
 
 
 @bp.route("/console/member")
@@ -204,17 +243,24 @@ def member() -> Any:
 # --- read endpoints for the consoles -------------------------------------------------------
 def _latest_volume() -> RadarVolume | None:
     drill = requested_drill()
-    return get_session().scalar(select(RadarVolume).where(
-        RadarVolume.status == "processed", drill_id_filter(RadarVolume.drill_id, drill))
-        .order_by(RadarVolume.id.desc()).limit(1))
+    return get_session().scalar(
+        select(RadarVolume)
+        .where(RadarVolume.status == "processed", drill_id_filter(RadarVolume.drill_id, drill))
+        .order_by(RadarVolume.id.desc())
+        .limit(1)
+    )
 
 
 def _track_summary(track: dict[str, Any] | None) -> dict[str, Any] | None:
     if not track:
         return None
-    return {"id": track["id"], "speed_mps": track.get("speed_mps"),
-            "direction_deg": track.get("direction_deg"), "trend": track.get("trend"),
-            "arrivals": track.get("arrivals") or {"counties": {}, "sites": {}}}
+    return {
+        "id": track["id"],
+        "speed_mps": track.get("speed_mps"),
+        "direction_deg": track.get("direction_deg"),
+        "trend": track.get("trend"),
+        "arrivals": track.get("arrivals") or {"counties": {}, "sites": {}},
+    }
 
 
 def verdict_of_props(props: dict[str, Any]) -> str:
@@ -233,8 +279,11 @@ def verdict_words(props: dict[str, Any]) -> tuple[str, str]:
         "too_few_elevations": _("too few elevations for the hail products"),
     }
     verdict = verdict_of_props(props)
-    head = {"hail": _("Hail"), "no_hail": _("No hail"),
-            "cannot_tell": _("Cannot tell — review")}.get(verdict, verdict)
+    head = {
+        "hail": _("Hail"),
+        "no_hail": _("No hail"),
+        "cannot_tell": _("Cannot tell — review"),
+    }.get(verdict, verdict)
     parts = [flags.get(f, f) for f in props.get("sampling") or []]
     if verdict == "no_hail" and "below the 0 C level" in str(props.get("verdict_reason") or ""):
         parts.append(_("the 45 dBZ echo stays below the 0 °C level"))
@@ -257,27 +306,45 @@ def latest_cells() -> Any:
     storms = storms_of_volume(session, vol)
     cells = []
     rank = {"hail": 0, "cannot_tell": 1}  # hail first, then the threats to review
-    for c in sorted(vol.cells, key=lambda r: (rank.get(verdict_of_props(r.feature["properties"]), 2),
-                                              -(r.feature["properties"].get("mesh_mm") or 0))):
+    for c in sorted(
+        vol.cells,
+        key=lambda r: (
+            rank.get(verdict_of_props(r.feature["properties"]), 2),
+            -(r.feature["properties"].get("mesh_mm") or 0),
+        ),
+    ):
         storm = storms.get(c.storm_id or 0)
-        cells.append({
-            "record_id": c.id, "cell_id": c.cell_id, "hail": c.hail,
-            "verdict": verdict_of_props(c.feature["properties"]),
-            "verdict_text": verdict_words(c.feature["properties"])[0],
-            "verdict_reason_text": verdict_words(c.feature["properties"])[1],
-            "properties": c.feature["properties"], "geometry": c.feature["geometry"],
-            "review": c.review, "review_reason": c.review_reason, "reviewed_by": c.reviewed_by,
-            "track_review": _track_review(storm),
-            "track": _track_summary(tracks.get(c.track_id or "")),
-            **storm_json(storm, track_id=c.track_id, fallback=c.cell_id),
-            "parent_storm_name": _parent_name(session, storm),
-        })
+        cells.append(
+            {
+                "record_id": c.id,
+                "cell_id": c.cell_id,
+                "hail": c.hail,
+                "verdict": verdict_of_props(c.feature["properties"]),
+                "verdict_text": verdict_words(c.feature["properties"])[0],
+                "verdict_reason_text": verdict_words(c.feature["properties"])[1],
+                "properties": c.feature["properties"],
+                "geometry": c.feature["geometry"],
+                "review": c.review,
+                "review_reason": c.review_reason,
+                "reviewed_by": c.reviewed_by,
+                "track_review": _track_review(storm),
+                "track": _track_summary(tracks.get(c.track_id or "")),
+                **storm_json(storm, track_id=c.track_id, fallback=c.cell_id),
+                "parent_storm_name": _parent_name(session, storm),
+            }
+        )
     radar = vol.radar or {}
-    return jsonify({"volume_id": vol.id, "scan_time": vol.scan_time.isoformat() if vol.scan_time
-                    else None, "levels": vol.levels, "cells": cells,
-                    "complete": radar.get("complete", True),
-                    "sweeps_expected": radar.get("sweeps_expected"),
-                    "sweeps_read": radar.get("sweeps_read")})
+    return jsonify(
+        {
+            "volume_id": vol.id,
+            "scan_time": vol.scan_time.isoformat() if vol.scan_time else None,
+            "levels": vol.levels,
+            "cells": cells,
+            "complete": radar.get("complete", True),
+            "sweeps_expected": radar.get("sweeps_expected"),
+            "sweeps_read": radar.get("sweeps_read"),
+        }
+    )
 
 
 def _track_review(storm: StormTrack | None) -> dict[str, Any] | None:
@@ -285,19 +352,28 @@ def _track_review(storm: StormTrack | None) -> dict[str, Any] | None:
     to review (``reopened`` says why); ``None`` when nobody has decided yet."""
     if storm is None or (storm.review == "new" and not storm.reopened):
         return None
-    return {"review": "dismissed" if storm.reopened else storm.review,
-            "reason": storm.review_note, "by": storm.reviewed_by,
-            "at": storm.reviewed_at.isoformat() if storm.reviewed_at else None,
-            "reopened": storm.reopened, "cell_id": storm.last_cell_id}
+    return {
+        "review": "dismissed" if storm.reopened else storm.review,
+        "reason": storm.review_note,
+        "by": storm.reviewed_by,
+        "at": storm.reviewed_at.isoformat() if storm.reviewed_at else None,
+        "reopened": storm.reopened,
+        "cell_id": storm.last_cell_id,
+    }
 
 
 def _parent_name(session: Any, storm: StormTrack | None) -> str | None:
     """The name of the storm a split child came from (its parent track in the same world)."""
     if storm is None or not storm.parent_track_id:
         return None
-    parent = session.scalars(select(StormTrack).where(
-        StormTrack.drill_key == storm.drill_key, StormTrack.track_id == storm.parent_track_id)
-        .order_by(StormTrack.first_seen.desc()).limit(1)).first()
+    parent = session.scalars(
+        select(StormTrack)
+        .where(
+            StormTrack.drill_key == storm.drill_key, StormTrack.track_id == storm.parent_track_id
+        )
+        .order_by(StormTrack.first_seen.desc())
+        .limit(1)
+    ).first()
     return storm_name(parent, track_id=storm.parent_track_id)
 
 
@@ -313,19 +389,29 @@ def cell_arrivals() -> Any:
     tracks = {t["id"]: t for t in (vol.tracks or [])} if vol is not None else {}
     track_of: dict[str, str | None] = {}
     if wanted:
-        for cell_id, track_id in session.execute(select(CellRecord.cell_id, CellRecord.track_id)
-                                                 .where(CellRecord.cell_id.in_(wanted),
-                                                        drill_id_filter(CellRecord.drill_id,
-                                                                        requested_drill()))
-                                                 .order_by(CellRecord.id)):
+        for cell_id, track_id in session.execute(
+            select(CellRecord.cell_id, CellRecord.track_id)
+            .where(
+                CellRecord.cell_id.in_(wanted),
+                drill_id_filter(CellRecord.drill_id, requested_drill()),
+            )
+            .order_by(CellRecord.id)
+        ):
             track_of[cell_id] = track_id  # the latest record wins
     out: dict[str, Any] = {}
     for cell_id in wanted:
         track_id = track_of.get(cell_id)
         track = tracks.get(track_id) if track_id else None
-        out[cell_id] = None if track is None else {
-            "track": _track_summary(track), "scan_time": vol.scan_time.isoformat()
-            if vol is not None and vol.scan_time else None}
+        out[cell_id] = (
+            None
+            if track is None
+            else {
+                "track": _track_summary(track),
+                "scan_time": vol.scan_time.isoformat()
+                if vol is not None and vol.scan_time
+                else None,
+            }
+        )
     return jsonify({"arrivals": out})
 
 
@@ -341,18 +427,29 @@ def airspace() -> Any:
 
     a = deployment().airport
     out: dict[str, Any] = {
-        "airport": {"icao": a.icao, "name_zh": a.name_zh, "name_en": a.name_en,
-                    "lat": a.lat, "lon": a.lon},
-        "no_fire": {"type": "FeatureCollection", "features": deployment().no_fire_geojson()}}
+        "airport": {
+            "icao": a.icao,
+            "name_zh": a.name_zh,
+            "name_en": a.name_en,
+            "lat": a.lat,
+            "lon": a.lon,
+        },
+        "no_fire": {"type": "FeatureCollection", "features": deployment().no_fire_geojson()},
+    }
     if current_user.role in ("atc", "military", "commander", "admin"):
         session = get_session()
         drill = requested_drill()
         now = world_now(drill)
         pending = []
-        for rec in session.scalars(select(OperationRecord).where(
+        for rec in session.scalars(
+            select(OperationRecord)
+            .where(
                 OperationRecord.state == "clearance_requested",
-                drill_id_filter(OperationRecord.drill_id, drill))
-                .order_by(OperationRecord.created_at).limit(500)):
+                drill_id_filter(OperationRecord.drill_id, drill),
+            )
+            .order_by(OperationRecord.created_at)
+            .limit(500)
+        ):
             op = operations.load(session, rec.id)[1]
             decided = {d.authority.value for d in op.decisions}
             if current_user.role in ("atc", "military") and current_user.role in decided:
@@ -373,27 +470,60 @@ def member_overview() -> Any:
 
     session = get_session()
     # The latest volume's columns only (not its tracks JSON), its cells in one query.
-    vol = session.execute(select(RadarVolume.id, RadarVolume.scan_time, RadarVolume.levels).where(
-        RadarVolume.status == "processed", drill_id_filter(RadarVolume.drill_id, requested_drill()))
-        .order_by(RadarVolume.id.desc()).limit(1)).first()
-    cells = [] if vol is None else session.execute(
-        select(CellRecord.hail, CellRecord.feature).where(CellRecord.volume_id == vol.id)).all()
-    rows = session.execute(select(OperationRecord.state, func.count())
-                           .where(drill_id_filter(OperationRecord.drill_id, requested_drill()))
-                           .group_by(OperationRecord.state)).all()
+    vol = session.execute(
+        select(RadarVolume.id, RadarVolume.scan_time, RadarVolume.levels)
+        .where(
+            RadarVolume.status == "processed",
+            drill_id_filter(RadarVolume.drill_id, requested_drill()),
+        )
+        .order_by(RadarVolume.id.desc())
+        .limit(1)
+    ).first()
+    cells = (
+        []
+        if vol is None
+        else session.execute(
+            select(CellRecord.hail, CellRecord.feature).where(CellRecord.volume_id == vol.id)
+        ).all()
+    )
+    rows = session.execute(
+        select(OperationRecord.state, func.count())
+        .where(drill_id_filter(OperationRecord.drill_id, requested_drill()))
+        .group_by(OperationRecord.state)
+    ).all()
     counts = {str(state): int(n) for state, n in rows}
     units = session.scalars(select(MemberUnit).order_by(MemberUnit.key)).all()
-    return jsonify({
-        "volume": None if vol is None else {
-            "volume_id": vol.id, "scan_time": vol.scan_time.isoformat() if vol.scan_time else None,
-            "cells": len(cells), "hail_cells": sum(1 for hail, _f in cells if hail),
-            "max_mesh_mm": max((f["properties"].get("mesh_mm") or 0 for _h, f in cells),
-                               default=0), "levels": vol.levels},
-        "operations_by_state": counts,
-        "member_units": [{"key": m.key, "name_zh": m.name_zh, "name_en": m.name_en,
-                          "liaison": {"name": m.liaison_name, "phone": m.liaison_phone,
-                                      "title": m.liaison_title}, "sample": m.sample}
-                         for m in units]})
+    return jsonify(
+        {
+            "volume": None
+            if vol is None
+            else {
+                "volume_id": vol.id,
+                "scan_time": vol.scan_time.isoformat() if vol.scan_time else None,
+                "cells": len(cells),
+                "hail_cells": sum(1 for hail, _f in cells if hail),
+                "max_mesh_mm": max(
+                    (f["properties"].get("mesh_mm") or 0 for _h, f in cells), default=0
+                ),
+                "levels": vol.levels,
+            },
+            "operations_by_state": counts,
+            "member_units": [
+                {
+                    "key": m.key,
+                    "name_zh": m.name_zh,
+                    "name_en": m.name_en,
+                    "liaison": {
+                        "name": m.liaison_name,
+                        "phone": m.liaison_phone,
+                        "title": m.liaison_title,
+                    },
+                    "sample": m.sample,
+                }
+                for m in units
+            ],
+        }
+    )
 
 
 # --- hail warnings (CAP 1.2) ---------------------------------------------------------------
@@ -425,15 +555,23 @@ def cap_xml(record_id: int) -> Any:
     an issued warning exactly (same identifier), without it the alert is sent now."""
     sent_arg = request.args.get("sent")
     try:
-        sent = datetime.fromisoformat(sent_arg.replace("Z", "+00:00")) if sent_arg else datetime.now(UTC)
+        sent = (
+            datetime.fromisoformat(sent_arg.replace("Z", "+00:00"))
+            if sent_arg
+            else datetime.now(UTC)
+        )
     except ValueError:
         raise Unprocessable("invalid sent", {"sent": "ISO 8601 time"}) from None
     if sent.tzinfo is None:
         raise Unprocessable("invalid sent", {"sent": "time must carry a UTC offset"})
-    _cell, warning = _warning_for(record_id, _counties_arg(request.args.get("counties", "")),
-                                  sent.replace(microsecond=0))
-    return Response(to_cap_xml(warning), mimetype="application/cap+xml",
-                    headers={"Content-Disposition": f"inline; filename={warning.identifier}.xml"})
+    _cell, warning = _warning_for(
+        record_id, _counties_arg(request.args.get("counties", "")), sent.replace(microsecond=0)
+    )
+    return Response(
+        to_cap_xml(warning),
+        mimetype="application/cap+xml",
+        headers={"Content-Disposition": f"inline; filename={warning.identifier}.xml"},
+    )
 
 
 @bp.post("/api/cells/<int:record_id>/warning")
@@ -444,16 +582,21 @@ def issue_warning(record_id: int) -> Any:
     and the named counties; the CAP document stays reproducible from ``cap_url``.
     Retrying with the same Idempotency-Key returns the first warning."""
     session = get_session()
-    key = idempotency.scoped_key(current_user.username, f"warning:{record_id}",
-                                 request.headers.get("Idempotency-Key"))
+    key = idempotency.scoped_key(
+        current_user.username, f"warning:{record_id}", request.headers.get("Idempotency-Key")
+    )
     body = request.get_json(silent=True) or {}
     counties = _counties_arg(body.get("counties"))
 
     def first_result(first: IdempotencyKey | None) -> Any:
         if first is not None and first.action == "warning":
-            row = session.scalar(select(AuditRecord).where(
-                AuditRecord.action == "warning.issue",
-                AuditRecord.object_id == first.object_id).limit(1))
+            row = session.scalar(
+                select(AuditRecord)
+                .where(
+                    AuditRecord.action == "warning.issue", AuditRecord.object_id == first.object_id
+                )
+                .limit(1)
+            )
             if row is not None:
                 return jsonify(row.after), 200
         return None
@@ -465,12 +608,16 @@ def issue_warning(record_id: int) -> Any:
     now = (datetime.now(UTC) if drill is None else running_drill_now(drill)).replace(microsecond=0)
     cell, warning = _warning_for(record_id, counties, now)
     if key:
-        replay = first_result(idempotency.claim(session, key, "warning", warning.identifier,
-                                                current_user.username, now))
+        replay = first_result(
+            idempotency.claim(
+                session, key, "warning", warning.identifier, current_user.username, now
+            )
+        )
         if replay is not None:
             return replay
-    payload = record_warning(session, cell, warning, counties, now, current_user.username,
-                             current_user.role)
+    payload = record_warning(
+        session, cell, warning, counties, now, current_user.username, current_user.role
+    )
     session.commit()
     return jsonify(payload), 201
 
@@ -492,10 +639,20 @@ WARNINGS_LIMIT, WARNINGS_LIMIT_MAX = 200, 500
 
 @bp.get("/api/warnings")
 @login_required_any
-@documented_query(openapi_params(
-    limit_default=WARNINGS_LIMIT, limit_max=WARNINGS_LIMIT_MAX,
-    extra=[{"name": "hours", "in": "query", "required": False,
-            "schema": {"type": "integer", "minimum": 1, "maximum": 168, "default": 24}}]))
+@documented_query(
+    openapi_params(
+        limit_default=WARNINGS_LIMIT,
+        limit_max=WARNINGS_LIMIT_MAX,
+        extra=[
+            {
+                "name": "hours",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "integer", "minimum": 1, "maximum": 168, "default": 24},
+            }
+        ],
+    )
+)
 def list_warnings() -> Any:
     """Hail warnings issued in the last ``?hours=`` (default 24, at most 168), newest first,
     from the audit log; a county operator sees only those naming its county.  ``?limit=``
@@ -517,14 +674,17 @@ def list_warnings() -> Any:
     session = get_session()
     while True:  # a county operator's page may need several batches of the audit log
         q = select(AuditRecord.id, AuditRecord.after).where(
-            AuditRecord.action == "warning.issue", drill_id_filter(AuditRecord.drill_id, drill),
-            AuditRecord.at >= since)
+            AuditRecord.action == "warning.issue",
+            drill_id_filter(AuditRecord.drill_id, drill),
+            AuditRecord.at >= since,
+        )
         if before_id is not None:
             q = q.where(AuditRecord.id < before_id)
         rows = session.execute(q.order_by(AuditRecord.id.desc()).limit(limit)).all()
         for rec_id, after_json in rows:
-            if isinstance(after_json, dict) and (county is None
-                                                 or county in after_json.get("counties", [])):
+            if isinstance(after_json, dict) and (
+                county is None or county in after_json.get("counties", [])
+            ):
                 out.append(after_json)
                 if len(out) == limit:
                     next_cursor = encode_cursor([rec_id])
