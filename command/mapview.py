@@ -170,7 +170,7 @@ def render_map_page(session: Session, user: Any, *, embed: bool = False,
         "embed": embed,
         "drill": drill_id,
         "drillTitle": event_title_of_drill(session, drill_id) if drill_id else None,
-        "i18n": js_messages("live.js"),
+        "i18n": js_messages("live.js", "map_office.js"),
     }
     # folium's own generated markup (registry strings inside it are escaped by _text).
     nonce = csp_nonce()

@@ -1,10 +1,13 @@
 """Recommendation and exclusion reasons in the user's language.
 
 The core (``dispatch.recommend``) states its reasons in English for the command line and the
-JSON contract of ``hailops dispatch recommend``; the consoles show them worded from the
-translation catalogue, with times in Beijing time.  Each known sentence is a pattern with
-its numbers; an unknown sentence is never shown raw in Chinese (a generic label stands in,
-and the API keeps the English in ``reasons``).
+JSON contract of ``hailops dispatch recommend``, and the same reasons as data
+(``reason_details``: a code and its values, :mod:`dispatch.reasons`).  The consoles word each
+from its code through the translation catalogue, times in Beijing time, an equipment without a
+model by its kind's name — nothing is parsed back out of the English.  Documents without
+``reason_details`` (written before it existed) fall back to matching the known sentences; an
+unknown sentence is never shown raw in Chinese (a generic label stands in, and the API keeps
+the English in ``reasons``).
 """
 
 from __future__ import annotations
@@ -168,12 +171,73 @@ def localize_reason(text: str) -> str:
     return str(_("; ")).join(parts)
 
 
+def _words(p: dict[str, str]) -> dict[str, Callable[[], str]]:
+    """Each reason code worded from the catalogue (``p``: its params, times already BJT)."""
+    return {
+        "threat_rank": lambda: _("threat %(t)s: rank %(r)s of %(n)s cells", t=p["threat"],
+                                 r=p["rank"], n=p["cells"]),
+        "engagement_window": lambda: _(
+            "in the engagement area %(a)s–%(b)s (%(s)s min; %(t)s min in all within %(w)s min)",
+            a=p["start"], b=p["end"], s=p["stay"], t=p["in_range"], w=p["window"]),
+        "candidate_rank": lambda: _("candidate %(k)s of %(n)s for this cell", k=p["rank"],
+                                    n=p["candidates"]),
+        "aim": lambda: _("aim %(a)s° / %(e)s° at %(d)s km: seeding height %(h)s m ASL",
+                         a=p["azimuth"], e=p["elevation"], d=p["distance"], h=p["height"]),
+        "aim_below_minimum": lambda: _(
+            "aim needs %(n)s° at %(d)s km, below the minimum elevation %(m)s°: set to the "
+            "minimum, rounds burst above the layer's mid-height",
+            n=p["needed"], d=p["distance"], m=p["limit"]),
+        "aim_above_maximum": lambda: _(
+            "aim needs %(n)s° at %(d)s km, above the maximum elevation %(m)s°: set to the maximum",
+            n=p["needed"], d=p["distance"], m=p["limit"]),
+        "never_in_area": lambda: _(
+            "never in the engagement area within %(w)s min: the path passes %(d)s km away, "
+            "within range but outside the safe sectors or through a no-fire area",
+            w=p["window"], d=p["distance"]),
+        "never_in_range": lambda: _(
+            "never in range within %(w)s min: closest approach %(d)s km, range %(r)s km",
+            w=p["window"], d=p["distance"], r=p["range"]),
+        "no_ammunition": lambda: _("no ammunition for its %(eq)s", eq=p["equipment"]),
+        "below_seeding_layer": lambda: _(
+            "%(eq)s ceiling %(c)s m ASL is below the seeding layer bottom (H0 %(h)s m)",
+            eq=p["equipment"], c=p["ceiling"], h=p["h0"]),
+        "offline": lambda: _("site offline"),
+        "engaged": lambda: _("already engaged in another operation"),
+        "out_of_ammunition": lambda: _("out of ammunition"),
+        "cooldown": lambda: _(
+            "re-engagement cooldown %(n)s min after its last firing (ended %(a)s): ready "
+            "again at %(b)s", n=p["cooldown"], a=p["ended"], b=p["ready"]),
+    }
+
+
+def word_reason(detail: dict[str, Any]) -> str:
+    """One reason given as data (``{"code", "params", "equipment_kind"?}``) in the user's
+    language."""
+    from command.vocabulary import equipment_label
+    from dispatch.reasons import TIME_PARAMS
+
+    params = {str(k): str(v) for k, v in (detail.get("params") or {}).items()}
+    for key in TIME_PARAMS & params.keys():
+        params[key] = _hm(params[key])
+    if detail.get("equipment_kind"):
+        params["equipment"] = equipment_label(str(detail["equipment_kind"]))
+    word = _words(params).get(str(detail.get("code")))
+    try:
+        return word() if word is not None else _("other reason (details in English view)")
+    except KeyError:  # a param missing: never a half-worded sentence
+        return _("other reason (details in English view)")
+
+
 def localize_recommendations(doc: dict[str, Any]) -> dict[str, Any]:
     """Adds ``reasons_text`` to each recommendation and ``reason_text`` to each exclusion
     (the English fields stay as they are: the JSON contract only grows)."""
     for r in doc.get("recommendations", []):
-        r["reasons_text"] = [localize_reason(x) for x in r.get("reasons", [])]
+        details = r.get("reason_details")
+        r["reasons_text"] = ([word_reason(d) for d in details] if details
+                             else [localize_reason(x) for x in r.get("reasons", [])])
     for c in doc.get("cells", []):
         for e in c.get("excluded", []):
-            e["reason_text"] = localize_reason(e.get("reason", ""))
+            details = e.get("reason_details")
+            e["reason_text"] = (_("; ").join(word_reason(d) for d in details) if details
+                                else localize_reason(e.get("reason", "")))
     return doc

@@ -84,20 +84,57 @@ def site_json(site: Site) -> dict[str, Any]:
     }
 
 
-def load_sites(session: Session, county: str | None = None) -> list[Site]:
+def load_sites(
+    session: Session, county: str | None = None, drill_id: str | None = None
+) -> list[Site]:
+    """The sites with their stock; in a drill (``drill_id``) the drill's world: the stock of
+    the drill's ledger (the live entries and the drill's own), and a readiness that follows the
+    drill's operations, never a live operation (see :func:`drill_readiness`)."""
     q = select(SiteRecord).order_by(SiteRecord.code)
     if county is not None:
         q = q.where(SiteRecord.county == county)
+    world = (
+        AmmunitionEntry.drill_id.is_(None)
+        if drill_id is None
+        else (AmmunitionEntry.drill_id.is_(None) | (AmmunitionEntry.drill_id == drill_id))
+    )
     stocks: dict[str, dict[str, int]] = {}
     for code, ammo_type, total in session.execute(
         select(
             AmmunitionEntry.site_code, AmmunitionEntry.ammo_type, func.sum(AmmunitionEntry.delta)
         )
-        .where(AmmunitionEntry.drill_id.is_(None))
+        .where(world)
         .group_by(AmmunitionEntry.site_code, AmmunitionEntry.ammo_type)
     ):
         stocks.setdefault(code, {})[ammo_type] = int(total)  # one query, not one per site
-    return [to_site(r, stocks.get(r.code, {})) for r in session.scalars(q)]
+    sites = [to_site(r, stocks.get(r.code, {})) for r in session.scalars(q)]
+    if drill_id is None:
+        return sites
+    from dataclasses import replace
+
+    from command.models import OperationRecord
+
+    firing = set(
+        session.scalars(
+            select(OperationRecord.site_code).where(
+                OperationRecord.drill_id == drill_id, OperationRecord.state == "firing"
+            )
+        )
+    )
+    return [replace(s, readiness=drill_readiness(s, s.code in firing)) for s in sites]
+
+
+def drill_readiness(site: Site, firing_in_drill: bool) -> Readiness:
+    """A site's readiness in a drill: firing while a drill operation fires, out of ammunition
+    at zero stock of the drill's ledger, offline or standby as the site really is; a live
+    operation's firing is not the drill's (the site is ready in the drill)."""
+    if firing_in_drill:
+        return Readiness.FIRING
+    if not any(n > 0 for n in site.ammunition.values()):
+        return Readiness.OUT_OF_AMMUNITION
+    if site.readiness in (Readiness.OFFLINE, Readiness.STANDBY):
+        return site.readiness
+    return Readiness.READY
 
 
 def replace_registry(

@@ -21,7 +21,7 @@ from dispatch import lifecycle as lc
 from dispatch.clearance import Authority
 from dispatch.conflicts import ConflictKind
 from dispatch.escalation import EscalationKind, EscalationStep
-from dispatch.firing import Observation
+from dispatch.firing import Observation, ViolationKind
 from dispatch.review import Reopen
 from sites.model import EquipmentKind, Readiness
 
@@ -146,6 +146,19 @@ def vocabulary(ammunition_codes: Iterable[str] = ()) -> dict[str, dict[str, str]
                 "escalation", "order not acknowledged"
             ),
             EscalationKind.CLEARANCE_PENDING.value: pgettext("escalation", "clearance pending"),
+        },
+        "violation": {
+            ViolationKind.NOT_ORDERED.value: pgettext("violation", "no order was in force"),
+            ViolationKind.CEASE_FIRE.value: pgettext("violation", "after the cease-fire"),
+            ViolationKind.NO_CLEARANCE.value: pgettext(
+                "violation", "no clearance granted by both ATC and the military"),
+            ViolationKind.REVOKED.value: pgettext("violation", "after the clearance was revoked"),
+            ViolationKind.BEFORE_WINDOW.value: pgettext("violation", "before the cleared window"),
+            ViolationKind.AFTER_WINDOW.value: pgettext("violation", "after the cleared window"),
+            ViolationKind.OUTSIDE_SECTOR.value: pgettext("violation",
+                                                         "azimuth outside the cleared sectors"),
+            ViolationKind.ABOVE_CEILING.value: pgettext("violation",
+                                                        "rounds above the cleared ceiling"),
         },
         "conflict": {
             ConflictKind.CEILING.value: pgettext(

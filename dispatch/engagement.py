@@ -28,6 +28,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from dispatch.reasons import Reason, reason
 from radar.model import TemperatureLevels
 from sites.geometry import bearing_deg, distance_km
 from sites.model import Equipment, EquipmentKind, Site
@@ -57,14 +58,28 @@ def ceiling_asl_m(site: Site, equipment: Equipment) -> float:
 
 def reach_problem(site: Site, equipment: Equipment, layer: SeedingLayer) -> str | None:
     """Why the equipment cannot reach the seeding layer, or ``None`` when it can."""
+    problem = reach_problem_reason(site, equipment, layer)
+    return None if problem is None else problem.text
+
+
+def reach_problem_reason(site: Site, equipment: Equipment, layer: SeedingLayer) -> Reason | None:
+    """:func:`reach_problem` as data (:mod:`dispatch.reasons`)."""
     ceiling = ceiling_asl_m(site, equipment)
     if ceiling < layer.bottom_m:
-        return (
-            f"{equipment.model or equipment.kind.value} ceiling {ceiling:.0f} m ASL "
-            f"({equipment.ceiling_km:g} km above the site) is below the seeding layer bottom "
-            f"(H0 {layer.bottom_m:.0f} m)"
+        return reason(
+            "below_seeding_layer",
+            equipment_kind=equipment_kind_if_unnamed(equipment),
+            equipment=equipment.model or equipment.kind.value,
+            ceiling=f"{ceiling:.0f}",
+            above=f"{equipment.ceiling_km:g}",
+            h0=f"{layer.bottom_m:.0f}",
         )
     return None
+
+
+def equipment_kind_if_unnamed(equipment: Equipment) -> str | None:
+    """The equipment's kind code when it has no model (then the kind names it)."""
+    return None if equipment.model else equipment.kind.value
 
 
 def aim_height_m(site: Site, equipment: Equipment, layer: SeedingLayer) -> float:
@@ -80,6 +95,7 @@ class Aim:
     distance_km: float
     aim_height_m: float  # metres above sea level
     reasons: tuple[str, ...] = ()
+    details: tuple[Reason, ...] = ()  # the reasons as data (dispatch.reasons)
 
 
 def flat_fire_elevation_deg(height_above_site_m: float, distance_m: float) -> float:
@@ -94,19 +110,33 @@ def aim_from_geometry(
     height = aim_height_m(site, equipment, layer)
     needed = flat_fire_elevation_deg(height - site.elevation_m, distance_km * 1000.0)
     elevation = min(max(needed, equipment.min_elevation_deg), equipment.max_elevation_deg)
-    reasons: tuple[str, ...] = ()
+    details: tuple[Reason, ...] = ()
     if needed < equipment.min_elevation_deg:
-        reasons = (
-            f"aim needs {needed:.1f}° at {distance_km:.1f} km (flat-fire), below the minimum "
-            f"elevation {equipment.min_elevation_deg:g}°: set to the minimum, rounds burst "
-            "above the layer's mid-height",
+        details = (
+            reason(
+                "aim_below_minimum",
+                needed=f"{needed:.1f}",
+                distance=f"{distance_km:.1f}",
+                limit=f"{equipment.min_elevation_deg:g}",
+            ),
         )
     elif needed > equipment.max_elevation_deg:
-        reasons = (
-            f"aim needs {needed:.1f}° at {distance_km:.1f} km (flat-fire), above the maximum "
-            f"elevation {equipment.max_elevation_deg:g}°: set to the maximum",
+        details = (
+            reason(
+                "aim_above_maximum",
+                needed=f"{needed:.1f}",
+                distance=f"{distance_km:.1f}",
+                limit=f"{equipment.max_elevation_deg:g}",
+            ),
         )
-    return Aim(round(azimuth_deg, 1), round(elevation, 1), distance_km, height, reasons)
+    return Aim(
+        round(azimuth_deg, 1),
+        round(elevation, 1),
+        distance_km,
+        height,
+        tuple(d.text for d in details),
+        details,
+    )
 
 
 def aim_at(site: Site, equipment: Equipment, layer: SeedingLayer, lon: float, lat: float) -> Aim:

@@ -67,8 +67,10 @@ from dispatch.engagement import (
     aim_height_m,
     ammunition_types,
     ceiling_asl_m,
-    reach_problem,
+    equipment_kind_if_unnamed,
+    reach_problem_reason,
 )
+from dispatch.reasons import Reason, joined, reason
 from radar.model import HailCell, TemperatureLevels
 from sites.geometry import LocalFrame, engagement_polygon_local, local_frame
 from sites.model import Equipment, EquipmentKind, Readiness, Site
@@ -270,12 +272,14 @@ class Candidate:
     readiness: Readiness
     max_altitude_m: float
     reasons: tuple[str, ...] = ()
+    details: tuple[Reason, ...] = ()
 
 
 @dataclass(frozen=True)
 class Exclusion:
     site_code: str
-    reason: str
+    reason: str  # the English sentence (the JSON contract)
+    details: tuple[Reason, ...] = ()  # the same as data (``reason_details``)
 
 
 @dataclass(frozen=True)
@@ -302,6 +306,7 @@ class Recommendation:
     reasons: tuple[str, ...]
     threat: float
     confirmed: bool | None = None  # the forecaster confirmed the storm (step 7); None: unknown
+    details: tuple[Reason, ...] = ()  # ``reasons`` as data (dispatch.reasons)
 
 
 @dataclass(frozen=True)
@@ -334,21 +339,18 @@ def _site_exclusion(
     engaged: Collection[str],
     ready_at: datetime | None = None,
     cooldown_min: float = 0.0,
-) -> str | None:
+) -> Reason | None:
     if site.readiness == Readiness.OFFLINE:
-        return "offline"
+        return reason("offline")
     if site.code in engaged or site.readiness == Readiness.FIRING:
-        return "already engaged in another operation"
+        return reason("engaged")
     if site.readiness == Readiness.OUT_OF_AMMUNITION or not any(
         n > 0 for n in site.ammunition.values()
     ):
-        return "out of ammunition"
+        return reason("out_of_ammunition")
     if ready_at is not None:
         ended = ready_at - timedelta(minutes=cooldown_min)
-        return (
-            f"re-engagement cooldown {cooldown_min:g} min after its last firing (ended "
-            f"{iso_utc(ended)}): ready again at {iso_utc(ready_at)}"
-        )
+        return reason("cooldown", cooldown=f"{cooldown_min:g}", ended=ended, ready=ready_at)
     return None
 
 
@@ -391,24 +393,25 @@ def _usable_pieces(
     engaged: Collection[str],
     config: RecommendConfig,
     cooling: Mapping[str, datetime] | None = None,
-) -> tuple[NDArray[np.bool_], dict[int, str]]:
+) -> tuple[NDArray[np.bool_], dict[int, tuple[Reason, ...]]]:
     """Which (site, piece) rows can engage at all, and why each excluded site cannot."""
     usable = np.zeros(len(index.rows), dtype=bool)
-    site_reason: dict[int, str] = {}
-    piece_problems: dict[int, list[str]] = {}
+    site_reason: dict[int, tuple[Reason, ...]] = {}
+    piece_problems: dict[int, list[Reason]] = {}
     cooling = cooling or {}
     for r, (i, j) in enumerate(index.rows):
         site = index.sites[i]
-        reason = _site_exclusion(
+        excluded = _site_exclusion(
             site, engaged, cooling.get(site.code), config.reengage_cooldown_min
         )
-        if reason is not None:
-            site_reason[i] = reason
+        if excluded is not None:
+            site_reason[i] = (excluded,)
             continue
         equipment = site.equipment[j]
-        problem = reach_problem(site, equipment, layer)
+        problem = reach_problem_reason(site, equipment, layer)
         if problem is None and not _suggest_ammunition(site, equipment, config):
-            problem = f"no ammunition for its {equipment.model or equipment.kind.value}"
+            problem = reason("no_ammunition", equipment=equipment.model or equipment.kind.value,
+                             equipment_kind=equipment_kind_if_unnamed(equipment))
         if problem is None:
             usable[r] = True
         else:
@@ -416,7 +419,7 @@ def _usable_pieces(
     usable_sites = {index.rows[r][0] for r in np.flatnonzero(usable).tolist()}
     for i, problems in piece_problems.items():
         if i not in usable_sites:
-            site_reason[i] = "; ".join(problems)
+            site_reason[i] = tuple(problems)
     return usable, site_reason
 
 
@@ -530,6 +533,7 @@ def recommend(
             readiness=site.readiness,
             max_altitude_m=ceiling_asl_m(site, equipment),
             reasons=aim.reasons,
+            details=aim.details,
         )
         previous = best.get((i, c))
         if previous is None or _rank_key(candidate) < _rank_key(previous):
@@ -541,13 +545,10 @@ def recommend(
         excluded: list[Exclusion] = []
         for i in np.flatnonzero(closeness[:, c] <= config.near_miss_ranges).tolist():
             if i in site_reason:
-                excluded.append(Exclusion(sites[i].code, site_reason[i]))
+                excluded.append(Exclusion(sites[i].code, joined(site_reason[i]), site_reason[i]))
             elif (i, c) not in best:
-                excluded.append(
-                    Exclusion(
-                        sites[i].code, _never_in_range(sites[i], float(closest_km[i, c]), config)
-                    )
-                )
+                never = _never_in_range(sites[i], float(closest_km[i, c]), config)
+                excluded.append(Exclusion(sites[i].code, never.text, (never,)))
         when = reach_s[c]
         assessments.append(
             CellAssessment(
@@ -584,18 +585,13 @@ def _rank_key(candidate: Candidate) -> tuple[datetime, float, float, int]:
     )
 
 
-def _never_in_range(site: Site, closest_km: float, config: RecommendConfig) -> str:
+def _never_in_range(site: Site, closest_km: float, config: RecommendConfig) -> Reason:
     reach = max(e.range_km for e in site.equipment)
     if closest_km <= reach:
-        return (
-            f"never in the engagement area within {config.window_min:g} min: the path passes "
-            f"{closest_km:.1f} km away, within range but outside the safe sectors or through a "
-            "no-fire area"
-        )
-    return (
-        f"never in range within {config.window_min:g} min: closest approach {closest_km:.1f} km, "
-        f"range {reach:g} km"
-    )
+        return reason("never_in_area", window=f"{config.window_min:g}",
+                      distance=f"{closest_km:.1f}")
+    return reason("never_in_range", window=f"{config.window_min:g}",
+                  distance=f"{closest_km:.1f}", range=f"{reach:g}")
 
 
 def _aim_in_run(
@@ -671,17 +667,18 @@ def _assign(
             (n, cand) for n, cand in enumerate(assessment.candidates, 1) if cand.site_code == code
         )
         stay_min = (cand.window_end - cand.window_start).total_seconds() / 60.0
-        reasons = [
-            f"threat {assessment.threat:.2f}: rank {threat_rank[c]} of {len(assessments)} cells",
-            f"in the engagement area {iso_utc(cand.window_start)}–{iso_utc(cand.window_end)} "
-            f"({stay_min:.0f} min; {cand.time_in_range_s / 60.0:.0f} min in all within "
-            f"{config.window_min:g} min)",
-            f"candidate {rank} of {len(assessment.candidates)} for this cell",
-            f"aim {cand.aim.azimuth_deg:.1f}° / {cand.aim.elevation_deg:.1f}° at "
-            f"{cand.aim.distance_km:.1f} km: seeding height {cand.aim.aim_height_m:.0f} m "
-            f"(flat-fire)",
-            *cand.reasons,
-        ]
+        details = (
+            reason("threat_rank", threat=f"{assessment.threat:.2f}", rank=threat_rank[c],
+                   cells=len(assessments)),
+            reason("engagement_window", start=cand.window_start, end=cand.window_end,
+                   stay=f"{stay_min:.0f}", in_range=f"{cand.time_in_range_s / 60.0:.0f}",
+                   window=f"{config.window_min:g}"),
+            reason("candidate_rank", rank=rank, candidates=len(assessment.candidates)),
+            reason("aim", azimuth=f"{cand.aim.azimuth_deg:.1f}",
+                   elevation=f"{cand.aim.elevation_deg:.1f}", distance=f"{cand.aim.distance_km:.1f}",
+                   height=f"{cand.aim.aim_height_m:.0f}"),
+            *cand.details,
+        )
         out.append(
             Recommendation(
                 cell_id=cand.cell_id,
@@ -692,9 +689,10 @@ def _assign(
                 elevation_deg=cand.aim.elevation_deg,
                 ammunition=dict(cand.ammunition),
                 max_altitude_m=cand.max_altitude_m,
-                reasons=tuple(reasons),
+                reasons=tuple(d.text for d in details),
                 threat=assessment.threat,
                 confirmed=None if assessment.review is None else assessment.review == "confirmed",
+                details=details,
             )
         )
     return tuple(out)
@@ -722,6 +720,8 @@ def recommendations_to_json(result: RecommendationSet) -> dict[str, Any]:
                 "max_altitude_m": round(r.max_altitude_m),
                 "threat": r.threat,
                 "reasons": list(r.reasons),
+                # The same reasons as data, for screens that word them in their own language.
+                "reason_details": [d.to_json() for d in r.details],
                 # The forecaster confirmed the storm (None: not known here, e.g. the CLI).
                 "confirmed": r.confirmed,
             }
@@ -744,7 +744,14 @@ def recommendations_to_json(result: RecommendationSet) -> dict[str, Any]:
                     }
                     for cand in a.candidates
                 ],
-                "excluded": [{"site_code": e.site_code, "reason": e.reason} for e in a.excluded],
+                "excluded": [
+                    {
+                        "site_code": e.site_code,
+                        "reason": e.reason,
+                        "reason_details": [d.to_json() for d in e.details],
+                    }
+                    for e in a.excluded
+                ],
                 "review": a.review,
                 "confirmed": None if a.review is None else a.review == "confirmed",
             }

@@ -55,7 +55,12 @@ def counties() -> Any:
 @bp.get("/sites")
 @login_required_any
 def list_sites() -> Any:
-    sites = load_sites(get_session(), county=_county_scope())
+    """The sites with stock and readiness; ``?drill=ID``: in that drill's world."""
+    from command.web.scope import requested_drill
+
+    drill = requested_drill()
+    sites = load_sites(get_session(), county=_county_scope(),
+                       drill_id=None if drill is None else drill.id)
     return jsonify({"sites": [site_json(s) for s in sites]})
 
 

@@ -3,10 +3,10 @@
  * request. */
 (function () {
   "use strict";
-  const H = window.HO, T = H.T, esc = H.esc;
+  const H = window.HO, _ = H._, esc = H.esc;
   const me = H.boot.authority;
   const other = me === "atc" ? "military" : "atc";
-  const otherLabel = me === "atc" ? T("军方", "Military") : T("机场空管", "Airport ATC");
+  const otherLabel = H.label("authority", other);
   let selected = null;
   let airport = null; // {lat, lon, icao, name_zh, name_en}
   /** Distance (km) and bearing (° from true north) from the airport to a point. */
@@ -74,23 +74,23 @@
   function sectorsText(r) { return (r.sectors || []).map(s => H.fmt(s.start_deg) + "°–" + H.fmt(s.end_deg) + "°").join(", "); }
   function exportLinks(op) {
     const base = "/api/operations/" + encodeURIComponent(op.id) + "/clearance-request";
-    return '<a href="' + base + '?format=text" target="_blank" rel="noopener">' + T("QX/T 422 申请单", "QX/T 422 application") +
+    return '<a href="' + base + '?format=text" target="_blank" rel="noopener">' + esc(_("QX/T 422 application")) +
       '</a> · <a href="' + base + '" target="_blank" rel="noopener">JSON</a>';
   }
   function details(op) {
     const r = req(op);
     return '<dl class="kv">' +
-      "<dt>" + T("作业点", "Site") + "</dt><dd><b>" + esc(r.site_code) + "</b> " + esc(r.site_name) + "</dd>" +
-      "<dt>" + T("位置", "Position") + "</dt><dd>" + r.lon.toFixed(4) + "°E " + r.lat.toFixed(4) + "°N · " + H.fmt(r.site_elevation_m) + " m</dd>" +
+      "<dt>" + esc(_("Site")) + "</dt><dd><b>" + esc(r.site_code) + "</b> " + esc(r.site_name) + "</dd>" +
+      "<dt>" + esc(_("Position")) + "</dt><dd>" + r.lon.toFixed(4) + "°E " + r.lat.toFixed(4) + "°N · " + H.fmt(r.site_elevation_m) + " m</dd>" +
       (airport ? (function () { const d = fromAirport(r.lat, r.lon);
-        return "<dt>" + T("距机场", "From airport") + '</dt><dd class="from-airport"><b>' + H.fmt(d.km, 1) + " km</b> · " + T("方位 ", "bearing ") + H.fmt(d.deg) + "°（" + H.compass(d.deg) + "）" +
+        return "<dt>" + esc(_("From airport")) + '</dt><dd class="from-airport"><b>' + H.fmt(d.km, 1) + " km</b> · " + esc(_("bearing %(deg)s° (%(point)s)", { deg: H.fmt(d.deg), point: H.compass(d.deg) })) +
           " · " + esc(airport.icao) + "</dd>"; })() : "") +
-      "<dt>" + T("作业工具", "Weapon") + "</dt><dd>" + esc(r.weapon_model || r.weapon) + " · " + T("射程 ", "range ") + H.fmt(r.range_km, 1) + " km</dd>" +
-      "<dt>" + T("射击方位", "Sector") + "</dt><dd>" + esc(sectorsText(r)) + "</dd>" +
-      "<dt>" + T("作业高度", "Altitude") + "</dt><dd><b>" + H.fmt(r.altitude.floor_m) + "–" + H.fmt(r.altitude.ceiling_m) + T(" m（海拔）", " m ASL") + "</b></dd>" +
-      "<dt>" + T("时间窗口", "Window") + "</dt><dd><b>" + H.bjt(r.window.start).slice(0, 5) + "–" + H.bjt(r.window.end).slice(0, 5) + "</b> " + T("北京时间", "BJT") + "</dd>" +
-      "<dt>" + T("申请人", "Requested by") + "</dt><dd>" + esc(r.contact.name) + (r.contact.role === "commander" ? T("（指挥员）", " (commander)") : "") + " " +
-        (r.contact.phone ? '<a href="tel:' + esc(r.contact.phone) + '">' + esc(r.contact.phone) + "</a>" : T("（无登记电话）", "(no phone registered)")) + "</dd>" +
+      "<dt>" + esc(_("Weapon")) + "</dt><dd>" + esc(r.weapon_model || H.label("equipment", r.weapon)) + " · " + esc(_("range %(km)s km", { km: H.fmt(r.range_km, 1) })) + "</dd>" +
+      "<dt>" + esc(_("Sector")) + "</dt><dd>" + esc(sectorsText(r)) + "</dd>" +
+      "<dt>" + esc(_("Altitude")) + "</dt><dd><b>" + esc(_("%(m)s m ASL", { m: H.fmt(r.altitude.floor_m) + "–" + H.fmt(r.altitude.ceiling_m) })) + "</b></dd>" +
+      "<dt>" + esc(_("Window")) + "</dt><dd><b>" + H.bjt(r.window.start).slice(0, 5) + "–" + H.bjt(r.window.end).slice(0, 5) + "</b> " + esc(_("BJT")) + "</dd>" +
+      "<dt>" + esc(_("Requested by")) + "</dt><dd>" + esc(r.contact.name) + (r.contact.role === "commander" ? esc(_(" (commander)")) : "") + " " +
+        (r.contact.phone ? '<a href="tel:' + esc(r.contact.phone) + '">' + esc(r.contact.phone) + "</a>" : esc(_("(no phone registered)"))) + "</dd>" +
       "</dl>";
   }
   /** The intersection granted so far, when the other authority narrowed it (issue 11). */
@@ -99,33 +99,33 @@
     if (!env || !(env.granted_by || []).length) return "";
     const n = env.narrowed_by || {};
     const parts = [];
-    if (env.window) parts.push(T("窗口 ", "window ") + H.bjt(env.window[0]).slice(0, 5) + "–" + H.bjt(env.window[1]).slice(0, 5) + (n.window ? " ▼" : ""));
-    parts.push(T("限高 ", "ceiling ") + H.fmt(env.ceiling_m) + T(" m（海拔）", " m ASL") + (n.ceiling_m ? " ▼" : ""));
-    if (env.sectors) parts.push(T("扇区 ", "sectors ") + env.sectors.map(s => H.fmt(s[0]) + "°–" + H.fmt(s[1]) + "°").join(", ") + (n.sectors ? " ▼" : ""));
+    if (env.window) parts.push(_("window") + " " + H.bjt(env.window[0]).slice(0, 5) + "–" + H.bjt(env.window[1]).slice(0, 5) + (n.window ? " ▼" : ""));
+    parts.push(_("ceiling %(m)s m ASL", { m: H.fmt(env.ceiling_m) }) + (n.ceiling_m ? " ▼" : ""));
+    if (env.sectors) parts.push(_("sectors") + " " + env.sectors.map(s => H.fmt(s[0]) + "°–" + H.fmt(s[1]) + "°").join(", ") + (n.sectors ? " ▼" : ""));
     const narrowed = Object.keys(n).length > 0;
-    return '<p class="small envelope" data-envelope="' + esc(op.id) + '"><b>' + esc(T("当前许可交集", "Cleared so far")) + "</b>" +
-      (narrowed ? esc(T("（▼ 已被收窄）", " (▼ narrowed)")) : "") + ": " + esc(parts.join(" · ")) + "</p>";
+    return '<p class="small envelope" data-envelope="' + esc(op.id) + '"><b>' + esc(_("Cleared so far")) + "</b>" +
+      (narrowed ? esc(_(" (▼ narrowed)")) : "") + ": " + esc(parts.join(" · ")) + "</p>";
   }
   function renderPending() {
     const list = visible().filter(isPending).sort((a, b) => (req(a).requested_at < req(b).requested_at ? -1 : 1));
     document.getElementById("pending-count").textContent = list.length ? String(list.length) : "";
     document.getElementById("pending-count").classList.toggle("hot", list.length > 0);
     const box = document.getElementById("pending");
-    if (!list.length) { box.innerHTML = '<p class="muted">' + T("暂无待批空域申请", "No pending clearance requests") + "</p>"; return; }
+    if (!list.length) { box.innerHTML = '<p class="muted">' + esc(_("No pending clearance requests")) + "</p>"; return; }
     if (!selected || !visible().some(o => o.id === selected)) selected = list[0].id;
     box.innerHTML = list.map(function (op) {
       const r = req(op), oc = clockOf(op, other);
       const fresh = (flashUntil.get(op.id) || 0) > Date.now();
       return '<article class="req-card' + (op.id === selected ? " selected" : "") + (fresh ? " flashing" : "") + '" data-op="' + esc(op.id) + '">' +
-        '<header><b>' + esc(r.site_code) + "</b> " + H.stateBadge(op.state) + ' <span class="req-clock">' + T("等待 ", "waiting ") + H.approvalCell(op, me) + "</span></header>" +
+        '<header><b>' + esc(r.site_code) + "</b> " + H.stateBadge(op.state) + ' <span class="req-clock">' + esc(_("waiting")) + " " + H.approvalCell(op, me) + "</span></header>" +
         details(op) +
         '<p class="small">' + esc(otherLabel) + ": " + H.approvalCell(op, other) + (oc.state === "granted" ? " ✓" : "") + "</p>" +
         envelopeNote(op) +
         '<form class="grant-form form-grid compact" data-op="' + esc(op.id) + '">' +
-        "<label>" + T("窗口结束（可缩短）", "Window end (narrow)") + ' <input type="text" inputmode="numeric" pattern="[0-2][0-9]:[0-5][0-9]" placeholder="HH:MM" name="end" value="' + H.bjt(r.window.end).slice(0, 5) + '"></label>' +
-        "<label>" + T("限高 m 海拔（可降低）", "Ceiling m ASL (lower)") + ' <input type="number" name="ceiling_m" min="0" step="100" value="' + Math.round(r.altitude.ceiling_m) + '"></label>' +
-        '<div class="row"><button type="submit" class="ok" data-do="grant">' + T("批准", "Grant") + '</button> <button type="button" class="danger" data-do="deny">' +
-        T("拒绝", "Deny") + "</button></div></form>" +
+        "<label>" + esc(_("Window end (narrow)")) + ' <input type="text" inputmode="numeric" pattern="[0-2][0-9]:[0-5][0-9]" placeholder="HH:MM" name="end" value="' + H.bjt(r.window.end).slice(0, 5) + '"></label>' +
+        "<label>" + esc(_("Ceiling m ASL (lower)")) + ' <input type="number" name="ceiling_m" min="0" step="100" value="' + Math.round(r.altitude.ceiling_m) + '"></label>' +
+        '<div class="row"><button type="submit" class="ok" data-do="grant">' + esc(_("Grant")) + '</button> <button type="button" class="danger" data-do="deny">' +
+        esc(_("Deny")) + "</button></div></form>" +
         '<p class="small">' + exportLinks(op) + "</p></article>";
     }).join("");
   }
@@ -133,17 +133,17 @@
     const list = visible().filter(op => !isPending(op) && !H.CLOSED.has(op.state))
       .concat(visible().filter(op => H.CLOSED.has(op.state)).sort((a, b) => (a.deadline < b.deadline ? 1 : -1)).slice(0, 8));
     const box = document.getElementById("active");
-    if (!list.length) { box.innerHTML = '<p class="muted">' + T("暂无", "None") + "</p>"; return; }
-    box.innerHTML = '<table class="grid compact"><thead><tr><th>' + T("作业点", "Site") + "</th><th>" + T("状态", "State") + "</th><th>" +
-      T("批复窗口", "Cleared window") + "</th><th>" + T("限高", "Ceiling") + "</th><th>" + T("本方", "Mine") + "</th><th>" + esc(otherLabel) +
-      "</th><th>" + T("剩余", "Ends in") + "</th><th></th></tr></thead><tbody>" + list.map(function (op) {
+    if (!list.length) { box.innerHTML = '<p class="muted">' + esc(_("None")) + "</p>"; return; }
+    box.innerHTML = '<table class="grid compact"><thead><tr><th>' + esc(_("Site")) + "</th><th>" + esc(_("State")) + "</th><th>" +
+      esc(_("Cleared window")) + "</th><th>" + esc(_("Ceiling")) + "</th><th>" + esc(_("Mine")) + "</th><th>" + esc(otherLabel) +
+      "</th><th>" + esc(_("Ends in")) + "</th><th></th></tr></thead><tbody>" + list.map(function (op) {
         const c = op.cleared, mine = clockOf(op).state;
         const canRevoke = mine === "granted" && ["clearance_requested", "cleared", "ordered", "acknowledged", "firing"].includes(op.state);
-        return '<tr data-op="' + esc(op.id) + '"><td><b>' + esc(op.site_code) + "</b>" + (op.storm_name ? '<br><span class="muted small storm-name">' + esc(H.stormName(op)) + "</span>" : "") + "</td><td>" + H.stateBadge(op.state) + (op.cease_fire ? ' <span class="state state-recalled">' + T("停火", "cease-fire") + "</span>" : "") +
-          "</td><td>" + (c ? H.bjt(c.window[0]).slice(0, 5) + "–" + H.bjt(c.window[1]).slice(0, 5) : "—") + "</td><td>" + (c ? H.fmt(c.ceiling_m) + T(" m（海拔）", " m ASL") + (c.standing ? T(" 长期", " standing") : "") : "—") +
+        return '<tr data-op="' + esc(op.id) + '"><td><b>' + esc(op.site_code) + "</b>" + (op.storm_name ? '<br><span class="muted small storm-name">' + esc(H.stormName(op)) + "</span>" : "") + "</td><td>" + H.stateBadge(op.state) + (op.cease_fire ? ' <span class="state state-recalled">' + esc(_("cease-fire")) + "</span>" : "") +
+          "</td><td>" + (c ? H.bjt(c.window[0]).slice(0, 5) + "–" + H.bjt(c.window[1]).slice(0, 5) : "—") + "</td><td>" + (c ? esc(_("%(m)s m ASL", { m: H.fmt(c.ceiling_m) })) + (c.standing ? " " + esc(_("(standing agreement)")) : "") : "—") +
           "</td><td>" + H.approvalCell(op, me) + "</td><td>" + H.approvalCell(op, other) + "</td><td>" +
           (H.CLOSED.has(op.state) ? "—" : '<span class="countdown" data-until="' + esc(op.deadline) + '"></span>') + "</td><td>" +
-          (canRevoke ? '<button type="button" class="danger" data-do="revoke">' + T("撤销许可", "Revoke") + "</button> " : "") +
+          (canRevoke ? '<button type="button" class="danger" data-do="revoke">' + esc(_("Revoke clearance")) + "</button> " : "") +
           '<a class="small" href="/api/operations/' + encodeURIComponent(op.id) + '/clearance-request?format=text" target="_blank" rel="noopener">QX/T 422</a></td></tr>';
       }).join("") + "</tbody></table>";
   }
@@ -159,10 +159,10 @@
       if (!ev.target.closest("form, a") && selected !== op.id) { selected = op.id; renderAll(); }
       return;
     }
-    const reason = await H.askReason(T("拒绝空域申请 ", "Deny clearance for ") + op.site_code);
+    const reason = await H.askReason(_("Deny clearance for %(site)s", { site: op.site_code }));
     if (!reason) return;
     const done = await H.act(btn, "POST", "/api/operations/" + encodeURIComponent(op.id) + "/deny", { reason },
-      op.id + ":deny:" + op.history.length, T("已拒绝 ", "Denied ") + op.site_code);
+      op.id + ":deny:" + op.history.length, _("Denied: %(site)s", { site: op.site_code }));
     if (done) { H.upsert(done); renderAll(); }
   });
   document.getElementById("pending").addEventListener("submit", async function (ev) {
@@ -178,17 +178,17 @@
     const ceiling = Number(form.ceiling_m.value);
     if (form.ceiling_m.value && Math.abs(ceiling - r.altitude.ceiling_m) >= 1) body.ceiling_m = ceiling;
     const done = await H.act(form.querySelector("button[type=submit]"), "POST", "/api/operations/" + encodeURIComponent(op.id) + "/grant", body,
-      op.id + ":grant:" + op.history.length, T("已批准 ", "Granted ") + op.site_code);
+      op.id + ":grant:" + op.history.length, _("Granted: %(site)s", { site: op.site_code }));
     if (done) { H.upsert(done); renderAll(); }
   });
   document.getElementById("active").addEventListener("click", async function (ev) {
     const btn = ev.target.closest("button[data-do=revoke]");
     if (!btn) return;
     const op = H.ops.get(btn.closest("tr").dataset.op);
-    const reason = await H.askReason(T("撤销空域许可（立即停火）", "Revoke clearance (immediate cease-fire)") + " · " + op.site_code, false);
+    const reason = await H.askReason(_("Revoke clearance (immediate cease-fire)") + " · " + op.site_code, false);
     if (reason === null) return;
     const done = await H.act(btn, "POST", "/api/operations/" + encodeURIComponent(op.id) + "/revoke", { reason },
-      op.id + ":revoke:" + op.history.length, T("已撤销 ", "Revoked ") + op.site_code);
+      op.id + ":revoke:" + op.history.length, _("Revoked: %(site)s", { site: op.site_code }));
     if (done) { H.upsert(done); renderAll(); }
   });
 
@@ -201,19 +201,19 @@
   }
   function renderAgreements() {
     const box = document.getElementById("agreements");
-    const hours = a => (a.daily_start === a.daily_end ? T("全天", "all day") : String(a.daily_start).slice(0, 5) + "–" + String(a.daily_end).slice(0, 5));
-    box.innerHTML = agreements.length ? '<table class="grid compact"><thead><tr><th>' + T("作业点", "Site") + "</th><th>" + T("批准方", "Authority") + "</th><th>" +
-      T("扇区", "Sectors") + "</th><th>" + T("限高", "Ceiling") + "</th><th>" + T("每日时段（北京时间）", "Daily (BJT)") + "</th><th></th></tr></thead><tbody>" +
-      agreements.map(a => '<tr data-id="' + esc(a.id) + '"><td><b>' + esc(a.site_code) + "</b></td><td>" + esc(a.authority === "atc" ? T("机场空管", "ATC") : T("军方", "Military")) +
+    const hours = a => (a.daily_start === a.daily_end ? _("all day") : String(a.daily_start).slice(0, 5) + "–" + String(a.daily_end).slice(0, 5));
+    box.innerHTML = agreements.length ? '<table class="grid compact"><thead><tr><th>' + esc(_("Site")) + "</th><th>" + esc(_("Authority")) + "</th><th>" +
+      esc(_("Sectors")) + "</th><th>" + esc(_("Ceiling")) + "</th><th>" + esc(_("Daily (BJT)")) + "</th><th></th></tr></thead><tbody>" +
+      agreements.map(a => '<tr data-id="' + esc(a.id) + '"><td><b>' + esc(a.site_code) + "</b></td><td>" + esc(H.label("authority", a.authority)) +
         "</td><td>" + esc(sectorsText(a)) + "</td><td>" + H.fmt(a.ceiling_m) + " m</td><td>" + esc(hours(a)) + "</td><td>" +
-        (a.authority === me ? '<button type="button" class="secondary" data-do="revoke-agreement">' + T("撤销", "Revoke") + "</button>" : "") + "</td></tr>").join("") +
-      "</tbody></table>" : '<p class="muted">' + T("暂无长期协议", "No standing agreements") + "</p>";
+        (a.authority === me ? '<button type="button" class="secondary" data-do="revoke-agreement">' + esc(_("Revoke")) + "</button>" : "") + "</td></tr>").join("") +
+      "</tbody></table>" : '<p class="muted">' + esc(_("No standing agreements")) + "</p>";
   }
   document.getElementById("agreements").addEventListener("click", async function (ev) {
     const btn = ev.target.closest("button[data-do=revoke-agreement]");
     if (!btn) return;
     const id = btn.closest("tr").dataset.id;
-    if (await H.act(btn, "DELETE", "/api/standing-agreements/" + encodeURIComponent(id), {}, "agreement-revoke:" + id, T("协议已撤销", "Agreement revoked"))) loadAgreements();
+    if (await H.act(btn, "DELETE", "/api/standing-agreements/" + encodeURIComponent(id), {}, "agreement-revoke:" + id, _("Agreement revoked"))) loadAgreements();
   });
   const agForm = document.getElementById("agreement-form");
   agForm.addEventListener("submit", async function (ev) {
@@ -221,7 +221,7 @@
     const sectors = agForm.sectors.value.split(",").map(s => s.split("-").map(Number));
     const body = { site_code: agForm.site_code.value, sectors, ceiling_m: Number(agForm.ceiling_m.value),
       daily_start: agForm.daily_start.value || "00:00", daily_end: agForm.daily_end.value || "00:00" };
-    if (await H.act(document.getElementById("ag-submit"), "POST", "/api/standing-agreements", body, "agreement:" + JSON.stringify(body), T("协议已添加", "Agreement added"))) loadAgreements();
+    if (await H.act(document.getElementById("ag-submit"), "POST", "/api/standing-agreements", body, "agreement:" + JSON.stringify(body), _("Agreement added"))) loadAgreements();
   });
   async function loadSites() {
     const r = await H.api("GET", "/api/sites");
@@ -238,7 +238,7 @@
     if (isPending(op) && (!before || !isPending(before))) {
       flashUntil.set(op.id, Date.now() + 15000);
       selected = op.id;
-      H.alarm(T("新的空域申请: ", "New clearance request: ") + op.site_code + " " + H.bjt(req(op).window.start).slice(0, 5) + "–" +
+      H.alarm(_("New clearance request:") + " " + op.site_code + " " + H.bjt(req(op).window.start).slice(0, 5) + "–" +
         H.bjt(req(op).window.end).slice(0, 5) + " ≤" + H.fmt(req(op).altitude.ceiling_m) + " m", { pulses: 4 });
       setTimeout(renderAll, 15100);
     }

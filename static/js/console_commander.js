@@ -101,7 +101,7 @@
         '" data-action="' + a[0] + '"' + (a[0] === "order" && blocked ? ' disabled title="' + esc(_("the plan lies outside the cleared airspace: amend first")) + '"' : "") +
         ">" + esc(BUTTON[a[0]]) + "</button>").join(" ");
       const warn = (op.violations || []).length ? ' <span class="state state-denied" title="' +
-        esc(op.violations.map(v => v.message_text || v.message).join("\n")) + '">' + esc(_("violations %(n)s", { n: op.violations.length })) + "</span>" : "";
+        esc(op.violations.map(H.violationText).join("\n")) + '">' + esc(_("violations %(n)s", { n: op.violations.length })) + "</span>" : "";
       const cease = op.cease_fire ? ' <span class="state state-recalled">' + esc(_("cease-fire")) + "</span>" : "";
       const last = H.lastEntry(op);
       return '<tr id="op-' + esc(op.id) + '" data-state="' + esc(op.state) + '">' +
@@ -305,6 +305,7 @@
 
   // --- loading and live ------------------------------------------------------------------------
   const ALERTING = new Set(["deny", "revoke", "report", "recall"]);
+  const DRILL_READINESS = new Set(["start-firing", "recall", "expire", "cancel"]);
   async function loadSites() {
     const r = await H.api("GET", "/api/sites");
     if (!r.ok) return;
@@ -332,7 +333,8 @@
     const before = H.ops.get(op.id);
     if (!H.upsert(op)) return;
     if (ALERTING.has(data.action) || (op.state === "cleared" && (!before || before.state !== "cleared"))) alertsLater();
-    if (data.action === "report") loadSites();
+    // Inside a drill readiness follows the drill's operations (no site.status is sent).
+    if (data.action === "report" || (H.boot.drill && DRILL_READINESS.has(data.action))) loadSites();
     if (!arrivals[op.cell_id]) loadArrivals().then(renderOps);
     renderOps(); renderRecs(); renderBoard();
   });

@@ -59,7 +59,11 @@
   function stateLabel(s) { return label("state", s); }
   function stateBadge(s) { return '<span class="state state-' + esc(s) + '">' + esc(stateLabel(s)) + "</span>"; }
   function ammoLabel(k) { return label("ammunition", k); }
-  function qty(q) { return Object.keys(q || {}).map(k => ammoLabel(k) + " ×" + q[k]).join(", ") || "—"; }
+  /** A firing violation in words: its time (BJT) and each rule it broke, from the vocabulary. */
+  function violationText(v) {
+    return _("firing at %(t)s: %(what)s", { t: bjt(v.at), what: (v.kinds || []).map(k => label("violation", k)).join(_("; ")) });
+  }
+  function qty(q) { return Object.keys(q || {}).map(k => ammoLabel(k) + " ×" + q[k]).join(_(", ")) || "—"; }
   const countyNames = {};
   (boot.counties || []).forEach(c => { countyNames[c.key] = zh ? c.name_zh : c.name_en; });
   function countyName(key) { return countyNames[key] || key; }
@@ -418,7 +422,7 @@
   }
   loadEscalations();
 
-  window.HO = { _, label, VOCAB, askReason, url, countyName, stormName,  boot, zh, T, bjt, bjtDateTime, bjtToIso, bjtNowHms, dur, fmt, esc, stateLabel, stateBadge,
+  window.HO = { _, violationText, label, VOCAB, askReason, url, countyName, stormName,  boot, zh, T, bjt, bjtDateTime, bjtToIso, bjtNowHms, dur, fmt, esc, stateLabel, stateBadge,
     CLOSED, ammoLabel, qty, compass, api, act, keyFor, uuid, errorText, toast, beep, alarm, clearAlarm,
     connect, currentSeq, on, ops, upsert, lastEntry, approvalCell, approvalSeconds };
 })();

@@ -93,7 +93,7 @@
     else if (op.report && !H.lastEntry(op, "file_written_report")) actions = '<button type="button" class="big" data-do="written-report">' + esc(_("Written report filed")) + "</button>";
     const rep = op.report ? '<p class="small report-filed">' + esc(_("Reported:")) + " " + H.bjt(op.report.started_at) + "–" + H.bjt(op.report.ended_at) + " · " + esc(H.qty(op.report.rounds)) +
       (H.lastEntry(op, "file_written_report") ? " · " + esc(_("written report in")) : "") + "</p>" : "";
-    const viol = (op.violations || []).map(v => '<p class="violation">⚠ ' + esc(v.message_text || v.message) + "</p>").join("");
+    const viol = (op.violations || []).map(v => '<p class="violation">⚠ ' + esc(H.violationText(v)) + "</p>").join("");
     return '<article class="order-card state-bg-' + esc(op.state) + (op.state === "ordered" ? " flashing" : "") + '" data-op="' + esc(op.id) + '">' +
       "<header><b>" + esc(op.site_code) + "</b> " + H.stateBadge(op.state) + (op.storm_name ? ' <span class="muted small storm-name">' + esc(H.stormName(op)) + "</span>" : "") + "</header>" +
       (op.cease_fire ? '<p class="cease">' + esc(_("CEASE FIRE! Permission has ended: stop firing now")) + "</p>" : "") +
@@ -187,7 +187,8 @@
     const op = data.operation;
     if (op.state === "ordered" && (!before || before.state !== "ordered")) ringUntilAcknowledged();
     if (op.state !== "ordered") ringUntilAcknowledged();
-    if (data.action === "report") loadSites();
+    // Inside a drill readiness follows the drill's operations (no site.status is sent).
+    if (data.action === "report" || (H.boot.drill && ["start-firing", "recall", "expire"].includes(data.action))) loadSites();
   });
   H.on("operation.cease_fire", function (d) {
     H.alarm(_("CEASE FIRE! %(site)s %(reason)s", { site: d.site_code, reason: d.reason || "" }), { pulses: 6, loud: true });

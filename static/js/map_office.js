@@ -8,7 +8,9 @@
   if (!boot || !window[boot.map]) return;
   const map = window[boot.map];
   const zh = boot.locale === "zh";
-  const T = (a, b) => (zh ? a : b);
+  // Sentences from the translation catalogue (boot.i18n, served for the map's scripts).
+  const I18N = boot.i18n || {};
+  const _ = (msgid) => (I18N[msgid] ? I18N[msgid] : msgid);
   const SIZE_COLOURS = { graupel: "#b3e5fc", small: "#4fc3f7", medium: "#ffb300", large: "#e53935", giant: "#8e24aa" };
   const neighbours = L.layerGroup().addTo(map);
   const reports = L.layerGroup().addTo(map);
@@ -27,9 +29,9 @@
     seen.add("r" + r.id);
     const m = L.circleMarker([r.lat, r.lon], { radius: 7, color: "#fff", weight: 2,
       fillColor: SIZE_COLOURS[r.size_class] || "#fff", fillOpacity: 0.95 });
-    m.bindPopup(popup([T("降雹实况", "Hail report") + " · " + bjt(r.observed_at),
+    m.bindPopup(popup([_("Hail report") + " · " + bjt(r.observed_at),
       (zh ? r.size_label_zh : r.size_class) + (r.place ? " · " + r.place : ""),
-      T("报告人 ", "by ") + r.reporter]));
+      _("reported by") + " " + r.reporter]));
     m.addTo(reports);
   }
   function addHandover(h) {
@@ -38,13 +40,13 @@
     const incoming = h.direction === "in";
     const m = L.marker([h.crossing_lat, h.crossing_lon], { icon: L.divIcon({ className: "handover-icon",
       html: "", iconSize: [18, 18] }) });
-    m.bindPopup(popup([(incoming ? T("邻市通报移入 ", "Incoming from ") : T("移出通报 → ", "Handover → ")) +
-      (zh ? h.neighbour_zh : h.neighbour_en), T("预计 ", "expected ") + bjt(h.crossing_at),
+    m.bindPopup(popup([(incoming ? _("Incoming from") + " " : _("Handover to") + " ") +
+      (zh ? h.neighbour_zh : h.neighbour_en), _("expected") + " " + bjt(h.crossing_at),
       "MESH " + (h.mesh_mm == null ? "—" : Math.round(h.mesh_mm) + " mm")]));
     m.on("add", function () {
       const node = m.getElement();
       if (node) { node.style.background = incoming ? "#ff7043" : "#26c6da"; node.style.borderRadius = "50%";
-        node.style.border = "2px solid #fff"; node.title = incoming ? "incoming" : "outgoing"; }
+        node.style.border = "2px solid #fff"; node.title = incoming ? _("incoming handover") : _("outgoing handover"); }
     });
     m.addTo(handovers);
   }

@@ -210,7 +210,10 @@ MOVED = (
     "console_county.js",
     "console_forecaster.js",
     "console_sites.js",
+    "console_airspace.js",
+    "console_member.js",
     "live.js",
+    "map_office.js",
 )
 
 
@@ -252,3 +255,33 @@ def test_console_drill_banner_has_no_two_language_marker(client, users, drill_wo
     html = client.get(f"/console/commander?drill={drill_world['drill']}").get_data(as_text=True)
     banner = re.search(r'<div class="drill-banner console-drill">(.*?)<span', html, re.S)[1]
     assert banner.strip() == "演练"
+
+
+def test_sites_inside_a_drill_show_the_drills_world(app, client, users, drill_world):  # noqa: F811
+    """The commander's board and the county's stock read /api/sites: inside a drill they
+    showed the live readiness (a live operation's 作业中) and the live stock."""
+    from command.models import AmmunitionEntry
+
+    drill = drill_world["drill"]
+    with app.app_context(), get_db().session() as s:
+        s.get(SiteRecord, "LS-01").readiness = "firing"  # a live operation fires
+        s.add(
+            AmmunitionEntry(
+                site_code="LS-02",
+                ammo_type="rocket_wr98",
+                delta=-15,
+                reason="report",
+                reference="drill-test",
+                at=datetime.now(UTC),
+                actor="test",
+                drill_id=drill,
+            )
+        )
+        s.commit()
+    login(client, users["commander"])
+    live = {s["code"]: s for s in client.get("/api/sites").get_json()["sites"]}
+    inside = {s["code"]: s for s in client.get(f"/api/sites?drill={drill}").get_json()["sites"]}
+    assert live["LS-01"]["readiness"] == "firing" and inside["LS-01"]["readiness"] == "ready"
+    assert live["LS-02"]["ammunition"]["rocket_wr98"] == 15
+    assert inside["LS-02"]["ammunition"]["rocket_wr98"] == 0
+    assert inside["LS-02"]["readiness"] == "out_of_ammunition"

@@ -7,91 +7,40 @@ the commander's alerts are still listed after a reload, live and inside a drill 
 
 from __future__ import annotations
 
-import json
-import subprocess
-import time
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from command.testing import hailops_command
 from command.timefmt import BEIJING
+from tests.web.api_client import Api, issue_tokens
 from tests.web.browser import CONNECTED, browser, login, shot  # noqa: F401 - fixture
 from tests.web.live_server import running_server
 from tests.web.test_console_browser import _ingest_live_volumes
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-TOKENS: dict[str, str] = {}
+API: dict[str, Api] = {}
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
+    tokens: dict[str, str] = {}
+
     def prepare(env):
         _ingest_live_volumes(env)
-        for name in ("commander", "atc", "military", "lishi", "admin"):
-            out = subprocess.run(
-                [*hailops_command(), "users", "token", name],
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            TOKENS[name] = out.stdout.strip().splitlines()[-1]
+        tokens.update(issue_tokens(env, ["commander", "atc", "military", "lishi", "admin"]))
 
     with running_server(tmp_path_factory.mktemp("post"), [], prepare, demo_accounts=True) as base:
+        API["api"] = Api(base, tokens)
         yield base
 
 
 def _call(base, who, method, path, body=None):
-    req = urllib.request.Request(
-        base + path,
-        method=method,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {TOKENS[who]}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310 - loopback test server
-            return json.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        raise AssertionError(f"{method} {path}: {exc.code} {exc.read()[:400]!r}") from None
+    return API["api"](who, method, path, body)
 
 
 def _operation(base, site, now, *, drill=None, until="requested"):
-    """An operation of ``site`` taken through the API as far as ``until``."""
-    q = f"?drill={drill}" if drill else ""
-    body = {
-        "cell_id": "C-POST-1",
-        "site_code": site,
-        "window": [
-            (now - timedelta(minutes=1)).isoformat(),
-            (now + timedelta(minutes=40)).isoformat(),
-        ],
-        "azimuth_deg": 10.0,
-        "elevation_deg": 60.0,
-        "quantity": {"37mm_shell": 6},
-        "max_altitude_m": 6000.0,
-    }
-    if drill:
-        body["drill_id"] = drill
-    op = _call(base, "commander", "POST", "/api/operations", body)["id"]
-    _call(base, "commander", "POST", f"/api/operations/{op}/authorize{q}", {})
-    _call(base, "commander", "POST", f"/api/operations/{op}/request-clearance{q}", {})
-    if until == "requested":
-        return op
-    for who in ("atc", "military"):
-        _call(base, who, "POST", f"/api/operations/{op}/grant{q}", {})
-    if _call(base, "commander", "GET", f"/api/operations/{op}{q}").get("conflicts"):
-        # The plan left the cleared airspace: the one-step amendment brings it back in.
-        _call(base, "commander", "POST", f"/api/operations/{op}/amend{q}", {"fit": True})
-    _call(base, "commander", "POST", f"/api/operations/{op}/order{q}", {})
-    if until == "ordered":
-        return op
-    _call(base, "lishi", "POST", f"/api/operations/{op}/acknowledge{q}", {})
-    _call(base, "lishi", "POST", f"/api/operations/{op}/start-firing{q}", {})
-    return op
+    return API["api"].operation(site, now, drill=drill, until=until)
 
 
 def _login(browser, base, username, *, phone=False, real_csp=False):  # noqa: F811
@@ -152,16 +101,7 @@ def test_commander_sees_the_map_with_cells_beside_the_work(server, browser):  # 
 
 
 def _running_drill(base):
-    drill = _call(base, "admin", "POST", "/api/drills", {"event": "canberra_20181220", "speed": 1})[
-        "id"
-    ]
-    deadline = time.monotonic() + 120
-    while True:
-        state = _call(base, "admin", "GET", f"/api/drills/{drill}/state")
-        if state["drill"]["state"] == "running" and state["volume"]:
-            return drill, state
-        assert time.monotonic() < deadline, state["drill"]
-        time.sleep(1)
+    return API["api"].running_drill()
 
 
 def test_alerts_are_still_listed_after_a_reload_live_and_in_a_drill(server, browser):  # noqa: F811
