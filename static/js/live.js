@@ -245,7 +245,8 @@
     window.HAILOPS_SOCKET.emit("join_drill", { drill_id: drill.id });
     const el = document.getElementById("drill-banner");
     el.style.display = "block";
-    el.textContent = _("DRILL") + " " + drill.id + " · " + (boot.drillTitle || drill.event) + " · " + drill.speed + "×";
+    // Embedded, the console around the map names the drill: a short marker is enough.
+    el.textContent = embedded ? _("DRILL") : _("DRILL") + " " + drill.id + " · " + (boot.drillTitle || drill.event) + " · " + drill.speed + "×";
     fetch("/api/drills/" + drill.id + "/state", { credentials: "same-origin" }).then(r => r.ok ? r.json() : null).then(function (st) {
       if (!st) return;
       window.HAILOPS_DRILL_CLOCK = { at: Date.now(), t: Date.parse(st.drill.drill_time),
