@@ -174,39 +174,69 @@ def localize_reason(text: str) -> str:
 def _words(p: dict[str, str]) -> dict[str, Callable[[], str]]:
     """Each reason code worded from the catalogue (``p``: its params, times already BJT)."""
     return {
-        "threat_rank": lambda: _("threat %(t)s: rank %(r)s of %(n)s cells", t=p["threat"],
-                                 r=p["rank"], n=p["cells"]),
+        "threat_rank": lambda: _(
+            "threat %(t)s: rank %(r)s of %(n)s cells", t=p["threat"], r=p["rank"], n=p["cells"]
+        ),
         "engagement_window": lambda: _(
             "in the engagement area %(a)s–%(b)s (%(s)s min; %(t)s min in all within %(w)s min)",
-            a=p["start"], b=p["end"], s=p["stay"], t=p["in_range"], w=p["window"]),
-        "candidate_rank": lambda: _("candidate %(k)s of %(n)s for this cell", k=p["rank"],
-                                    n=p["candidates"]),
-        "aim": lambda: _("aim %(a)s° / %(e)s° at %(d)s km: seeding height %(h)s m ASL",
-                         a=p["azimuth"], e=p["elevation"], d=p["distance"], h=p["height"]),
+            a=p["start"],
+            b=p["end"],
+            s=p["stay"],
+            t=p["in_range"],
+            w=p["window"],
+        ),
+        "candidate_rank": lambda: _(
+            "candidate %(k)s of %(n)s for this cell", k=p["rank"], n=p["candidates"]
+        ),
+        "aim": lambda: _(
+            "aim %(a)s° / %(e)s° at %(d)s km: seeding height %(h)s m ASL",
+            a=p["azimuth"],
+            e=p["elevation"],
+            d=p["distance"],
+            h=p["height"],
+        ),
         "aim_below_minimum": lambda: _(
             "aim needs %(n)s° at %(d)s km, below the minimum elevation %(m)s°: set to the "
             "minimum, rounds burst above the layer's mid-height",
-            n=p["needed"], d=p["distance"], m=p["limit"]),
+            n=p["needed"],
+            d=p["distance"],
+            m=p["limit"],
+        ),
         "aim_above_maximum": lambda: _(
             "aim needs %(n)s° at %(d)s km, above the maximum elevation %(m)s°: set to the maximum",
-            n=p["needed"], d=p["distance"], m=p["limit"]),
+            n=p["needed"],
+            d=p["distance"],
+            m=p["limit"],
+        ),
         "never_in_area": lambda: _(
             "never in the engagement area within %(w)s min: the path passes %(d)s km away, "
             "within range but outside the safe sectors or through a no-fire area",
-            w=p["window"], d=p["distance"]),
+            w=p["window"],
+            d=p["distance"],
+        ),
         "never_in_range": lambda: _(
             "never in range within %(w)s min: closest approach %(d)s km, range %(r)s km",
-            w=p["window"], d=p["distance"], r=p["range"]),
+            w=p["window"],
+            d=p["distance"],
+            r=p["range"],
+        ),
         "no_ammunition": lambda: _("no ammunition for its %(eq)s", eq=p["equipment"]),
         "below_seeding_layer": lambda: _(
             "%(eq)s ceiling %(c)s m ASL is below the seeding layer bottom (H0 %(h)s m)",
-            eq=p["equipment"], c=p["ceiling"], h=p["h0"]),
+            eq=p["equipment"],
+            c=p["ceiling"],
+            h=p["h0"],
+        ),
         "offline": lambda: _("site offline"),
         "engaged": lambda: _("already engaged in another operation"),
         "out_of_ammunition": lambda: _("out of ammunition"),
         "cooldown": lambda: _(
             "re-engagement cooldown %(n)s min after its last firing (ended %(a)s): ready "
-            "again at %(b)s", n=p["cooldown"], a=p["ended"], b=p["ready"]),
+            "again at %(b)s",
+            n=p["cooldown"],
+            a=p["ended"],
+            b=p["ready"],
+        ),
     }
 
 
@@ -233,11 +263,17 @@ def localize_recommendations(doc: dict[str, Any]) -> dict[str, Any]:
     (the English fields stay as they are: the JSON contract only grows)."""
     for r in doc.get("recommendations", []):
         details = r.get("reason_details")
-        r["reasons_text"] = ([word_reason(d) for d in details] if details
-                             else [localize_reason(x) for x in r.get("reasons", [])])
+        r["reasons_text"] = (
+            [word_reason(d) for d in details]
+            if details
+            else [localize_reason(x) for x in r.get("reasons", [])]
+        )
     for c in doc.get("cells", []):
         for e in c.get("excluded", []):
             details = e.get("reason_details")
-            e["reason_text"] = (_("; ").join(word_reason(d) for d in details) if details
-                                else localize_reason(e.get("reason", "")))
+            e["reason_text"] = (
+                _("; ").join(word_reason(d) for d in details)
+                if details
+                else localize_reason(e.get("reason", ""))
+            )
     return doc

@@ -151,14 +151,17 @@ def vocabulary(ammunition_codes: Iterable[str] = ()) -> dict[str, dict[str, str]
             ViolationKind.NOT_ORDERED.value: pgettext("violation", "no order was in force"),
             ViolationKind.CEASE_FIRE.value: pgettext("violation", "after the cease-fire"),
             ViolationKind.NO_CLEARANCE.value: pgettext(
-                "violation", "no clearance granted by both ATC and the military"),
+                "violation", "no clearance granted by both ATC and the military"
+            ),
             ViolationKind.REVOKED.value: pgettext("violation", "after the clearance was revoked"),
             ViolationKind.BEFORE_WINDOW.value: pgettext("violation", "before the cleared window"),
             ViolationKind.AFTER_WINDOW.value: pgettext("violation", "after the cleared window"),
-            ViolationKind.OUTSIDE_SECTOR.value: pgettext("violation",
-                                                         "azimuth outside the cleared sectors"),
-            ViolationKind.ABOVE_CEILING.value: pgettext("violation",
-                                                        "rounds above the cleared ceiling"),
+            ViolationKind.OUTSIDE_SECTOR.value: pgettext(
+                "violation", "azimuth outside the cleared sectors"
+            ),
+            ViolationKind.ABOVE_CEILING.value: pgettext(
+                "violation", "rounds above the cleared ceiling"
+            ),
         },
         "conflict": {
             ConflictKind.CEILING.value: pgettext(
