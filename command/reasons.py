@@ -253,9 +253,11 @@ def word_reason(detail: dict[str, Any]) -> str:
         params["equipment"] = equipment_label(str(detail["equipment_kind"]))
     word = _words(params).get(str(detail.get("code")))
     try:
-        return word() if word is not None else _("other reason (details in English view)")
+        if word is not None:
+            return word()
     except KeyError:  # a param missing: never a half-worded sentence
-        return _("other reason (details in English view)")
+        pass
+    return str(_("other reason (details in English view)"))
 
 
 def localize_recommendations(doc: dict[str, Any]) -> dict[str, Any]:
