@@ -15,8 +15,6 @@
     const s = I18N[msgid] ? I18N[msgid] : msgid;
     return params ? s.replace(/%\((\w+)\)s/g, (m, k) => (params[k] != null ? String(params[k]) : m)) : s;
   }
-  // Kept for scripts not yet moved to _() (console_airspace.js, console_member.js): two texts inline.
-  const T = (zhText, enText) => (zh ? zhText : enText);
 
   // --- formatting ---------------------------------------------------------------------
   const BJT_OFFSET_MS = 8 * 3600 * 1000; // Asia/Shanghai has no daylight saving time
@@ -422,7 +420,7 @@
   }
   loadEscalations();
 
-  window.HO = { _, violationText, label, VOCAB, askReason, url, countyName, stormName,  boot, zh, T, bjt, bjtDateTime, bjtToIso, bjtNowHms, dur, fmt, esc, stateLabel, stateBadge,
+  window.HO = { _, violationText, label, VOCAB, askReason, url, countyName, stormName, boot, zh, bjt, bjtDateTime, bjtToIso, bjtNowHms, dur, fmt, esc, stateLabel, stateBadge,
     CLOSED, ammoLabel, qty, compass, api, act, keyFor, uuid, errorText, toast, beep, alarm, clearAlarm,
     connect, currentSeq, on, ops, upsert, lastEntry, approvalCell, approvalSeconds };
 })();
