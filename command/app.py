@@ -54,6 +54,23 @@ class SafeJSONProvider(DefaultJSONProvider):
             raise ValueError("JSON nested too deeply") from None
 
 
+def headless_matplotlib() -> None:
+    """Figures (bulletin and drill-report PDFs, product images) are drawn without a display,
+    in several threads: the Agg backend is chosen once, here, before any thread starts.
+    Chosen in a drawing thread, ``matplotlib.use`` switched the backend of a pyplot another
+    thread was still importing (Py-ART's): "partially initialized module" — a 500 when a
+    bulletin was issued during a drill."""
+    import os
+    import sys
+
+    if "matplotlib" in sys.modules:
+        import matplotlib
+
+        matplotlib.use("Agg")
+    else:
+        os.environ.setdefault("MPLBACKEND", "Agg")
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     from command import auth, web
     from command.db import Database
@@ -64,6 +81,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from command.timefmt import register_filters
 
     settings = load_settings(config)
+    headless_matplotlib()
     app = Flask(
         __name__,
         static_folder=str(PROJECT_ROOT / "static"),

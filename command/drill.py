@@ -14,6 +14,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import secrets
 import socket
 import threading
@@ -57,6 +58,64 @@ MAX_RESUMES = 3  # a drill whose runner keeps dying is ended rather than resumed
 REALISTIC_MIN_VOLUMES = 6  # about 30 minutes of a storm at one volume per 5-6 minutes
 INJECT_KINDS = ("deny", "revoke", "site_offline", "out_of_ammunition", "missing_volume",
                 "false_hail_report")
+
+#: What drills say to people.  Stored and sent in English (event notes, end reasons and
+#: errors keep their JSON and CLI contracts), each made from one of these templates, so a
+#: screen words it in the user's language from the translation catalogue by its key
+#: (``recognise``; ``command.web.drills``).
+TEXTS = {
+    "note_skipped": "skipped {file}: {error}",
+    "note_radar_differs": "the manifest's radar location differs from the files'; the files' "
+                          "is used",
+    "note_few_volumes": "only {count} volume(s): a realistic drill needs about {needed} "
+                        "(30 minutes of a storm); nothing is invented between them",
+    "note_no_reports": "no ground-truth hail reports: the drill cannot be scored against them",
+    "preflight_no_sites": "the deployment has no operation sites (import a site registry, "
+                          "e.g. `hailops sites import`, or seed the sample one)",
+    "preflight_no_players": "automatic players are off and nobody can play {roles} (create "
+                            "those accounts or turn the automatic players on)",
+    "cannot_start": "the drill cannot start: {problems}",
+    "speed": "speed must be between 1 and 600 (60 for a fast human drill)",
+    "script_not_json": "drill script is not JSON: {error}",
+    "script_not_list": "drill script must be a JSON list",
+    "inject_kind": "inject {i}: kind must be one of {kinds}",
+    "inject_at": "inject {i}: at_s (seconds after the first volume, ≥ 0) required",
+    "inject_params": "inject {i}: params must be a JSON object",
+    "inject_authority": "inject {i} ({kind}): params.authority must be atc or military",
+    "inject_site": "inject {i} ({kind}): params.site_code (a site code) required",
+    "inject_index": "inject {i} (missing_volume): params.index (volume number from 0) required",
+    "no_event": "no drill event {name} (known: {known}; or give a directory)",
+    "transition": "drill {drill} is {state}; cannot become {target}",
+    "end_completed": "completed",
+    "end_played": "the event's last volume and its {minutes} minute tail were played",
+    "end_stopped_by": "stopped by {actor}",
+    "end_runner_lost": "runner {runner} lost for {minutes} min",
+    "end_lost_times": "runner lost {times} times; not resumed again",
+    "end_event_gone": "event {event} unavailable",
+}
+
+
+def say(key: str, **params: Any) -> str:
+    """The English text of ``TEXTS[key]`` with its parameters."""
+    return TEXTS[key].format(**params)
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    parts = re.split(r"\{(\w+)\}", template)
+    return re.compile("".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)"
+                              for i, p in enumerate(parts)), re.S)
+
+
+_PATTERNS = {key: _pattern(t) for key, t in TEXTS.items()}
+
+
+def recognise(text: str) -> tuple[str, dict[str, str]] | None:
+    """The key and parameters a drill text was made from (None: not one of ``TEXTS``)."""
+    for key, pattern in _PATTERNS.items():
+        m = pattern.fullmatch(text)
+        if m:
+            return key, m.groupdict()
+    return None
 
 
 class DrillError(RuntimeError):
@@ -150,7 +209,7 @@ def import_event(session: Session, directory: Path, name: str, builtin: bool = F
             fmt = sniff_format(path)
             radar = read_volume(path, fields=REFLECTIVITY_CANDIDATES)
         except RadarError as exc:
-            notes.append(f"skipped {path.name}: {exc}")
+            notes.append(say("note_skipped", file=path.name, error=exc))
             continue
         site = radar_site(radar)
         radar_info = radar_info or {"lat": site.lat, "lon": site.lon, "alt_m": site.alt_m,
@@ -170,7 +229,7 @@ def import_event(session: Session, directory: Path, name: str, builtin: bool = F
         if radar_info is not None and not lacks_site and (
                 abs(radar_info["lat"] - manifest["radar"]["lat"]) > 0.05
                 or abs(radar_info["lon"] - manifest["radar"]["lon"]) > 0.05):
-            notes.append("the manifest's radar location differs from the files'; the files' is used")
+            notes.append(say("note_radar_differs"))
         else:
             radar_info = {**manifest["radar"], "name": manifest["radar"]["name"]
                           or (radar_info or {}).get("name", "")}
@@ -179,12 +238,10 @@ def import_event(session: Session, directory: Path, name: str, builtin: bool = F
                          f"{MANIFEST} as \"radar\": {{\"lat\", \"lon\", \"alt_m\"}}")
     volumes.sort(key=lambda v: v["scan_time"])
     if len(volumes) < REALISTIC_MIN_VOLUMES:
-        notes.append(f"only {len(volumes)} volume(s): a realistic drill needs about "
-                     f"{REALISTIC_MIN_VOLUMES} (30 minutes of a storm); nothing is invented "
-                     "between them")
+        notes.append(say("note_few_volumes", count=len(volumes), needed=REALISTIC_MIN_VOLUMES))
     reports = manifest.get("reports")
     if reports is None:
-        notes.append("no ground-truth hail reports: the drill cannot be scored against them")
+        notes.append(say("note_no_reports"))
     event = session.get(DrillEvent, name) or DrillEvent(name=name)
     event.directory, event.volumes, event.radar = str(directory), volumes, radar_info
     event.sounding, event.notes, event.builtin = sounding, notes, builtin
@@ -212,7 +269,7 @@ def resolve_event(session: Session, name_or_dir: str) -> DrillEvent:
     if path.is_dir():
         return import_event(session, path, path.name)
     known = ", ".join(session.scalars(select(DrillEvent.name)))
-    raise DrillError(f"no drill event {name_or_dir!r} (known: {known}; or give a directory)")
+    raise DrillError(say("no_event", name=repr(name_or_dir), known=known))
 
 
 # --- the drill clock ----------------------------------------------------------------------
@@ -269,7 +326,7 @@ def set_state(session: Session, drill: DrillRecord, state: str, actor: str = "sy
     allowed = {"requested": {"running", "stopped"}, "running": {"paused", "stopped", "completed"},
                "paused": {"running", "stopped"}}
     if state not in allowed.get(drill.state, set()):
-        raise DrillError(f"drill {drill.id} is {drill.state}; cannot become {state}")
+        raise DrillError(say("transition", drill=drill.id, state=drill.state, target=state))
     now_wall = wall or datetime.now(UTC)
     # ``drill_time`` pins the clock (a completed drill stops at the event's end, however
     # late its runner got there).
@@ -278,7 +335,8 @@ def set_state(session: Session, drill: DrillRecord, state: str, actor: str = "sy
     drill.anchor_event, drill.anchor_wall, drill.state = now_event, now_wall, state
     if state in ENDED_STATES:
         drill.ended_at = now_wall
-        drill.end_reason = reason or ("completed" if state == "completed" else f"stopped by {actor}")
+        drill.end_reason = reason or (say("end_completed") if state == "completed"
+                                      else say("end_stopped_by", actor=actor))
         closed = close_open_operations(session, drill.id, now_event, drill.end_reason)
         drill.timeline = [*(drill.timeline or []), {"t": now_event.isoformat(), "kind": "end",
                                                     "state": state, "reason": drill.end_reason,
@@ -465,8 +523,8 @@ class DrillRunner:
         with self._db().session() as session:
             drill = self._drill(session)
             if drill.state in ("running", "paused"):
-                set_state(session, drill, "completed", reason="the event's last volume and its "
-                          f"{int(self.tail.total_seconds() // 60)} minute tail were played",
+                set_state(session, drill, "completed",
+                          reason=say("end_played", minutes=int(self.tail.total_seconds() // 60)),
                           wall=self.clock.now(), drill_time=min(drill_now(drill, self.clock.now()), self.end))
                 session.commit()
         return "completed"
@@ -761,30 +819,29 @@ def parse_script(text: str) -> list[dict[str, Any]]:
     try:
         items = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DrillError(f"drill script is not JSON: {exc}") from None
+        raise DrillError(say("script_not_json", error=exc)) from None
     if not isinstance(items, list):
-        raise DrillError("drill script must be a JSON list")
+        raise DrillError(say("script_not_list"))
     for i, item in enumerate(items, 1):
         if not isinstance(item, dict) or item.get("kind") not in INJECT_KINDS:
-            raise DrillError(f"inject {i}: kind must be one of {', '.join(INJECT_KINDS)}")
+            raise DrillError(say("inject_kind", i=i, kinds=", ".join(INJECT_KINDS)))
         at_s = item.get("at_s")
         if isinstance(at_s, bool) or not isinstance(at_s, (int, float)) or at_s < 0:
-            raise DrillError(f"inject {i}: at_s (seconds after the first volume, ≥ 0) required")
+            raise DrillError(say("inject_at", i=i))
         params = item.setdefault("params", {})
         if not isinstance(params, dict):
-            raise DrillError(f"inject {i}: params must be a JSON object")
+            raise DrillError(say("inject_params", i=i))
         kind = item["kind"]
         # The parameters each kind uses are checked now, not when the inject fires mid-drill.
         if kind in ("deny", "revoke") and params.get("authority", "atc") not in ("atc", "military"):
-            raise DrillError(f"inject {i} ({kind}): params.authority must be atc or military")
+            raise DrillError(say("inject_authority", i=i, kind=kind))
         if kind in ("site_offline", "out_of_ammunition") and not (
                 isinstance(params.get("site_code"), str) and params["site_code"]):
-            raise DrillError(f"inject {i} ({kind}): params.site_code (a site code) required")
+            raise DrillError(say("inject_site", i=i, kind=kind))
         if kind == "missing_volume" and (isinstance(params.get("index"), bool)
                                          or not isinstance(params.get("index"), int)
                                          or params["index"] < 0):
-            raise DrillError(f"inject {i} (missing_volume): params.index (volume number from 0) "
-                             "required")
+            raise DrillError(say("inject_index", i=i))
     return items
 
 
@@ -796,15 +853,12 @@ def preflight(session: Session, auto_approve: bool) -> list[str]:
 
     problems = []
     if session.scalar(select(SiteRecord.code).limit(1)) is None:
-        problems.append("the deployment has no operation sites (import a site registry, "
-                        "e.g. `hailops sites import`, or seed the sample one)")
+        problems.append(say("preflight_no_sites"))
     if not auto_approve:
         roles = set(session.scalars(select(User.role).where(User.active.is_(True))))
         missing = [r for r in ("county_operator", "atc", "military") if r not in roles]
         if missing:
-            problems.append("automatic players are off and nobody can play "
-                            + ", ".join(missing) + " (create those accounts or turn the "
-                            "automatic players on)")
+            problems.append(say("preflight_no_players", roles=", ".join(missing)))
     return problems
 
 
@@ -815,10 +869,10 @@ def create_drill(session: Session, event: DrillEvent, *, speed: float, started_b
     """A new drill: ``running`` when the caller runs it at once (``hailops drill run``),
     ``requested`` when the scheduler is to run it (admin page, API, schedule, demo)."""
     if not 1.0 <= speed <= 600.0:
-        raise DrillError("speed must be between 1 and 600 (60 for a fast human drill)")
+        raise DrillError(say("speed"))
     problems = preflight(session, auto_approve)
     if problems:
-        raise DrillError("the drill cannot start: " + "; ".join(problems))
+        raise DrillError(say("cannot_start", problems="; ".join(problems)))
     radar = deployment().radar
     target = None
     if relocate_to is not None:
@@ -914,8 +968,9 @@ def supervise_drills(app: Flask, *, wall: datetime | None = None,
                 continue
             event = session.get(DrillEvent, drill.event)
             if gone_s > resume_within_s or event is None or not Path(event.directory).is_dir():
-                why = (f"runner {drill.runner} lost for {gone_s / 60:.0f} min" if event is not None
-                       and Path(event.directory).is_dir() else f"event {drill.event} unavailable")
+                why = (say("end_runner_lost", runner=drill.runner, minutes=f"{gone_s / 60:.0f}")
+                       if event is not None and Path(event.directory).is_dir()
+                       else say("end_event_gone", event=drill.event))
                 _end_lost(session, drill, why, beat)
                 session.commit()
                 done[drill.id] = "ended"
@@ -923,7 +978,7 @@ def supervise_drills(app: Flask, *, wall: datetime | None = None,
             # Resume: the clock restarts where the last heartbeat saw it (no jump over the gap).
             resumes = int((drill.progress or {}).get("resumes", 0))
             if resumes >= MAX_RESUMES:
-                _end_lost(session, drill, f"runner lost {resumes + 1} times; not resumed again", beat)
+                _end_lost(session, drill, say("end_lost_times", times=resumes + 1), beat)
                 session.commit()
                 done[drill.id] = "ended"
                 continue

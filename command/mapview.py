@@ -86,7 +86,7 @@ def build_map(session: Session, user: Any, *, drill: bool = False) -> tuple[foli
                                                         "dashArray": "6 4", "fillOpacity": 0.15},
                        tooltip=_("No-fire area")).add_to(zone)
     folium.Marker([airport.lat, airport.lon], tooltip=f"{airport.name_zh if _is_zh() else airport.name_en} ({airport.icao})",
-                  icon=folium.DivIcon(html='<div style="font-size:20px">✈</div>',
+                  icon=folium.DivIcon(html='<div class="airport-icon">✈</div>',
                                       icon_size=(22, 22), icon_anchor=(11, 11))).add_to(zone)
     zone.add_to(m)
 
@@ -132,8 +132,18 @@ def _text(value: str) -> str:
 
 
 def _with_nonce(markup: str, nonce: str) -> str:
-    """folium's generated header has inline ``<script>`` blocks: give them the CSP nonce."""
-    return re.sub(r"<script>", f'<script nonce="{nonce}">', markup)
+    """folium's generated header has inline ``<script>`` and ``<style>`` blocks: give them
+    the CSP nonce."""
+    return re.sub(r"<(script|style)>", rf'<\1 nonce="{nonce}">', markup)
+
+
+# folium wraps each popup's HTML in a div sized by a style attribute, which the CSP does not
+# apply (jQuery parses the markup): the same size as a class of hailops.css.
+_POPUP_FILL = ' style="width: 100.0%; height: 100.0%;"'
+
+
+def _without_style_attributes(script: str) -> str:
+    return script.replace(_POPUP_FILL, ' class="folium-popup-fill"')
 
 
 def _is_zh() -> bool:
@@ -178,7 +188,7 @@ def render_map_page(session: Session, user: Any, *, embed: bool = False,
         "map.html",
         map_header=Markup(_with_nonce(fig.header.render(), nonce)),  # type: ignore[attr-defined]
         map_html=Markup(fig.html.render()),  # type: ignore[attr-defined]
-        map_script=Markup(fig.script.render()),  # type: ignore[attr-defined]
+        map_script=Markup(_without_style_attributes(fig.script.render())),  # type: ignore[attr-defined]
         boot=boot,
         embed=embed,
         sample=deployment().sample_registry,

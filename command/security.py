@@ -15,12 +15,23 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SERVER_NAME = "hailops"
 
 # Scripts only from our own static files, or inline blocks carrying this request's nonce
-# (folium's map script and the page boot data).  Styles may be inline: Leaflet and folium
-# write style attributes into the markup they build.
-CSP_TEMPLATE = ("default-src 'self'; script-src 'self'{nonce}; "
-                "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
-                "font-src 'self' data:; connect-src 'self'; object-src 'none'; "
-                "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+# (folium's map script and the page boot data).  Styles likewise: our stylesheets, and
+# <style> blocks with the nonce (folium's map header).  No style="" attribute is applied, in
+# a template or in markup a script builds (innerHTML); scripts set styles through the CSSOM
+# (element.style), which the policy does not govern — as Leaflet does.
+CSP_TEMPLATE = (
+    "default-src 'self'; script-src 'self'{nonce}; style-src 'self'{nonce}; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+# A stand-alone document (a bulletin as issued and stored, a drill report): no script; its
+# own <style> blocks allowed by their hashes (a stored document cannot carry a request's
+# nonce), and the style attributes of documents stored before they were removed, by theirs.
+DOCUMENT_CSP = (
+    "default-src 'none'; style-src {styles}; img-src 'self' data:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 HSTS = "max-age=31536000; includeSubDomains"
 
 
@@ -30,6 +41,27 @@ def csp_nonce() -> str:
         g.csp_nonce = secrets.token_urlsafe(18)
     nonce: str = g.csp_nonce
     return nonce
+
+
+def _sha256(text: str) -> str:
+    import base64
+    import hashlib
+
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+def document_policy(html: str) -> str:
+    """The CSP of a stand-alone HTML document: its own styles by hash, nothing else inline."""
+    import re
+
+    blocks = re.findall(r"<style(?:\s[^>]*)?>(.*?)</style>", html, flags=re.S | re.I)
+    attributes = re.findall(r"""\sstyle=(?:"([^"]*)"|'([^']*)')""", html, flags=re.I)
+    sources = [_sha256(b) for b in blocks]
+    if attributes:
+        from html import unescape
+
+        sources += ["'unsafe-hashes'", *(_sha256(unescape(a or b)) for a, b in attributes)]
+    return DOCUMENT_CSP.format(styles=" ".join(dict.fromkeys(sources)) or "'none'")
 
 
 def token_authenticated() -> bool:
@@ -55,6 +87,19 @@ def _check_csrf() -> None:
     csrf.protect()
 
 
+def _check_nul() -> None:
+    """A NUL character in the path, the query or a form field is never meant (and PostgreSQL
+    text refuses it: a 500 at the first query).  JSON bodies are checked with their models
+    (``command.web.schemas``), uploads by their readers."""
+    from werkzeug.exceptions import BadRequest
+
+    texts = [request.path, *(t for kv in request.args.items(multi=True) for t in kv)]
+    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        texts += [t for kv in request.form.items(multi=True) for t in kv]
+    if any(isinstance(t, str) and "\x00" in t for t in texts):
+        raise BadRequest("a NUL character (%00) is not allowed in a path, query or form field")
+
+
 def _check_size() -> None:
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
     if limit and request.content_length is not None and request.content_length > limit:
@@ -64,8 +109,9 @@ def _check_size() -> None:
 def _headers(resp: Response) -> Response:
     nonce = g.get("csp_nonce")
     h = resp.headers
-    h.setdefault("Content-Security-Policy",
-                 CSP_TEMPLATE.format(nonce=f" 'nonce-{nonce}'" if nonce else ""))
+    h.setdefault(
+        "Content-Security-Policy", CSP_TEMPLATE.format(nonce=f" 'nonce-{nonce}'" if nonce else "")
+    )
     h.setdefault("X-Frame-Options", "DENY")
     h.setdefault("X-Content-Type-Options", "nosniff")
     h.setdefault("Referrer-Policy", "same-origin")
@@ -91,9 +137,10 @@ def init_app(app: Flask) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         # Behind a TLS-terminating proxy: scheme, host and client address from its headers.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted, x_proto=trusted,  # type: ignore[method-assign]
-                                x_host=trusted)
+        proxied = ProxyFix(app.wsgi_app, x_for=trusted, x_proto=trusted, x_host=trusted)
+        app.wsgi_app = proxied  # type: ignore[method-assign]
     app.before_request(_check_size)
+    app.before_request(_check_nul)
     app.before_request(_check_csrf)
     app.after_request(_headers)
 
@@ -123,4 +170,3 @@ def safe_referrer(default: str) -> str:
         return default
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return safe_next(path, default)
-

@@ -18,6 +18,7 @@ from command.models import MemberUnit, SiteRecord, User
 from command.sitestore import load_sites, replace_registry, site_json, stock, to_site
 from command.web.paging import documented_query, openapi_params
 from command.web.schemas import (
+    SITE_REGISTRY_UPLOAD,
     CellReviewBody,
     EmptyBody,
     LiaisonBody,
@@ -26,6 +27,7 @@ from command.web.schemas import (
     RevokeBody,
     StormNameBody,
     TokenBody,
+    documented_body,
     validated,
 )
 
@@ -88,6 +90,7 @@ def export_sites() -> Any:
 
 @bp.post("/sites/import")
 @roles_required()  # admin only
+@documented_body(SITE_REGISTRY_UPLOAD)
 def import_sites() -> Any:
     """Replace/extend the registry from a GeoJSON or CSV upload, all or nothing."""
     from sites.errors import RegistryValidationError
@@ -97,6 +100,10 @@ def import_sites() -> Any:
     raw = upload.read() if upload is not None else request.get_data()
     name = (upload.filename if upload is not None else "") or ""
     text = raw.decode("utf-8-sig", errors="replace")
+    if "\x00" in text:  # never in a registry; PostgreSQL text refuses it
+        raise Unprocessable("the registry was rejected as a whole; nothing was imported",
+                            [{"where": name or "body", "field": "",
+                              "message": "a NUL character is not allowed"}])
     dep = deployment()
     try:
         if name.endswith(".csv") or request.mimetype == "text/csv":

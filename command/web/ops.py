@@ -416,6 +416,7 @@ def list_escalations() -> Any:
 
 @bp.post("/escalations/<int:esc_id>/ack")
 @login_required_any
+@validated(EmptyBody)
 def ack_escalation(esc_id: int) -> Any:
     """A person acknowledges a raised step: persisted, audited, then announced."""
     from command.models import EscalationRecord

@@ -5,11 +5,23 @@
   const post = (url, body) => fetch(url, {method: "POST", credentials: "same-origin",
     headers: {"Content-Type": "application/json", "X-CSRFToken": csrf}, body: JSON.stringify(body || {})});
   const errBox = document.getElementById("drill-error");
+  const form = document.getElementById("drill-form");
+  // Worded in the page's language: the server's wording of a drill problem (drill_text),
+  // else the form's own labels of the fields at fault; the English message is the contract
+  // for API clients, not for this page.
   function showError(j) {
-    let msg = (j && j.message) || "error";
-    if (j && j.details && typeof j.details === "object" && !Array.isArray(j.details)) {
-      const extra = Object.values(j.details).filter(v => v && v !== j.message);
-      if (extra.length) msg += " (" + extra.join("; ") + ")";
+    const d = j && j.details && typeof j.details === "object" && !Array.isArray(j.details) ? j.details : {};
+    let msg;
+    if (d.drill_text) {
+      msg = d.drill_text;
+    } else if (j && j.code === "validation_failed") {
+      const names = Object.keys(d).map(function (k) {
+        const el = form.querySelector("[name='" + k + "']");
+        return el && el.dataset.label ? el.dataset.label : k;
+      });
+      msg = form.dataset.invalid + (names.length ? ": " + names.join(", ") : "");
+    } else {
+      msg = form.dataset.failed + " (" + ((j && j.code) || "error") + ")";
     }
     errBox.textContent = msg; errBox.hidden = false;
   }

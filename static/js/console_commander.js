@@ -177,7 +177,7 @@
       const excl = (c.excluded || []).map(e => "<li>" + esc(e.site_code) + ": " + esc(e.reason_text || e.reason) + "</li>").join("");
       if (!mine.length && !(c.candidates || []).length) {
         return '<div class="rec-cell empty">' + shortId + " · " + esc(_("threat %(t)s", { t: H.fmt(c.threat, 2) })) + " · " +
-          esc(_("no site can engage")) + (excl ? ' <details class="small" style="display:inline"><summary>' +
+          esc(_("no site can engage")) + (excl ? ' <details class="small inline-details"><summary>' +
           esc(_("excluded %(n)s", { n: c.excluded.length })) + "</summary><ul>" + excl + "</ul></details>" : "") + "</div>";
       }
       const rows = mine.map(function (r, i) {

@@ -61,9 +61,11 @@
       const names = VOCAB.readiness || {};
       // A drill's map draws the sites without their live readiness: no readiness legend.
       let html = chosenDrill ? "" : "<b>" + _("Site readiness") + "</b><br>";
-      if (!chosenDrill) for (const k of Object.keys(boot.colours)) html += '<i style="background:' + boot.colours[k] + '"></i>' + names[k] + "<br>";
+      if (!chosenDrill) for (const k of Object.keys(boot.colours)) html += '<i data-colour="' + k + '"></i>' + names[k] + "<br>";
       if (boot.sampleRegistry) html += '<span class="sample-banner">' + _("SAMPLE site data") + "</span>";
       div.innerHTML = html;
+      // Colours through the CSSOM: the CSP applies no style="" attribute.
+      div.querySelectorAll("i[data-colour]").forEach(function (i) { i.style.background = boot.colours[i.dataset.colour]; });
       return div;
     },
   });
@@ -77,7 +79,7 @@
   L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
   // Colour bars of the reflectivity and MESH overlays, shown while the overlay is on.
   const scaleBox = L.control({ position: "bottomright" });
-  scaleBox.onAdd = function () { const d = L.DomUtil.create("div", "legend scales"); d.id = "product-scales"; return d; };
+  scaleBox.onAdd = function () { const d = L.DomUtil.create("div", "legend scales"); d.id = "product-scales"; d.style.display = "none"; return d; };
   scaleBox.addTo(map);
   function renderScales() {
     const box = document.getElementById("product-scales");
@@ -88,10 +90,11 @@
       const sc = (boot.scales || {})[key];
       if (!sc || !overlays[key] || !map.hasLayer(overlays[key])) continue;
       html += '<div class="scale" data-scale="' + key + '"><b>' + titles[key] + "</b> (" + sc.unit + ')<div class="bar">' +
-        sc.colours.map((c, i) => '<span style="background:' + c + '" title="≥ ' + sc.bounds[Math.min(i, sc.bounds.length - 1)] + '"></span>').join("") +
+        sc.colours.map((c, i) => '<span data-colour="' + c + '" title="≥ ' + sc.bounds[Math.min(i, sc.bounds.length - 1)] + '"></span>').join("") +
         '</div><div class="ticks">' + sc.bounds.filter((b, i) => i % 2 === 0).map(b => "<span>" + b + "</span>").join("") + "</div></div>";
     }
     box.innerHTML = html;
+    box.querySelectorAll("span[data-colour]").forEach(function (el) { el.style.background = el.dataset.colour; });
     box.style.display = html ? "" : "none";
   }
   map.on("overlayadd overlayremove", renderScales);
@@ -116,7 +119,7 @@
   /** The storm's one name (issue 11), as in every console: the server's ``storm_name``. */
   function stormName(p) { return p.storm_name || p.id; }
   function cellPopup(p) {
-    return '<b class="storm-name">' + esc(stormName(p)) + "</b>" + (p.hail ? ' <span style="color:#e74c3c">' + _("HAIL") + "</span>" : "") +
+    return '<b class="storm-name">' + esc(stormName(p)) + "</b>" + (p.hail ? ' <span class="hail-tag">' + _("HAIL") + "</span>" : "") +
       (p.storm_review ? ' <span class="review review-' + esc(p.storm_review) + '">' + esc(vlabel("review", p.storm_review)) + "</span>" : "") +
       "<br>" + _("max reflectivity") + ": " + fmt(p.max_dbz, 1) + " dBZ" +
       "<br>MESH: " + fmt(p.mesh_mm, 1) + " mm · POSH: " + fmt(p.posh_pct, 0) + " %" +
@@ -161,7 +164,8 @@
   }
   map.on("click", function () { selectedLayer.clearLayers(); });
   const volumeLabel = L.control({ position: "topright" });
-  volumeLabel.onAdd = function () { const d = L.DomUtil.create("div", "live-status"); d.id = "volume-label"; return d; };
+  // Hidden until a volume is shown (an empty box otherwise).
+  volumeLabel.onAdd = function () { const d = L.DomUtil.create("div", "live-status"); d.id = "volume-label"; d.style.display = "none"; return d; };
   volumeLabel.addTo(map);
   function bjt(iso) {
     return new Date(iso).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false });
@@ -171,6 +175,7 @@
     shown = data && data.volume_id ? { id: data.volume_id, drill: data.drill_id } : shown;
     const label = document.getElementById("volume-label");
     if (label) {
+      label.style.display = "";
       const hail = (data.cells || []).filter(f => f.properties.hail).length;
       label.innerHTML = (data.drill_id ? '<span class="drill-banner">' + _("DRILL data") + "</span><br>" : "") + (data.replay ? '<span class="sample-banner">' + _("DEMO replay: Canberra hail event 2018-12-20, relocated over the local radar") + "</span><br>" : "") +
         (data.drill_id ? _("Drill radar time") : _("Radar volume")) + " " + bjt(data.scan_time) + " " + _("BJT") +
@@ -318,7 +323,7 @@
   const slider = L.control({ position: "bottomleft" });
   slider.onAdd = function () {
     const d = L.DomUtil.create("div", "live-status vol-history");
-    d.innerHTML = esc(_("History")) + ' <input id="vol-slider" type="range" min="0" max="0" value="0" style="width:180px;vertical-align:middle"> <span id="vol-slider-label">' + esc(_("latest")) + "</span>";
+    d.innerHTML = esc(_("History")) + ' <input id="vol-slider" class="vol-slider" type="range" min="0" max="0" value="0"> <span id="vol-slider-label">' + esc(_("latest")) + "</span>";
     L.DomEvent.disableClickPropagation(d);
     return d;
   };

@@ -62,8 +62,11 @@
   const since = new Date(Date.now() - 24 * 3600 * 1000).toISOString();
   fetch("/api/office/ground-reports?since=" + encodeURIComponent(since), { credentials: "same-origin" })
     .then(r => r.ok ? r.json() : { reports: [] }).then(j => (j.reports || []).forEach(addReport));
-  fetch("/api/office/handovers", { credentials: "same-origin" })
-    .then(r => r.ok ? r.json() : { handovers: [] }).then(j => (j.handovers || []).forEach(addHandover));
+  // Handover notices are not a county operator's (the API refuses them: no 403 to log).
+  if ((boot.user || {}).role !== "county_operator") {
+    fetch("/api/office/handovers", { credentials: "same-origin" })
+      .then(r => r.ok ? r.json() : { handovers: [] }).then(j => (j.handovers || []).forEach(addHandover));
+  }
   document.addEventListener("hailops:hail.report", ev => addReport(ev.detail.data));
   document.addEventListener("hailops:handover.received", ev => addHandover(ev.detail.data));
   document.addEventListener("hailops:handover.draft", ev => addHandover(ev.detail.data));
