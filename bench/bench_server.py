@@ -26,7 +26,8 @@ one asyncio loop, API tokens, loopback only, every loop bounded in count and tim
    many connect within 15 s, and whether ``/healthz`` still answers within 5 s.
 
 Prints each figure for every arm and each arm's ratio to ``gthread`` (the production default,
-measured in the same run against the same database).  Exits 0 whatever
+measured in the same run against the same database; with ``--rounds N`` each round starts
+with another arm).  Exits 0 whatever
 the figures; 1 only when a server cannot be started.  If gevent is not installed, the gevent
 arm is reported as not run.
 """
@@ -254,7 +255,7 @@ async def measure(
     tokens: dict[str, str],
     codes: list[str],
     args: argparse.Namespace,
-    round_no: int,
+    run_no: int,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     fanout = Fanout()
@@ -266,7 +267,8 @@ async def measure(
         live = [c for c in clients if c.connected]
         out["connected"] = len(live)
         await asyncio.sleep(1.0)
-        readiness = ("ready", "standby")[round_no % 2]
+        # Every measured run really changes the sites' readiness (alternately).
+        readiness = ("ready", "standby")[run_no % 2]
         await broadcast(http, server, tokens[SENDER], (codes[-1], readiness), fanout, len(live))
         fanout.http_ms.clear()
         sent = {}
@@ -390,14 +392,18 @@ def main(argv: list[str] | None = None) -> int:
             f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
         )
         results: dict[str, list[dict[str, Any]]] = {}
+        run_no = 0
         for round_no in range(max(1, args.rounds)):
-            for name, (argv_, arm_env) in arms(env, workdir).items():
+            order = list(arms(env, workdir).items())
+            shift = round_no % len(order)  # each round starts with another arm (order effects)
+            for name, (argv_, arm_env) in order[shift:] + order[:shift]:
                 if name not in args.arms.split(",") or (name == "gevent" and not have_gevent):
                     continue
                 server = WebProcess(name, argv_, arm_env, workdir / f"{name}-{round_no}.log")
+                run_no += 1
                 try:
                     results.setdefault(name, []).append(
-                        asyncio.run(measure(server, tokens, codes, args, round_no))
+                        asyncio.run(measure(server, tokens, codes, args, run_no))
                     )
                 except RuntimeError as exc:
                     print(f"bench_server: {exc}", file=sys.stderr)
