@@ -135,7 +135,9 @@ def sector_contains(outer: Sector, inner: Sector) -> bool:
     Used to check that an ordered or granted firing sector lies inside a site's safe sector.
     """
     outer_width = sector_width_deg(outer)
-    if outer_width >= 360.0:
+    # A gap narrower than the tolerance is no gap: the circle is whole (as the intersection
+    # and the union join pieces across such a gap).
+    if outer_width >= 360.0 - ANGLE_TOLERANCE_DEG:
         return True
     inner_width = sector_width_deg(inner)
     if inner_width >= 360.0:
