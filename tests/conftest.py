@@ -9,8 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 os.environ.setdefault("PYART_QUIET", "1")
+
+# Property-based tests: random examples while you work (new ones each run find new edge cases);
+# CI (HAILOPS_HYPOTHESIS_PROFILE=ci, set by .ci/run) draws the same examples every run, so a
+# landing never hangs on a first-time draw.  Edge cases found either way are pinned with
+# @example in the test.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("HAILOPS_HYPOTHESIS_PROFILE"):
+    settings.load_profile(os.environ["HAILOPS_HYPOTHESIS_PROFILE"])
 
 TEST_PASSWORD = "correct-horse-battery"
 ALL_ROLES = ("forecaster", "commander", "atc", "military", "county_operator", "member", "admin")
