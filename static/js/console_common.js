@@ -163,19 +163,23 @@
     scope = scope || method + " " + path;
     const res = await api(method, path, body, keyFor(scope));
     if (button) { button.disabled = false; button.classList.remove("busy"); }
-    if (!res.ok) { toast(errorText(res), "error"); return null; }
+    if (!res.ok) { toast(errorText(res), "error", scope); return null; }
     keys.delete(scope); // applied: the next intent (e.g. proposing again later) gets a new key
+    clearToasts(scope); // the refusal of this very action is answered: it done, its error goes
     if (okText) toast(okText, "ok");
     return res.data;
   }
 
   // --- toasts, banner, sound --------------------------------------------------------------
-  function toast(msg, kind) {
+  /** A toast; `about` names the action it is about, so that the action's later success can
+   *  take its error away (clearToasts). */
+  function toast(msg, kind, about) {
     const box = document.getElementById("toasts");
     if (!box) return;
     const el = document.createElement("div");
     el.className = "toast toast-" + (kind || "info");
     el.textContent = msg;
+    if (about) el.dataset.about = about;
     if (kind === "error") {
       // Errors stay until the person dismisses them (issue 11): a refusal must not vanish.
       el.setAttribute("role", "alert");
@@ -188,6 +192,11 @@
       setTimeout(() => el.remove(), 4000);
     }
     box.appendChild(el);
+  }
+  function clearToasts(about) {
+    const box = document.getElementById("toasts");
+    if (!box || !about) return;
+    box.querySelectorAll(".toast").forEach(el => { if (el.dataset.about === about) el.remove(); });
   }
   let audio = null;
   let unlocked = false; // browsers allow audio only after a user gesture on the page
@@ -421,6 +430,6 @@
   loadEscalations();
 
   window.HO = { _, violationText, label, VOCAB, askReason, url, countyName, stormName, boot, zh, bjt, bjtDateTime, bjtToIso, bjtNowHms, dur, fmt, esc, stateLabel, stateBadge,
-    CLOSED, ammoLabel, qty, compass, api, act, keyFor, uuid, errorText, toast, beep, alarm, clearAlarm,
+    CLOSED, ammoLabel, qty, compass, api, act, keyFor, uuid, errorText, toast, clearToasts, beep, alarm, clearAlarm,
     connect, currentSeq, on, ops, upsert, lastEntry, approvalCell, approvalSeconds };
 })();

@@ -164,7 +164,7 @@
     const f = ev.target, op = H.ops.get(f.dataset.op);
     const problem = timesProblem(f);
     showTimesProblem(f, problem);
-    if (problem) { f.end.focus(); H.toast(problem, "error"); return; }
+    if (problem) { f.end.focus(); H.toast(problem, "error", op.id + ":report"); return; }
     const rounds = {};
     Array.from(f.elements).forEach(el => { if (el.name && el.name.startsWith("rounds:") && Number(el.value) > 0) rounds[el.name.slice(7)] = Number(el.value); });
     const started = startOf(f);

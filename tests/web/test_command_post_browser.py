@@ -262,5 +262,14 @@ def test_county_report_end_time_is_sane_kept_and_checked(server, browser):  # no
         == end_typed
     )
     _shot(ls, "county_report_filed")
+    # The refusal is answered by the report: its error toast goes with it (errors stay
+    # until dismissed or until the same action succeeds), clear of the station's stock.
+    assert ls.locator("#toasts .toast-error").count() == 0
+    # On the phone the top bar grows with its wrapped line instead of covering the title.
+    bar = ls.locator("header.topbar").bounding_box()
+    title = ls.locator(".console-head h1").bounding_box()
+    logout = ls.locator("header.topbar .logout button").bounding_box()
+    assert logout["y"] + logout["height"] <= bar["y"] + bar["height"] + 0.5
+    assert bar["y"] + bar["height"] <= title["y"]
     assert problems == []
     ctx.close()
