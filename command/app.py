@@ -30,9 +30,12 @@ def role_label(role: str) -> str:
     from flask_babel import gettext as _
 
     return {  # type: ignore[no-any-return]
-        "forecaster": _("duty forecaster"), "commander": _("commander"),
-        "atc": _("airport ATC"), "military": _("military control"),
-        "county_operator": _("county site operator"), "member": _("member unit"),
+        "forecaster": _("duty forecaster"),
+        "commander": _("commander"),
+        "atc": _("airport ATC"),
+        "military": _("military control"),
+        "county_operator": _("county site operator"),
+        "member": _("member unit"),
         "admin": _("administrator"),
     }.get(role, role)
 
@@ -114,7 +117,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.json = SafeJSONProvider(app)
     app.json.ensure_ascii = False
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
     app.extensions["hailops_db"] = Database(settings.sqlalchemy_url)
     app.teardown_appcontext(close_session)
@@ -152,8 +157,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     def _globals() -> dict[str, Any]:
         from flask_babel import get_locale
 
-        return {"role_label": role_label, "get_locale": get_locale,
-                "csp_nonce": security.csp_nonce}
+        return {"role_label": role_label, "get_locale": get_locale, "csp_nonce": security.csp_nonce}
 
     @app.before_request
     def _lang_param() -> None:

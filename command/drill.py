@@ -49,15 +49,22 @@ log = logging.getLogger(__name__)
 
 EVENTS_DIR = Path(__file__).resolve().parent.parent / "radar" / "data" / "events"
 #: The event library: every directory under radar/data/events (volumes + event.json).
-BUILTIN_EVENTS = {d.name: d for d in sorted(EVENTS_DIR.iterdir()) if d.is_dir()} \
-    if EVENTS_DIR.is_dir() else {}
+BUILTIN_EVENTS = (
+    {d.name: d for d in sorted(EVENTS_DIR.iterdir()) if d.is_dir()} if EVENTS_DIR.is_dir() else {}
+)
 HEARTBEAT_S = 2.0  # a runner's heartbeat period (wall seconds)
 STALE_S = 30.0  # no heartbeat for this long: the runner is gone (killed, crashed)
 RESUME_WITHIN_S = 30 * 60.0  # a runner gone longer than this: the drill is ended, not resumed
 MAX_RESUMES = 3  # a drill whose runner keeps dying is ended rather than resumed forever
 REALISTIC_MIN_VOLUMES = 6  # about 30 minutes of a storm at one volume per 5-6 minutes
-INJECT_KINDS = ("deny", "revoke", "site_offline", "out_of_ammunition", "missing_volume",
-                "false_hail_report")
+INJECT_KINDS = (
+    "deny",
+    "revoke",
+    "site_offline",
+    "out_of_ammunition",
+    "missing_volume",
+    "false_hail_report",
+)
 
 #: What drills say to people.  Stored and sent in English (event notes, end reasons and
 #: errors keep their JSON and CLI contracts), each made from one of these templates, so a
@@ -66,14 +73,14 @@ INJECT_KINDS = ("deny", "revoke", "site_offline", "out_of_ammunition", "missing_
 TEXTS = {
     "note_skipped": "skipped {file}: {error}",
     "note_radar_differs": "the manifest's radar location differs from the files'; the files' "
-                          "is used",
+    "is used",
     "note_few_volumes": "only {count} volume(s): a realistic drill needs about {needed} "
-                        "(30 minutes of a storm); nothing is invented between them",
+    "(30 minutes of a storm); nothing is invented between them",
     "note_no_reports": "no ground-truth hail reports: the drill cannot be scored against them",
     "preflight_no_sites": "the deployment has no operation sites (import a site registry, "
-                          "e.g. `hailops sites import`, or seed the sample one)",
+    "e.g. `hailops sites import`, or seed the sample one)",
     "preflight_no_players": "automatic players are off and nobody can play {roles} (create "
-                            "those accounts or turn the automatic players on)",
+    "those accounts or turn the automatic players on)",
     "cannot_start": "the drill cannot start: {problems}",
     "speed": "speed must be between 1 and 600 (60 for a fast human drill)",
     "script_not_json": "drill script is not JSON: {error}",
@@ -102,8 +109,9 @@ def say(key: str, **params: Any) -> str:
 
 def _pattern(template: str) -> re.Pattern[str]:
     parts = re.split(r"\{(\w+)\}", template)
-    return re.compile("".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)"
-                              for i, p in enumerate(parts)), re.S)
+    return re.compile(
+        "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts)), re.S
+    )
 
 
 _PATTERNS = {key: _pattern(t) for key, t in TEXTS.items()}
@@ -148,8 +156,13 @@ def _manifest(directory: Path) -> dict[str, Any]:
             raise DrillError(f"{path}: radar needs numeric lat, lon (and alt_m)") from None
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
             raise DrillError(f"{path}: radar lat/lon out of range")
-        data["radar"] = {"lat": lat, "lon": lon, "alt_m": alt, "name": str(radar.get("name", "")),
-                         "source": str(radar.get("source", ""))}
+        data["radar"] = {
+            "lat": lat,
+            "lon": lon,
+            "alt_m": alt,
+            "name": str(radar.get("name", "")),
+            "source": str(radar.get("source", "")),
+        }
     reports = data.get("reports")
     if reports is not None:
         if not isinstance(reports, list):
@@ -161,13 +174,22 @@ def _manifest(directory: Path) -> dict[str, Any]:
                 if t.tzinfo is None:
                     raise ValueError("time without a UTC offset")
                 size = rep.get("size_mm")
-                clean.append({"id": str(rep.get("id") or f"R{i}"), "time": t.astimezone(UTC).isoformat(),
-                              "lat": float(rep["lat"]), "lon": float(rep["lon"]),
-                              "size_mm": None if size is None else float(size),
-                              "place": str(rep.get("place", "")), "source": str(rep.get("source", ""))})
+                clean.append(
+                    {
+                        "id": str(rep.get("id") or f"R{i}"),
+                        "time": t.astimezone(UTC).isoformat(),
+                        "lat": float(rep["lat"]),
+                        "lon": float(rep["lon"]),
+                        "size_mm": None if size is None else float(size),
+                        "place": str(rep.get("place", "")),
+                        "source": str(rep.get("source", "")),
+                    }
+                )
             except (TypeError, KeyError, ValueError) as exc:
-                raise DrillError(f"{path}: report {i} needs time (ISO with offset), lat, lon "
-                                 f"[, size_mm, place]: {exc}") from None
+                raise DrillError(
+                    f"{path}: report {i} needs time (ISO with offset), lat, lon "
+                    f"[, size_mm, place]: {exc}"
+                ) from None
         data["reports"] = clean
     return data
 
@@ -185,16 +207,28 @@ def import_event(session: Session, directory: Path, name: str, builtin: bool = F
     radar_info: dict[str, Any] | None = None
     sounding: str | None = None
     listed = manifest.get("volumes")
-    if isinstance(listed, list) and listed and all(
-            isinstance(v, dict) and (directory / str(v.get("file", ""))).is_file() for v in listed):
+    if (
+        isinstance(listed, list)
+        and listed
+        and all(
+            isinstance(v, dict) and (directory / str(v.get("file", ""))).is_file() for v in listed
+        )
+    ):
         for v in listed:
             try:
                 t = datetime.fromisoformat(str(v["scan_time"]))
             except (KeyError, ValueError):
-                raise DrillError(f"{directory / MANIFEST}: volume {v.get('file')}: scan_time "
-                                 "(ISO 8601 with offset) required") from None
-            volumes.append({"file": str(v["file"]), "scan_time": t.isoformat(),
-                            "format": str(v.get("format") or sniff_format(directory / v["file"]))})
+                raise DrillError(
+                    f"{directory / MANIFEST}: volume {v.get('file')}: scan_time "
+                    "(ISO 8601 with offset) required"
+                ) from None
+            volumes.append(
+                {
+                    "file": str(v["file"]),
+                    "scan_time": t.isoformat(),
+                    "format": str(v.get("format") or sniff_format(directory / v["file"])),
+                }
+            )
     for path in sorted(directory.iterdir()):
         if not path.is_file() or path.name.startswith("."):
             continue
@@ -212,30 +246,47 @@ def import_event(session: Session, directory: Path, name: str, builtin: bool = F
             notes.append(say("note_skipped", file=path.name, error=exc))
             continue
         site = radar_site(radar)
-        radar_info = radar_info or {"lat": site.lat, "lon": site.lon, "alt_m": site.alt_m,
-                                    "name": site.name}
-        volumes.append({"file": path.name, "scan_time": scan_time_of(radar).isoformat(),
-                        "format": fmt})
+        radar_info = radar_info or {
+            "lat": site.lat,
+            "lon": site.lon,
+            "alt_m": site.alt_m,
+            "name": site.name,
+        }
+        volumes.append(
+            {"file": path.name, "scan_time": scan_time_of(radar).isoformat(), "format": fmt}
+        )
     if manifest.get("sounding"):
         named = directory / str(manifest["sounding"])
         if not named.is_file():
             raise DrillError(f"{directory / MANIFEST}: sounding {named.name} not found")
         sounding = str(named)
     if not volumes:
-        raise DrillError(f"{directory}: no readable radar volume" + (f" ({'; '.join(notes)})"
-                                                                     if notes else ""))
-    lacks_site = radar_info is None or (abs(radar_info["lat"]) < 1e-6 and abs(radar_info["lon"]) < 1e-6)
+        raise DrillError(
+            f"{directory}: no readable radar volume" + (f" ({'; '.join(notes)})" if notes else "")
+        )
+    lacks_site = radar_info is None or (
+        abs(radar_info["lat"]) < 1e-6 and abs(radar_info["lon"]) < 1e-6
+    )
     if manifest.get("radar"):
-        if radar_info is not None and not lacks_site and (
+        if (
+            radar_info is not None
+            and not lacks_site
+            and (
                 abs(radar_info["lat"] - manifest["radar"]["lat"]) > 0.05
-                or abs(radar_info["lon"] - manifest["radar"]["lon"]) > 0.05):
+                or abs(radar_info["lon"] - manifest["radar"]["lon"]) > 0.05
+            )
+        ):
             notes.append(say("note_radar_differs"))
         else:
-            radar_info = {**manifest["radar"], "name": manifest["radar"]["name"]
-                          or (radar_info or {}).get("name", "")}
+            radar_info = {
+                **manifest["radar"],
+                "name": manifest["radar"]["name"] or (radar_info or {}).get("name", ""),
+            }
     elif lacks_site:
-        raise DrillError(f"{directory}: the volumes carry no radar location; give it in "
-                         f"{MANIFEST} as \"radar\": {{\"lat\", \"lon\", \"alt_m\"}}")
+        raise DrillError(
+            f"{directory}: the volumes carry no radar location; give it in "
+            f'{MANIFEST} as "radar": {{"lat", "lon", "alt_m"}}'
+        )
     volumes.sort(key=lambda v: v["scan_time"])
     if len(volumes) < REALISTIC_MIN_VOLUMES:
         notes.append(say("note_few_volumes", count=len(volumes), needed=REALISTIC_MIN_VOLUMES))
@@ -247,10 +298,19 @@ def import_event(session: Session, directory: Path, name: str, builtin: bool = F
     event.sounding, event.notes, event.builtin = sounding, notes, builtin
     event.reports = reports
     session.merge(event)
-    audit.append(session, actor="system" if builtin else "cli", role="admin",
-                 action="drill_event.import", object_type="drill_event", object_id=name,
-                 after={"volumes": len(volumes), "notes": notes,
-                        "reports": None if reports is None else len(reports)})
+    audit.append(
+        session,
+        actor="system" if builtin else "cli",
+        role="admin",
+        action="drill_event.import",
+        object_type="drill_event",
+        object_id=name,
+        after={
+            "volumes": len(volumes),
+            "notes": notes,
+            "reports": None if reports is None else len(reports),
+        },
+    )
     return event
 
 
@@ -317,14 +377,25 @@ OPEN_STATES = ("requested", "running", "paused")
 ENDED_STATES = ("stopped", "completed")
 
 
-def set_state(session: Session, drill: DrillRecord, state: str, actor: str = "system",
-              role: str = "admin", *, reason: str | None = None,
-              wall: datetime | None = None, drill_time: datetime | None = None) -> None:
+def set_state(
+    session: Session,
+    drill: DrillRecord,
+    state: str,
+    actor: str = "system",
+    role: str = "admin",
+    *,
+    reason: str | None = None,
+    wall: datetime | None = None,
+    drill_time: datetime | None = None,
+) -> None:
     """pause / resume / stop / complete, keeping the drill clock continuous.  Ending a drill
     closes every operation still open in it (cancel before the order, recall after), with the
     reason, so nothing is left ``firing``/``ordered``/``authorized``."""
-    allowed = {"requested": {"running", "stopped"}, "running": {"paused", "stopped", "completed"},
-               "paused": {"running", "stopped"}}
+    allowed = {
+        "requested": {"running", "stopped"},
+        "running": {"paused", "stopped", "completed"},
+        "paused": {"running", "stopped"},
+    }
     if state not in allowed.get(drill.state, set()):
         raise DrillError(say("transition", drill=drill.id, state=drill.state, target=state))
     now_wall = wall or datetime.now(UTC)
@@ -335,20 +406,47 @@ def set_state(session: Session, drill: DrillRecord, state: str, actor: str = "sy
     drill.anchor_event, drill.anchor_wall, drill.state = now_event, now_wall, state
     if state in ENDED_STATES:
         drill.ended_at = now_wall
-        drill.end_reason = reason or (say("end_completed") if state == "completed"
-                                      else say("end_stopped_by", actor=actor))
+        drill.end_reason = reason or (
+            say("end_completed") if state == "completed" else say("end_stopped_by", actor=actor)
+        )
         closed = close_open_operations(session, drill.id, now_event, drill.end_reason)
-        drill.timeline = [*(drill.timeline or []), {"t": now_event.isoformat(), "kind": "end",
-                                                    "state": state, "reason": drill.end_reason,
-                                                    "closed": closed}]
-    audit.append(session, actor=actor, role=role, action=f"drill.{state}", object_type="drill",
-                 object_id=drill.id, drill_id=drill.id, before={"state": before},
-                 after={"state": state, "drill_time": now_event.isoformat(),
-                        **({"reason": drill.end_reason} if state in ENDED_STATES else {})})
-    announce(session, "drill.state", {"drill_id": drill.id, "state": state,
-                                      "drill_time": now_event.isoformat(), "event": drill.event,
-                                      "speed": drill.speed},
-             [ROOM_ALL] + scoped([ROOM_ALL], drill.id))
+        drill.timeline = [
+            *(drill.timeline or []),
+            {
+                "t": now_event.isoformat(),
+                "kind": "end",
+                "state": state,
+                "reason": drill.end_reason,
+                "closed": closed,
+            },
+        ]
+    audit.append(
+        session,
+        actor=actor,
+        role=role,
+        action=f"drill.{state}",
+        object_type="drill",
+        object_id=drill.id,
+        drill_id=drill.id,
+        before={"state": before},
+        after={
+            "state": state,
+            "drill_time": now_event.isoformat(),
+            **({"reason": drill.end_reason} if state in ENDED_STATES else {}),
+        },
+    )
+    announce(
+        session,
+        "drill.state",
+        {
+            "drill_id": drill.id,
+            "state": state,
+            "drill_time": now_event.isoformat(),
+            "event": drill.event,
+            "speed": drill.speed,
+        },
+        [ROOM_ALL] + scoped([ROOM_ALL], drill.id),
+    )
 
 
 def close_open_operations(session: Session, drill_id: str, now: datetime, reason: str) -> list[str]:
@@ -357,13 +455,21 @@ def close_open_operations(session: Session, drill_id: str, now: datetime, reason
     actor = lc.Actor("drill-end", lc.Role.ADMIN)
     open_states = [st.value for st in lc.OperationState if st not in lc.TERMINAL_STATES]
     closed = []
-    for rec in session.scalars(select(OperationRecord).where(
-            OperationRecord.drill_id == drill_id, OperationRecord.state.in_(open_states))
-            .order_by(OperationRecord.id)).all():
+    for rec in session.scalars(
+        select(OperationRecord)
+        .where(OperationRecord.drill_id == drill_id, OperationRecord.state.in_(open_states))
+        .order_by(OperationRecord.id)
+    ).all():
         op = operations.load(session, rec.id)[1]
         action = "recall" if op.state in lc.ORDER_STATES else "cancel"
-        operations.transition(session, rec.id, action, actor,
-                              {"reason": f"drill ended: {reason}"}, max(now, op.history[-1].at))
+        operations.transition(
+            session,
+            rec.id,
+            action,
+            actor,
+            {"reason": f"drill ended: {reason}"},
+            max(now, op.history[-1].at),
+        )
         closed.append(rec.id)
     return closed
 
@@ -397,13 +503,20 @@ class _Task:
 class DrillRunner:
     """Runs one drill to its end (blocking); control (pause/stop) comes through the database."""
 
-    def __init__(self, app: Flask, drill_id: str, *, delays: AutoDelays | None = None,
-                 tail: timedelta = timedelta(minutes=45), poll_s: float = 0.2,
-                 tick: timedelta = timedelta(seconds=15),
-                 present_roles: Callable[[], set[str]] | None = None,
-                 runner_id: str | None = None,
-                 clock: WallClock | None = None,
-                 heartbeat_s: float = HEARTBEAT_S) -> None:
+    def __init__(
+        self,
+        app: Flask,
+        drill_id: str,
+        *,
+        delays: AutoDelays | None = None,
+        tail: timedelta = timedelta(minutes=45),
+        poll_s: float = 0.2,
+        tick: timedelta = timedelta(seconds=15),
+        present_roles: Callable[[], set[str]] | None = None,
+        runner_id: str | None = None,
+        clock: WallClock | None = None,
+        heartbeat_s: float = HEARTBEAT_S,
+    ) -> None:
         self.app, self.drill_id = app, drill_id
         # Whoever runs the drill writes its heartbeat under this id; a runner whose drill
         # was taken over (it was thought dead) stops at its next step.
@@ -454,10 +567,12 @@ class DrillRunner:
     def _save_progress(self, drill: DrillRecord, **changes: Any) -> None:
         progress = dict(drill.progress or {})
         progress.update(changes)
-        progress.update(pending_denials=dict(self.pending_denials),
-                        skipped_volumes=sorted(self.skipped_volumes),
-                        warned=sorted([t or "", c] for t, c in self.warned),
-                        engaged=sorted([t or "", c] for t, c in self.engaged_tracks))
+        progress.update(
+            pending_denials=dict(self.pending_denials),
+            skipped_volumes=sorted(self.skipped_volumes),
+            warned=sorted([t or "", c] for t, c in self.warned),
+            engaged=sorted([t or "", c] for t, c in self.engaged_tracks),
+        )
         drill.progress = progress
 
     def _beat_forever(self, stop: threading.Event) -> None:
@@ -467,7 +582,11 @@ class DrillRunner:
             try:
                 with self._db().session() as session:
                     drill = session.get(DrillRecord, self.drill_id)
-                    if drill is None or drill.runner != self.runner_id or drill.state in ENDED_STATES:
+                    if (
+                        drill is None
+                        or drill.runner != self.runner_id
+                        or drill.state in ENDED_STATES
+                    ):
                         return
                     drill.heartbeat_at = self.clock.now()
                     session.commit()
@@ -476,8 +595,12 @@ class DrillRunner:
 
     def run(self) -> str:
         stop = threading.Event()
-        beating = threading.Thread(target=self._beat_forever, args=(stop,), daemon=True,
-                                   name=f"drill-heartbeat-{self.drill_id}")
+        beating = threading.Thread(
+            target=self._beat_forever,
+            args=(stop,),
+            daemon=True,
+            name=f"drill-heartbeat-{self.drill_id}",
+        )
         try:
             return self._run(beating)
         finally:
@@ -492,8 +615,11 @@ class DrillRunner:
             progress = dict(drill.progress or {})
             self._restore(progress)
             target = drill.relocate_to if drill.relocated else None
-            self.target = None if not target else Relocation(target["lat"], target["lon"],
-                                                              target.get("alt_m"))
+            self.target = (
+                None
+                if not target
+                else Relocation(target["lat"], target["lon"], target.get("alt_m"))
+            )
             next_volume = int(progress.get("next_volume", 0))
             done = set(progress.get("injects_done") or [])
             for index, vol in enumerate(event.volumes):
@@ -503,8 +629,11 @@ class DrillRunner:
             start = datetime.fromisoformat(event.volumes[0]["scan_time"])
             for number, item in enumerate(drill.script or []):
                 if number not in done:
-                    self.at(start + timedelta(seconds=float(item["at_s"])),
-                            f"inject {item['kind']}", self._inject_task(item, number))
+                    self.at(
+                        start + timedelta(seconds=float(item["at_s"])),
+                        f"inject {item['kind']}",
+                        self._inject_task(item, number),
+                    )
             self.end = datetime.fromisoformat(event.volumes[-1]["scan_time"]) + self.tail
             resumed_at = drill_now(drill, self.clock.now())
             self.at(max(start + self.tick, resumed_at), "auto players", self._tick)
@@ -523,9 +652,14 @@ class DrillRunner:
         with self._db().session() as session:
             drill = self._drill(session)
             if drill.state in ("running", "paused"):
-                set_state(session, drill, "completed",
-                          reason=say("end_played", minutes=int(self.tail.total_seconds() // 60)),
-                          wall=self.clock.now(), drill_time=min(drill_now(drill, self.clock.now()), self.end))
+                set_state(
+                    session,
+                    drill,
+                    "completed",
+                    reason=say("end_played", minutes=int(self.tail.total_seconds() // 60)),
+                    wall=self.clock.now(),
+                    drill_time=min(drill_now(drill, self.clock.now()), self.end),
+                )
                 session.commit()
         return "completed"
 
@@ -543,8 +677,9 @@ class DrillRunner:
                     session.rollback()
                     self.log(session, task.at, "step_failed", step=task.name, error=str(exc))
                     if task.name.startswith("volume "):
-                        self._save_progress(self._drill(session),
-                                            next_volume=int(task.name.split()[1]) + 1)
+                        self._save_progress(
+                            self._drill(session), next_volume=int(task.name.split()[1]) + 1
+                        )
                     session.commit()
                     log.info("drill %s: %s failed: %s", self.drill_id, task.name, exc)
                     return
@@ -565,7 +700,10 @@ class DrillRunner:
                     log.warning("drill %s: taken over by %s", self.drill_id, drill.runner)
                     return "taken_over"
                 wall = self.clock.now()
-                if self._last_beat is None or (wall - self._last_beat).total_seconds() >= self.heartbeat_s:
+                if (
+                    self._last_beat is None
+                    or (wall - self._last_beat).total_seconds() >= self.heartbeat_s
+                ):
                     drill.heartbeat_at, self._last_beat = wall, wall
                     self._save_progress(drill, drill_time=drill_now(drill, wall).isoformat())
                     session.commit()
@@ -593,11 +731,18 @@ class DrillRunner:
             radar = read_volume(path, fields=REFLECTIVITY_CANDIDATES)
             if self.target is not None:
                 relocate(radar, self.target)
-            elif event.radar:  # where it was recorded (the manifest's location if the files lack one)
-                relocate(radar, Relocation(event.radar["lat"], event.radar["lon"],
-                                           event.radar.get("alt_m")))
-            levels = (levels_from_sounding(event.sounding) if event.sounding
-                      else current_levels(self.app.config["HAILOPS"], now))
+            elif (
+                event.radar
+            ):  # where it was recorded (the manifest's location if the files lack one)
+                relocate(
+                    radar,
+                    Relocation(event.radar["lat"], event.radar["lon"], event.radar.get("alt_m")),
+                )
+            levels = (
+                levels_from_sounding(event.sounding)
+                if event.sounding
+                else current_levels(self.app.config["HAILOPS"], now)
+            )
             started = time.perf_counter()
             result = detect_volume(radar, levels, DetectionConfig())
             processing_ms = (time.perf_counter() - started) * 1000
@@ -605,33 +750,54 @@ class DrillRunner:
             drill = self._drill(session)
             if int((drill.progress or {}).get("next_volume", 0)) > index:
                 return  # a retried step whose volume was already recorded
-            vol = record_volume(session, result, filename=f"DRILL {self.drill_id}: {name}",
-                                sha256=f"{sha[:40]}{self.drill_id}"[:64],
-                                products_dir=self.app.config["HAILOPS"].products,
-                                processing_ms=processing_ms,
-                                drill_id=self.drill_id)
+            vol = record_volume(
+                session,
+                result,
+                filename=f"DRILL {self.drill_id}: {name}",
+                sha256=f"{sha[:40]}{self.drill_id}"[:64],
+                products_dir=self.app.config["HAILOPS"].products,
+                processing_ms=processing_ms,
+                drill_id=self.drill_id,
+            )
             hail = [c for c in vol.cells if c.hail]
-            self.log(session, now, "volume", file=name, volume_id=vol.id, cells=len(vol.cells),
-                     hail_cells=len(hail))
+            self.log(
+                session,
+                now,
+                "volume",
+                file=name,
+                volume_id=vol.id,
+                cells=len(vol.cells),
+                hail_cells=len(hail),
+            )
             for cell in hail:
                 self.log(session, now, "detection", cell_id=cell.cell_id, track_id=cell.track_id)
             # The volume and the progress past it are one commit: a restart never ingests it twice.
             self._save_progress(drill, next_volume=index + 1, drill_time=now.isoformat())
             session.commit()  # release the write lock before the (slower) dispatch step
             self._dispatch(session, vol, now, drill)
+
         return run
 
-    def _dispatch(self, session: Session, vol: RadarVolume, now: datetime, drill: DrillRecord) -> None:
+    def _dispatch(
+        self, session: Session, vol: RadarVolume, now: datetime, drill: DrillRecord
+    ) -> None:
         from command.dispatching import recommend_config, recommend_for_volume
 
-        result = recommend_for_volume(session, vol, drill.overrides or {},
-                                      recommend_config(self.app.config["HAILOPS"]))
+        result = recommend_for_volume(
+            session, vol, drill.overrides or {}, recommend_config(self.app.config["HAILOPS"])
+        )
         track_of = {c.cell_id: c.track_id for c in vol.cells}
         for rec in result.recommendations:
             track = track_of.get(rec.cell_id) or rec.cell_id
-            self.log(session, now, "recommendation", cell_id=rec.cell_id, track_id=track,
-                     site=rec.site_code, window=[rec.window_start.isoformat(),
-                                                 rec.window_end.isoformat()])
+            self.log(
+                session,
+                now,
+                "recommendation",
+                cell_id=rec.cell_id,
+                track_id=track,
+                site=rec.site_code,
+                window=[rec.window_start.isoformat(), rec.window_end.isoformat()],
+            )
             if (track, rec.site_code) not in self.engaged_tracks:
                 self.engaged_tracks.add((track, rec.site_code))
                 self.recommendations.append((now, rec))
@@ -668,17 +834,26 @@ class DrillRunner:
                     continue
                 if now >= rec.window_end:
                     continue  # too late for this one
-                body = {"cell_id": rec.cell_id, "site_code": rec.site_code,
-                        "window": [rec.window_start.isoformat(), rec.window_end.isoformat()],
-                        "azimuth_deg": rec.azimuth_deg, "elevation_deg": rec.elevation_deg,
-                        "quantity": dict(rec.ammunition), "max_altitude_m": rec.max_altitude_m}
-                operations.propose(session, self._actor("commander"), body, now,
-                                   drill_id=self.drill_id)
+                body = {
+                    "cell_id": rec.cell_id,
+                    "site_code": rec.site_code,
+                    "window": [rec.window_start.isoformat(), rec.window_end.isoformat()],
+                    "azimuth_deg": rec.azimuth_deg,
+                    "elevation_deg": rec.elevation_deg,
+                    "quantity": dict(rec.ammunition),
+                    "max_altitude_m": rec.max_altitude_m,
+                }
+                operations.propose(
+                    session, self._actor("commander"), body, now, drill_id=self.drill_id
+                )
             self.recommendations = waiting
             self._save_progress(self._drill(session))
         open_states = [st.value for st in lc.OperationState if st not in lc.TERMINAL_STATES]
-        for rec in session.scalars(select(OperationRecord).where(
-                OperationRecord.drill_id == self.drill_id, OperationRecord.state.in_(open_states))):
+        for rec in session.scalars(
+            select(OperationRecord).where(
+                OperationRecord.drill_id == self.drill_id, OperationRecord.state.in_(open_states)
+            )
+        ):
             op = operations.load(session, rec.id)[1]
             for role, action, body in self._due(op, now):
                 if self._absent(role):
@@ -686,11 +861,18 @@ class DrillRunner:
                     try:
                         # The core refuses before anything is written, so a refused step
                         # leaves the session clean for the other operations.
-                        op = operations.transition(session, op.id, action,
-                                                   self._actor(role, county), body, now)
+                        op = operations.transition(
+                            session, op.id, action, self._actor(role, county), body, now
+                        )
                     except DispatchError as exc:
-                        self.log(session, now, "step_refused", operation=op.id, action=action,
-                                 error=str(exc))
+                        self.log(
+                            session,
+                            now,
+                            "step_refused",
+                            operation=op.id,
+                            action=action,
+                            error=str(exc),
+                        )
 
     def _forecast(self, session: Session, now: datetime) -> None:
         """The automatic forecaster confirms each hail storm still to review once its cell
@@ -699,25 +881,50 @@ class DrillRunner:
         from command.storms import review_storm, storm_of_cell
         from dispatch.review import Review
 
-        latest = session.scalar(select(func.max(CellRecord.volume_id)).where(
-            CellRecord.drill_id == self.drill_id))
-        for cell in session.scalars(select(CellRecord).where(
-                CellRecord.drill_id == self.drill_id, CellRecord.hail.is_(True),
-                (CellRecord.review == "new") | (CellRecord.volume_id == latest))
-                .order_by(CellRecord.id)):
-            if cell.review == "new" and (now - cell.scan_time).total_seconds() \
-                    >= self.delays.forecaster_confirm_s:
+        latest = session.scalar(
+            select(func.max(CellRecord.volume_id)).where(CellRecord.drill_id == self.drill_id)
+        )
+        for cell in session.scalars(
+            select(CellRecord)
+            .where(
+                CellRecord.drill_id == self.drill_id,
+                CellRecord.hail.is_(True),
+                (CellRecord.review == "new") | (CellRecord.volume_id == latest),
+            )
+            .order_by(CellRecord.id)
+        ):
+            if (
+                cell.review == "new"
+                and (now - cell.scan_time).total_seconds() >= self.delays.forecaster_confirm_s
+            ):
                 storm = storm_of_cell(session, cell)
                 if storm is None:  # an untracked cell: confirmed alone
-                    cell.review, cell.reviewed_by, cell.review_reason = \
-                        "confirmed", "auto:forecaster", "auto"
-                    audit.append(session, actor="auto:forecaster", role="forecaster",
-                                 action="cell.confirmed", object_type="cell",
-                                 object_id=cell.cell_id, drill_id=self.drill_id, at=now,
-                                 after={"review": "confirmed"})
+                    cell.review, cell.reviewed_by, cell.review_reason = (
+                        "confirmed",
+                        "auto:forecaster",
+                        "auto",
+                    )
+                    audit.append(
+                        session,
+                        actor="auto:forecaster",
+                        role="forecaster",
+                        action="cell.confirmed",
+                        object_type="cell",
+                        object_id=cell.cell_id,
+                        drill_id=self.drill_id,
+                        at=now,
+                        after={"review": "confirmed"},
+                    )
                 elif storm.review == "new":
-                    review_storm(session, storm, Review.CONFIRMED, "auto",
-                                 actor="auto:forecaster", role="forecaster", at=now)
+                    review_storm(
+                        session,
+                        storm,
+                        Review.CONFIRMED,
+                        "auto",
+                        actor="auto:forecaster",
+                        role="forecaster",
+                        at=now,
+                    )
                 cell.review = "confirmed" if storm is None else storm.review
             if cell.review == "confirmed":
                 self._warn(session, cell, now)
@@ -729,15 +936,23 @@ class DrillRunner:
 
         key = (cell.volume_id, cell.track_id)
         if key not in self._arrivals:
-            track = next((t for t in (cell.volume.tracks or []) if t.get("id") == cell.track_id),
-                         None)
+            track = next(
+                (t for t in (cell.volume.tracks or []) if t.get("id") == cell.track_id), None
+            )
             self._arrivals[key] = sorted((track or {}).get("arrivals", {}).get("counties", {}))
         new = [c for c in self._arrivals[key] if (cell.track_id, c) not in self.warned]
         if not new:
             return
         self.warned.update((cell.track_id, c) for c in new)
-        record_warning(session, cell, build_for_cell(cell, new, now.replace(microsecond=0)),
-                       new, now, "auto:forecaster", "forecaster")
+        record_warning(
+            session,
+            cell,
+            build_for_cell(cell, new, now.replace(microsecond=0)),
+            new,
+            now,
+            "auto:forecaster",
+            "forecaster",
+        )
 
     def _due(self, op: lc.Operation, now: datetime) -> list[tuple[str, str, dict[str, Any]]]:
         """The automatic steps due now for ``op`` (role, action, body)."""
@@ -755,7 +970,9 @@ class DrillRunner:
                 if authority not in decided and waited >= delay:
                     if self.pending_denials.get(authority):
                         self.pending_denials[authority] -= 1
-                        steps.append((authority, "deny", {"reason": "inject: airspace not available"}))
+                        steps.append(
+                            (authority, "deny", {"reason": "inject: airspace not available"})
+                        )
                     else:
                         steps.append((authority, "grant", {}))
             return steps[:1]
@@ -770,46 +987,84 @@ class DrillRunner:
         if op.state == lc.S.FIRING and since >= d.firing_duration_s + d.operator_report_s:
             started = op.history[-1].at
             ended = started + timedelta(seconds=d.firing_duration_s)
-            return [("county_operator", "report", {"started_at": started.isoformat(),
-                                                   "ended_at": ended.isoformat(),
-                                                   "rounds": dict(op.quantity),
-                                                   "observation": "hail"})]
+            return [
+                (
+                    "county_operator",
+                    "report",
+                    {
+                        "started_at": started.isoformat(),
+                        "ended_at": ended.isoformat(),
+                        "rounds": dict(op.quantity),
+                        "observation": "hail",
+                    },
+                )
+            ]
         return []
 
     # injects
-    def _inject_task(self, item: dict[str, Any], number: int = -1) -> Callable[[Session, datetime], None]:
+    def _inject_task(
+        self, item: dict[str, Any], number: int = -1
+    ) -> Callable[[Session, datetime], None]:
         def run(session: Session, now: datetime) -> None:
             drill = self._drill(session)
             kind, params = item["kind"], item.get("params", {})
             done = list((drill.progress or {}).get("injects_done") or [])
-            self._save_progress(drill, injects_done=sorted({*done, number}),
-                                drill_time=now.isoformat())
+            self._save_progress(
+                drill, injects_done=sorted({*done, number}), drill_time=now.isoformat()
+            )
             self.log(session, now, "inject", inject=kind, params=params)
-            audit.append(session, actor="drill-script", role="admin", action=f"drill.inject.{kind}",
-                         object_type="drill", object_id=self.drill_id, drill_id=self.drill_id,
-                         at=now, after=params)
-            announce(session, "drill.inject", {"drill_id": self.drill_id, "kind": kind,
-                                               "params": params, "drill_time": now.isoformat()},
-                     scoped([ROOM_ALL], self.drill_id))
+            audit.append(
+                session,
+                actor="drill-script",
+                role="admin",
+                action=f"drill.inject.{kind}",
+                object_type="drill",
+                object_id=self.drill_id,
+                drill_id=self.drill_id,
+                at=now,
+                after=params,
+            )
+            announce(
+                session,
+                "drill.inject",
+                {
+                    "drill_id": self.drill_id,
+                    "kind": kind,
+                    "params": params,
+                    "drill_time": now.isoformat(),
+                },
+                scoped([ROOM_ALL], self.drill_id),
+            )
             if kind == "deny":
                 self.pending_denials[params.get("authority", "atc")] += 1
             elif kind == "revoke":
                 authority = params.get("authority", "military")
-                for rec in session.scalars(select(OperationRecord).where(
+                for rec in session.scalars(
+                    select(OperationRecord).where(
                         OperationRecord.drill_id == self.drill_id,
-                        OperationRecord.state.in_(["cleared", "ordered", "acknowledged", "firing"]))):
-                    operations.transition(session, rec.id, "revoke", self._actor(authority),
-                                          {"reason": "inject: airspace recalled"}, now)
+                        OperationRecord.state.in_(["cleared", "ordered", "acknowledged", "firing"]),
+                    )
+                ):
+                    operations.transition(
+                        session,
+                        rec.id,
+                        "revoke",
+                        self._actor(authority),
+                        {"reason": "inject: airspace recalled"},
+                        now,
+                    )
                     break
             elif kind in ("site_offline", "out_of_ammunition"):
                 overrides = dict(drill.overrides or {})
-                overrides[params["site_code"]] = "offline" if kind == "site_offline" \
-                    else "out_of_ammunition"
+                overrides[params["site_code"]] = (
+                    "offline" if kind == "site_offline" else "out_of_ammunition"
+                )
                 drill.overrides = overrides
             elif kind == "missing_volume":
                 self.skipped_volumes.add(int(params["index"]))
             elif kind == "false_hail_report":
                 self.log(session, now, "hail_report", false=True, **params)
+
         return run
 
 
@@ -836,11 +1091,14 @@ def parse_script(text: str) -> list[dict[str, Any]]:
         if kind in ("deny", "revoke") and params.get("authority", "atc") not in ("atc", "military"):
             raise DrillError(say("inject_authority", i=i, kind=kind))
         if kind in ("site_offline", "out_of_ammunition") and not (
-                isinstance(params.get("site_code"), str) and params["site_code"]):
+            isinstance(params.get("site_code"), str) and params["site_code"]
+        ):
             raise DrillError(say("inject_site", i=i, kind=kind))
-        if kind == "missing_volume" and (isinstance(params.get("index"), bool)
-                                         or not isinstance(params.get("index"), int)
-                                         or params["index"] < 0):
+        if kind == "missing_volume" and (
+            isinstance(params.get("index"), bool)
+            or not isinstance(params.get("index"), int)
+            or params["index"] < 0
+        ):
             raise DrillError(say("inject_index", i=i))
     return items
 
@@ -862,10 +1120,19 @@ def preflight(session: Session, auto_approve: bool) -> list[str]:
     return problems
 
 
-def create_drill(session: Session, event: DrillEvent, *, speed: float, started_by: str,
-                 relocate_to: tuple[float, float] | None = None, relocate: bool | None = None,
-                 auto_approve: bool = False, script: list[dict[str, Any]] | None = None,
-                 state: str = "running", runner: str | None = None) -> DrillRecord:
+def create_drill(
+    session: Session,
+    event: DrillEvent,
+    *,
+    speed: float,
+    started_by: str,
+    relocate_to: tuple[float, float] | None = None,
+    relocate: bool | None = None,
+    auto_approve: bool = False,
+    script: list[dict[str, Any]] | None = None,
+    state: str = "running",
+    runner: str | None = None,
+) -> DrillRecord:
     """A new drill: ``running`` when the caller runs it at once (``hailops drill run``),
     ``requested`` when the scheduler is to run it (admin page, API, schedule, demo)."""
     if not 1.0 <= speed <= 600.0:
@@ -879,27 +1146,66 @@ def create_drill(session: Session, event: DrillEvent, *, speed: float, started_b
         target = {"lat": relocate_to[0], "lon": relocate_to[1], "alt_m": None}
     elif relocate is not False:
         src = event.radar or {}
-        far = abs(src.get("lat", radar.lat) - radar.lat) > 0.05 or abs(src.get("lon", radar.lon) - radar.lon) > 0.05
+        far = (
+            abs(src.get("lat", radar.lat) - radar.lat) > 0.05
+            or abs(src.get("lon", radar.lon) - radar.lon) > 0.05
+        )
         if far or relocate:
             target = {"lat": radar.lat, "lon": radar.lon, "alt_m": radar.alt_m}
     first = datetime.fromisoformat(event.volumes[0]["scan_time"])
     drill_id = f"D{datetime.now(UTC):%Y%m%d%H%M%S}{secrets.token_hex(1).upper()}"
-    drill = DrillRecord(id=drill_id, event=event.name, speed=speed, relocated=target is not None,
-                        relocate_to=target, auto_approve=auto_approve, state=state,
-                        anchor_event=first - timedelta(seconds=5), anchor_wall=datetime.now(UTC),
-                        script=script or [], overrides={}, timeline=[], started_by=started_by,
-                        runner=runner, heartbeat_at=datetime.now(UTC) if runner else None,
-                        progress={"next_volume": 0, "injects_done": [],
-                                  "drill_time": (first - timedelta(seconds=5)).isoformat()})
+    drill = DrillRecord(
+        id=drill_id,
+        event=event.name,
+        speed=speed,
+        relocated=target is not None,
+        relocate_to=target,
+        auto_approve=auto_approve,
+        state=state,
+        anchor_event=first - timedelta(seconds=5),
+        anchor_wall=datetime.now(UTC),
+        script=script or [],
+        overrides={},
+        timeline=[],
+        started_by=started_by,
+        runner=runner,
+        heartbeat_at=datetime.now(UTC) if runner else None,
+        progress={
+            "next_volume": 0,
+            "injects_done": [],
+            "drill_time": (first - timedelta(seconds=5)).isoformat(),
+        },
+    )
     session.add(drill)
     session.flush()
-    audit.append(session, actor=started_by, role="admin", action="drill.start", object_type="drill",
-                 object_id=drill_id, drill_id=drill_id,
-                 after={"event": event.name, "speed": speed, "relocated": drill.relocated,
-                        "auto_approve": auto_approve, "injects": len(drill.script)})
-    announce(session, "drill.state", {"drill_id": drill_id, "state": state, "event": event.name,
-                                      "speed": speed,
-                                      "notes": event.notes}, [ROOM_ALL])
+    audit.append(
+        session,
+        actor=started_by,
+        role="admin",
+        action="drill.start",
+        object_type="drill",
+        object_id=drill_id,
+        drill_id=drill_id,
+        after={
+            "event": event.name,
+            "speed": speed,
+            "relocated": drill.relocated,
+            "auto_approve": auto_approve,
+            "injects": len(drill.script),
+        },
+    )
+    announce(
+        session,
+        "drill.state",
+        {
+            "drill_id": drill_id,
+            "state": state,
+            "event": event.name,
+            "speed": speed,
+            "notes": event.notes,
+        },
+        [ROOM_ALL],
+    )
     return drill
 
 
@@ -932,9 +1238,14 @@ def _alive_here(app: Flask, drill_id: str) -> bool:
     return thread is not None and thread.is_alive()
 
 
-def supervise_drills(app: Flask, *, wall: datetime | None = None,
-                     start: Callable[[Flask, str], Any] | None = None,
-                     stale_s: float = STALE_S, resume_within_s: float = RESUME_WITHIN_S) -> dict[str, str]:
+def supervise_drills(
+    app: Flask,
+    *,
+    wall: datetime | None = None,
+    start: Callable[[Flask, str], Any] | None = None,
+    stale_s: float = STALE_S,
+    resume_within_s: float = RESUME_WITHIN_S,
+) -> dict[str, str]:
     """The scheduler's drill job (every few seconds, in the one scheduler process):
 
     * a ``requested`` drill (from the admin page or the API) is claimed and started;
@@ -950,8 +1261,11 @@ def supervise_drills(app: Flask, *, wall: datetime | None = None,
     me = runner_name("scheduler")
     done: dict[str, str] = {}
     with app.app_context(), app.extensions["hailops_db"].session() as session:
-        for drill in session.scalars(select(DrillRecord).where(
-                DrillRecord.state.in_(OPEN_STATES)).order_by(DrillRecord.started_at)).all():
+        for drill in session.scalars(
+            select(DrillRecord)
+            .where(DrillRecord.state.in_(OPEN_STATES))
+            .order_by(DrillRecord.started_at)
+        ).all():
             if drill.state == "requested":
                 set_state(session, drill, "running", actor="scheduler", role="system", wall=wall)
                 drill.runner, drill.heartbeat_at = me, wall
@@ -968,9 +1282,11 @@ def supervise_drills(app: Flask, *, wall: datetime | None = None,
                 continue
             event = session.get(DrillEvent, drill.event)
             if gone_s > resume_within_s or event is None or not Path(event.directory).is_dir():
-                why = (say("end_runner_lost", runner=drill.runner, minutes=f"{gone_s / 60:.0f}")
-                       if event is not None and Path(event.directory).is_dir()
-                       else say("end_event_gone", event=drill.event))
+                why = (
+                    say("end_runner_lost", runner=drill.runner, minutes=f"{gone_s / 60:.0f}")
+                    if event is not None and Path(event.directory).is_dir()
+                    else say("end_event_gone", event=drill.event)
+                )
                 _end_lost(session, drill, why, beat)
                 session.commit()
                 done[drill.id] = "ended"
@@ -986,15 +1302,33 @@ def supervise_drills(app: Flask, *, wall: datetime | None = None,
             was, lost = drill.state, drill.runner
             seen = (drill.progress or {}).get("drill_time")
             if drill.state == "running":
-                drill.anchor_event = datetime.fromisoformat(seen) if seen else drill_now(drill, beat)
+                drill.anchor_event = (
+                    datetime.fromisoformat(seen) if seen else drill_now(drill, beat)
+                )
             drill.anchor_wall, drill.runner, drill.heartbeat_at = wall, me, wall
-            drill.timeline = [*(drill.timeline or []), {
-                "t": drill.anchor_event.isoformat(), "kind": "resumed",
-                "reason": f"runner {lost} lost for {gone_s:.0f} s", "gap_s": round(gone_s)}]
-            audit.append(session, actor="scheduler", role="system", action="drill.resume_after_loss",
-                         object_type="drill", object_id=drill.id, drill_id=drill.id,
-                         after={"state": was, "gap_s": round(gone_s),
-                                "drill_time": drill.anchor_event.isoformat()})
+            drill.timeline = [
+                *(drill.timeline or []),
+                {
+                    "t": drill.anchor_event.isoformat(),
+                    "kind": "resumed",
+                    "reason": f"runner {lost} lost for {gone_s:.0f} s",
+                    "gap_s": round(gone_s),
+                },
+            ]
+            audit.append(
+                session,
+                actor="scheduler",
+                role="system",
+                action="drill.resume_after_loss",
+                object_type="drill",
+                object_id=drill.id,
+                drill_id=drill.id,
+                after={
+                    "state": was,
+                    "gap_s": round(gone_s),
+                    "drill_time": drill.anchor_event.isoformat(),
+                },
+            )
             session.commit()
             start(app, drill.id)
             done[drill.id] = "resumed"
@@ -1042,19 +1376,33 @@ def announce_if_due(app: Flask, now: datetime | None = None) -> bool:
     if nxt is None or nxt - now > timedelta(hours=settings.drill_announce_hours):
         return False
     with app.extensions["hailops_db"].session() as session:
-        row = session.get(ServiceStatus, "drill_announce") or ServiceStatus(name="drill_announce",
-                                                                            info={})
+        row = session.get(ServiceStatus, "drill_announce") or ServiceStatus(
+            name="drill_announce", info={}
+        )
         if (row.info or {}).get("for") == nxt.isoformat():
             return False
         row.info, row.updated_at = {"for": nxt.isoformat()}, now
         session.merge(row)
-        audit.append(session, actor="scheduler", role="system", action="drill.announce",
-                     object_type="drill_schedule", object_id=nxt.isoformat(), at=now,
-                     after={"event": settings.drill_event, "starts_at": nxt.isoformat()})
-        announce(session, "drill.announce", {"starts_at": nxt.isoformat(),
-                                             "event": settings.drill_event,
-                                             "speed": settings.drill_speed}, [ROOM_ALL]
-                 + [f"role:{r}" for r in ("county_operator",)])
+        audit.append(
+            session,
+            actor="scheduler",
+            role="system",
+            action="drill.announce",
+            object_type="drill_schedule",
+            object_id=nxt.isoformat(),
+            at=now,
+            after={"event": settings.drill_event, "starts_at": nxt.isoformat()},
+        )
+        announce(
+            session,
+            "drill.announce",
+            {
+                "starts_at": nxt.isoformat(),
+                "event": settings.drill_event,
+                "speed": settings.drill_speed,
+            },
+            [ROOM_ALL] + [f"role:{r}" for r in ("county_operator",)],
+        )
         session.commit()
     return True
 
@@ -1063,8 +1411,9 @@ def start_scheduled_drill(app: Flask) -> str:
     settings = app.config["HAILOPS"]
     with app.app_context(), app.extensions["hailops_db"].session() as session:
         event = resolve_event(session, settings.drill_event)
-        drill = create_drill(session, event, speed=settings.drill_speed, started_by="schedule",
-                             state="requested")
+        drill = create_drill(
+            session, event, speed=settings.drill_speed, started_by="schedule", state="requested"
+        )
         session.commit()
         drill_id = drill.id
     supervise_drills(app)
@@ -1074,13 +1423,29 @@ def start_scheduled_drill(app: Flask) -> str:
 def register_schedule(app: Flask, scheduler: Any) -> None:
     settings = app.config["HAILOPS"]
     # The scheduler owns the drills: it starts requested ones and resumes or ends orphans.
-    scheduler.add_job(supervise_drills, "interval", seconds=3, args=[app], id="drills",
-                      next_run_time=datetime.now(UTC))
+    scheduler.add_job(
+        supervise_drills,
+        "interval",
+        seconds=3,
+        args=[app],
+        id="drills",
+        next_run_time=datetime.now(UTC),
+    )
     if not settings.drill_cron:
         return
     from apscheduler.triggers.cron import CronTrigger
 
-    scheduler.add_job(start_scheduled_drill, CronTrigger.from_crontab(
-        settings.drill_cron, timezone=settings.timezone), args=[app], id="monthly_drill")
-    scheduler.add_job(announce_if_due, "interval", minutes=10, args=[app], id="drill_announce",
-                      next_run_time=datetime.now(UTC))
+    scheduler.add_job(
+        start_scheduled_drill,
+        CronTrigger.from_crontab(settings.drill_cron, timezone=settings.timezone),
+        args=[app],
+        id="monthly_drill",
+    )
+    scheduler.add_job(
+        announce_if_due,
+        "interval",
+        minutes=10,
+        args=[app],
+        id="drill_announce",
+        next_run_time=datetime.now(UTC),
+    )

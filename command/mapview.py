@@ -34,33 +34,44 @@ RANGE_RINGS_KM = (50, 100, 150)
 DRILL_SITE_COLOUR = "#bdc3c7"
 
 
-
-
 def product_scales() -> dict[str, dict[str, Any]]:
     """The colour classes of the reflectivity and MESH overlays (as ``radar.detect`` paints
     them), for the map's colour bars."""
     from radar.detect import _DBZ_COLOURS, _MESH_BOUNDS_MM, _MESH_COLOURS
 
     return {
-        "reflectivity": {"unit": "dBZ", "bounds": list(range(5, 80, 5)), "colours": list(_DBZ_COLOURS)},
+        "reflectivity": {
+            "unit": "dBZ",
+            "bounds": list(range(5, 80, 5)),
+            "colours": list(_DBZ_COLOURS),
+        },
         "mesh": {"unit": "mm", "bounds": list(_MESH_BOUNDS_MM), "colours": list(_MESH_COLOURS)},
     }
 
 
 def _local_assets(m: folium.Map) -> None:
     # folium's popups use jQuery; both come from npm via static/vendor.
-    m.default_js = [("leaflet", url_for("static", filename="vendor/leaflet/leaflet.js")),
-                    ("jquery", url_for("static", filename="vendor/jquery/jquery.min.js"))]
+    m.default_js = [
+        ("leaflet", url_for("static", filename="vendor/leaflet/leaflet.js")),
+        ("jquery", url_for("static", filename="vendor/jquery/jquery.min.js")),
+    ]
     m.default_css = [("leaflet_css", url_for("static", filename="vendor/leaflet/leaflet.css"))]
 
 
-def build_map(session: Session, user: Any, *, drill: bool = False) -> tuple[folium.Map, dict[str, str]]:
+def build_map(
+    session: Session, user: Any, *, drill: bool = False
+) -> tuple[folium.Map, dict[str, str]]:
     """The map shell with its static layers.  In a drill (``drill=True``) the sites carry no
     live state: no readiness colour, no stock (the drill has its own world)."""
     dep = deployment()
     minx, miny, maxx, maxy = dep.city_bounds()
-    m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None, zoom_start=9,
-                   control_scale=False, prefer_canvas=False)
+    m = folium.Map(
+        location=[(miny + maxy) / 2, (minx + maxx) / 2],
+        tiles=None,
+        zoom_start=9,
+        control_scale=False,
+        prefer_canvas=False,
+    )
     _local_assets(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]])
 
@@ -69,35 +80,68 @@ def build_map(session: Session, user: Any, *, drill: bool = False) -> tuple[foli
         label = county.name_zh if _is_zh() else county.name_en
         folium.GeoJson(
             dep.county_geojson(county.key),
-            style_function=lambda _f: {"color": "#ffe8a3", "weight": 1.5, "fillColor": "#2d4a2b",
-                                       "fillOpacity": 0.35},
+            style_function=lambda _f: {
+                "color": "#ffe8a3",
+                "weight": 1.5,
+                "fillColor": "#2d4a2b",
+                "fillOpacity": 0.35,
+            },
             tooltip=label,
         ).add_to(counties)
         c = dep.label_point(county.key)
-        folium.Marker([c[1], c[0]], icon=folium.DivIcon(
-            html=f'<div class="county-label">{label}</div>', icon_size=(80, 18),
-            icon_anchor=(40, 9), class_name="county-label")).add_to(counties)
+        folium.Marker(
+            [c[1], c[0]],
+            icon=folium.DivIcon(
+                html=f'<div class="county-label">{label}</div>',
+                icon_size=(80, 18),
+                icon_anchor=(40, 9),
+                class_name="county-label",
+            ),
+        ).add_to(counties)
     counties.add_to(m)
 
     airport = dep.airport
     zone = folium.FeatureGroup(name=_("Airport control zone (no-fire)"), show=True)
     for poly in dep.no_fire_geojson():
-        folium.GeoJson(poly, style_function=lambda _f: {"color": "#e67e22", "weight": 2,
-                                                        "dashArray": "6 4", "fillOpacity": 0.15},
-                       tooltip=_("No-fire area")).add_to(zone)
-    folium.Marker([airport.lat, airport.lon], tooltip=f"{airport.name_zh if _is_zh() else airport.name_en} ({airport.icao})",
-                  icon=folium.DivIcon(html='<div class="airport-icon">✈</div>',
-                                      icon_size=(22, 22), icon_anchor=(11, 11))).add_to(zone)
+        folium.GeoJson(
+            poly,
+            style_function=lambda _f: {
+                "color": "#e67e22",
+                "weight": 2,
+                "dashArray": "6 4",
+                "fillOpacity": 0.15,
+            },
+            tooltip=_("No-fire area"),
+        ).add_to(zone)
+    folium.Marker(
+        [airport.lat, airport.lon],
+        tooltip=f"{airport.name_zh if _is_zh() else airport.name_en} ({airport.icao})",
+        icon=folium.DivIcon(
+            html='<div class="airport-icon">✈</div>', icon_size=(22, 22), icon_anchor=(11, 11)
+        ),
+    ).add_to(zone)
     zone.add_to(m)
 
     radar = dep.radar
     rings = folium.FeatureGroup(name=_("Radar and range rings"), show=True)
     for r_km in RANGE_RINGS_KM:
-        folium.Circle([radar.lat, radar.lon], radius=r_km * 1000, color="#5dade2", weight=1,
-                      fill=False, tooltip=f"{r_km} km").add_to(rings)
+        folium.Circle(
+            [radar.lat, radar.lon],
+            radius=r_km * 1000,
+            color="#5dade2",
+            weight=1,
+            fill=False,
+            tooltip=f"{r_km} km",
+        ).add_to(rings)
     radar_note = _("sample location") if radar.sample else ""
-    folium.CircleMarker([radar.lat, radar.lon], radius=6, color="#5dade2", fill=True,
-                        fill_opacity=1, tooltip=f"{_('Radar')}: {radar.name} {radar_note}").add_to(rings)
+    folium.CircleMarker(
+        [radar.lat, radar.lon],
+        radius=6,
+        color="#5dade2",
+        fill=True,
+        fill_opacity=1,
+        tooltip=f"{_('Radar')}: {radar.name} {radar_note}",
+    ).add_to(rings)
     rings.add_to(m)
 
     site_layer = folium.FeatureGroup(name=_("Operation sites"), show=True)
@@ -105,18 +149,38 @@ def build_map(session: Session, user: Any, *, drill: bool = False) -> tuple[foli
     readiness_label = vocabulary()["readiness"]
     markers: dict[str, str] = {}
     for site in load_sites(session, county=scope):
-        colour = DRILL_SITE_COLOUR if drill else READINESS_COLOURS.get(site.readiness.value, "#bdc3c7")
-        eq = ", ".join(f"{_text(e.model or equipment_label(e.kind.value))} ×{e.count}" for e in site.equipment)
+        colour = (
+            DRILL_SITE_COLOUR if drill else READINESS_COLOURS.get(site.readiness.value, "#bdc3c7")
+        )
+        eq = ", ".join(
+            f"{_text(e.model or equipment_label(e.kind.value))} ×{e.count}" for e in site.equipment
+        )
         ammo = ", ".join(f"{ammunition_label(k)}: {v}" for k, v in sorted(site.ammunition.items()))
-        live_state = "" if drill else (f"<br>{_('Readiness')}: {readiness_label.get(site.readiness.value, site.readiness.value)}"
-                                       f"<br>{_('Ammunition')}: {ammo}")
-        popup = (f"<b>{_text(site.code)} {_text(site.name)}</b><br>{_('County')}: {dep.county_name(site.county)}"
-                 f"{live_state}<br>{_('Equipment')}: {eq}"
-                 f"<br>{_('Elevation')}: {site.elevation_m:.0f} m"
-                 + (f"<br><i>{_('sample data')}</i>" if site.sample else ""))
-        marker = folium.CircleMarker([site.lat, site.lon], radius=6, color="#111", weight=1,
-                                     fill=True, fill_color=colour, fill_opacity=0.95,
-                                     popup=folium.Popup(popup, max_width=320), tooltip=site.code)
+        live_state = (
+            ""
+            if drill
+            else (
+                f"<br>{_('Readiness')}: {readiness_label.get(site.readiness.value, site.readiness.value)}"
+                f"<br>{_('Ammunition')}: {ammo}"
+            )
+        )
+        popup = (
+            f"<b>{_text(site.code)} {_text(site.name)}</b><br>{_('County')}: {dep.county_name(site.county)}"
+            f"{live_state}<br>{_('Equipment')}: {eq}"
+            f"<br>{_('Elevation')}: {site.elevation_m:.0f} m"
+            + (f"<br><i>{_('sample data')}</i>" if site.sample else "")
+        )
+        marker = folium.CircleMarker(
+            [site.lat, site.lon],
+            radius=6,
+            color="#111",
+            weight=1,
+            fill=True,
+            fill_color=colour,
+            fill_opacity=0.95,
+            popup=folium.Popup(popup, max_width=320),
+            tooltip=site.code,
+        )
         marker.add_to(site_layer)
         markers[site.code] = marker.get_name()
     site_layer.add_to(m)
@@ -160,8 +224,9 @@ def event_title_of_drill(session: Session, drill_id: str) -> str:
     return event_title(drill.event) if drill is not None else drill_id
 
 
-def render_map_page(session: Session, user: Any, *, embed: bool = False,
-                    drill_id: str | None = None) -> str:
+def render_map_page(
+    session: Session, user: Any, *, embed: bool = False, drill_id: str | None = None
+) -> str:
     """The command map.  ``embed``: without the top bar, for a frame inside a console (the
     console passes its drill: a drill's map shows the drill and never live data)."""
     from command.web.consoles import js_messages, served_vocabulary
@@ -170,7 +235,9 @@ def render_map_page(session: Session, user: Any, *, embed: bool = False,
     fig = m.get_root()
     fig.render()  # materialise children so header/html/script are complete
     boot = {
-        "map": m.get_name(), "siteMarkers": markers, "colours": READINESS_COLOURS,
+        "map": m.get_name(),
+        "siteMarkers": markers,
+        "colours": READINESS_COLOURS,
         "user": {"username": user.username, "role": user.role, "county": user.county},
         "locale": "zh" if _is_zh() else "en",
         "sampleRegistry": deployment().sample_registry,

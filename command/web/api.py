@@ -44,8 +44,14 @@ def _county_scope() -> str | None:
 @bp.get("/me")
 @login_required_any
 def me() -> Any:
-    return jsonify({"username": current_user.username, "role": current_user.role,
-                    "county": current_user.county, "display_name": current_user.display_name})
+    return jsonify(
+        {
+            "username": current_user.username,
+            "role": current_user.role,
+            "county": current_user.county,
+            "display_name": current_user.display_name,
+        }
+    )
 
 
 @bp.get("/counties")
@@ -61,8 +67,9 @@ def list_sites() -> Any:
     from command.web.scope import requested_drill
 
     drill = requested_drill()
-    sites = load_sites(get_session(), county=_county_scope(),
-                       drill_id=None if drill is None else drill.id)
+    sites = load_sites(
+        get_session(), county=_county_scope(), drill_id=None if drill is None else drill.id
+    )
     return jsonify({"sites": [site_json(s) for s in sites]})
 
 
@@ -83,8 +90,11 @@ def export_sites() -> Any:
 
     sites = load_sites(get_session())
     if request.args.get("format") == "csv":
-        return Response(sites_to_csv(sites), mimetype="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": "attachment; filename=sites.csv"})
+        return Response(
+            sites_to_csv(sites),
+            mimetype="text/csv; charset=utf-8",
+            headers={"Content-Disposition": "attachment; filename=sites.csv"},
+        )
     return jsonify(sites_to_geojson(sites))
 
 
@@ -101,19 +111,23 @@ def import_sites() -> Any:
     name = (upload.filename if upload is not None else "") or ""
     text = raw.decode("utf-8-sig", errors="replace")
     if "\x00" in text:  # never in a registry; PostgreSQL text refuses it
-        raise Unprocessable("the registry was rejected as a whole; nothing was imported",
-                            [{"where": name or "body", "field": "",
-                              "message": "a NUL character is not allowed"}])
+        raise Unprocessable(
+            "the registry was rejected as a whole; nothing was imported",
+            [{"where": name or "body", "field": "", "message": "a NUL character is not allowed"}],
+        )
     dep = deployment()
     try:
         if name.endswith(".csv") or request.mimetype == "text/csv":
             sites = sites_from_csv(text, counties=dep.county_polygons(), area=dep.city_outline())
         else:
-            sites = sites_from_geojson(text, counties=dep.county_polygons(), area=dep.city_outline())
+            sites = sites_from_geojson(
+                text, counties=dep.county_polygons(), area=dep.city_outline()
+            )
     except RegistryValidationError as exc:
-        raise Unprocessable("the registry was rejected as a whole; nothing was imported",
-                            [{"where": p.where, "field": p.field, "message": p.message}
-                             for p in exc.problems]) from None
+        raise Unprocessable(
+            "the registry was rejected as a whole; nothing was imported",
+            [{"where": p.where, "field": p.field, "message": p.message} for p in exc.problems],
+        ) from None
     session = get_session()
     ignored = replace_registry(session, sites, current_user.username, current_user.role)
     session.commit()
@@ -139,16 +153,29 @@ def set_readiness(code: str) -> Any:
     try:
         readiness = Readiness(str(value))
     except (ValueError, TypeError):
-        raise Unprocessable("invalid readiness", {"readiness": f"one of {[r.value for r in Readiness]}"}) from None
+        raise Unprocessable(
+            "invalid readiness", {"readiness": f"one of {[r.value for r in Readiness]}"}
+        ) from None
     before = rec.readiness
     rec.readiness = readiness.value
-    audit.append(session, actor=current_user.username, role=current_user.role,
-                 action="site.readiness", object_type="site", object_id=code,
-                 before={"readiness": before}, after={"readiness": readiness.value})
+    audit.append(
+        session,
+        actor=current_user.username,
+        role=current_user.role,
+        action="site.readiness",
+        object_type="site",
+        object_id=code,
+        before={"readiness": before},
+        after={"readiness": readiness.value},
+    )
     from command.push import ROOM_ALL, announce, room_county
 
-    announce(session, "site.status", {"code": code, "readiness": readiness.value,
-                                      "county": rec.county}, [ROOM_ALL, room_county(rec.county)])
+    announce(
+        session,
+        "site.status",
+        {"code": code, "readiness": readiness.value, "county": rec.county},
+        [ROOM_ALL, room_county(rec.county)],
+    )
     session.commit()
     return jsonify({"code": code, "readiness": readiness.value})
 
@@ -157,10 +184,24 @@ def set_readiness(code: str) -> Any:
 @login_required_any
 def member_units() -> Any:
     rows = get_session().scalars(select(MemberUnit).order_by(MemberUnit.key)).all()
-    return jsonify({"member_units": [
-        {"key": m.key, "name_zh": m.name_zh, "name_en": m.name_en,
-         "liaison": {"name": m.liaison_name, "phone": m.liaison_phone, "title": m.liaison_title},
-         "sample": m.sample} for m in rows]})
+    return jsonify(
+        {
+            "member_units": [
+                {
+                    "key": m.key,
+                    "name_zh": m.name_zh,
+                    "name_en": m.name_en,
+                    "liaison": {
+                        "name": m.liaison_name,
+                        "phone": m.liaison_phone,
+                        "title": m.liaison_title,
+                    },
+                    "sample": m.sample,
+                }
+                for m in rows
+            ]
+        }
+    )
 
 
 @bp.put("/member-units/<key>/liaison")
@@ -172,28 +213,45 @@ def set_liaison(key: str) -> Any:
     if unit is None:
         raise NotFound(f"no member unit {key}")
     body = request.get_json(silent=True) or {}
-    errors = {f: "required string" for f in ("name", "phone")
-              if not isinstance(body.get(f), str) or not body.get(f)}
+    errors = {
+        f: "required string"
+        for f in ("name", "phone")
+        if not isinstance(body.get(f), str) or not body.get(f)
+    }
     if errors:
         raise Unprocessable("invalid liaison", errors)
     before = {"name": unit.liaison_name, "phone": unit.liaison_phone, "title": unit.liaison_title}
     unit.liaison_name, unit.liaison_phone = body["name"], body["phone"]
     unit.liaison_title = str(body.get("title", unit.liaison_title))
     unit.sample = False
-    audit.append(session, actor=current_user.username, role=current_user.role,
-                 action="member_unit.liaison", object_type="member_unit", object_id=key,
-                 before=before, after={"name": unit.liaison_name, "phone": unit.liaison_phone,
-                                       "title": unit.liaison_title})
+    audit.append(
+        session,
+        actor=current_user.username,
+        role=current_user.role,
+        action="member_unit.liaison",
+        object_type="member_unit",
+        object_id=key,
+        before=before,
+        after={"name": unit.liaison_name, "phone": unit.liaison_phone, "title": unit.liaison_title},
+    )
     session.commit()
-    return jsonify({"key": key, "liaison": {"name": unit.liaison_name, "phone": unit.liaison_phone}})
+    return jsonify(
+        {"key": key, "liaison": {"name": unit.liaison_name, "phone": unit.liaison_phone}}
+    )
 
 
 @bp.get("/users")
 @roles_required()  # admin
 def list_users() -> Any:
     users = get_session().scalars(select(User).order_by(User.username)).all()
-    return jsonify({"users": [{"username": u.username, "role": u.role, "county": u.county,
-                               "active": u.active} for u in users]})
+    return jsonify(
+        {
+            "users": [
+                {"username": u.username, "role": u.role, "county": u.county, "active": u.active}
+                for u in users
+            ]
+        }
+    )
 
 
 @bp.post("/users")
@@ -203,15 +261,25 @@ def add_user() -> Any:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise Unprocessable("JSON object expected", {"body": "JSON object expected"})
-    errors = {f: "required string" for f in ("username", "password", "role")
-              if not isinstance(body.get(f), str) or not body.get(f)}
+    errors = {
+        f: "required string"
+        for f in ("username", "password", "role")
+        if not isinstance(body.get(f), str) or not body.get(f)
+    }
     if errors:
         raise Unprocessable("invalid user", errors)
     session = get_session()
     try:
-        user = create_user(session, body["username"], body["password"], body["role"],
-                           county=body.get("county"), actor=current_user.username,
-                           actor_role=current_user.role, known_counties=deployment().county_keys())
+        user = create_user(
+            session,
+            body["username"],
+            body["password"],
+            body["role"],
+            county=body.get("county"),
+            actor=current_user.username,
+            actor_role=current_user.role,
+            known_counties=deployment().county_keys(),
+        )
     except UserError as exc:
         raise Unprocessable(str(exc), {"user": str(exc)}) from None
     session.commit()
@@ -227,8 +295,13 @@ def new_token(username: str) -> Any:
     if user is None:
         raise NotFound(f"no user {username}")
     body: TokenBody = g.body
-    token = issue_token(session, user, name=body.name, actor=current_user.username,
-                        ttl=None if body.days is None else timedelta(days=body.days))
+    token = issue_token(
+        session,
+        user,
+        name=body.name,
+        actor=current_user.username,
+        ttl=None if body.days is None else timedelta(days=body.days),
+    )
     session.commit()
     return jsonify({"username": username, "token": token}), 201
 
@@ -253,12 +326,19 @@ def revoke_user_access(username: str) -> Any:
     session = get_session()
     user = _user_named(session, username)
     name = g.body.token_name
-    revoked = revoke_access(session, user, token_name=name, actor=current_user.username,
-                            actor_role=current_user.role)
+    revoked = revoke_access(
+        session, user, token_name=name, actor=current_user.username, actor_role=current_user.role
+    )
     session.commit()
     disconnected = disconnect_now(session)
-    return jsonify({"username": username, "revoked_tokens": revoked,
-                    "sessions_ended": name is None, "sockets_disconnected": disconnected})
+    return jsonify(
+        {
+            "username": username,
+            "revoked_tokens": revoked,
+            "sessions_ended": name is None,
+            "sockets_disconnected": disconnected,
+        }
+    )
 
 
 @bp.post("/users/<username>/deactivate")
@@ -273,8 +353,9 @@ def deactivate_user(username: str) -> Any:
     user = _user_named(session, username)
     set_active(session, user, False, actor=current_user.username, actor_role=current_user.role)
     session.commit()
-    return jsonify({"username": username, "active": False,
-                    "sockets_disconnected": disconnect_now(session)})
+    return jsonify(
+        {"username": username, "active": False, "sockets_disconnected": disconnect_now(session)}
+    )
 
 
 @bp.get("/audit/verify")
@@ -282,11 +363,19 @@ def deactivate_user(username: str) -> Any:
 def audit_verify() -> Any:
     """Routine verification from the last checkpoint; ``?full=1`` walks the whole chain.
     Read-only: checkpoints are written by ``hailops audit verify`` (the scheduled check)."""
-    result = audit.verify(get_session(), full=request.args.get("full") in ("1", "true"),
-                          checkpoint=False)
-    return jsonify({"ok": result.ok, "checked": result.checked,
-                    "first_broken_id": result.first_broken_id, "reason": result.reason,
-                    "from_record_id": result.from_record_id, "total": result.total})
+    result = audit.verify(
+        get_session(), full=request.args.get("full") in ("1", "true"), checkpoint=False
+    )
+    return jsonify(
+        {
+            "ok": result.ok,
+            "checked": result.checked,
+            "first_broken_id": result.first_broken_id,
+            "reason": result.reason,
+            "from_record_id": result.from_record_id,
+            "total": result.total,
+        }
+    )
 
 
 def _settings() -> Any:
@@ -304,9 +393,12 @@ def live_state() -> Any:
     from command.models import LiveEvent, RadarVolume
 
     session = get_session()
-    vol = session.scalar(select(RadarVolume).where(RadarVolume.status == "processed",
-                                                   RadarVolume.drill_id.is_(None))
-                         .order_by(RadarVolume.id.desc()).limit(1))  # the latest received
+    vol = session.scalar(
+        select(RadarVolume)
+        .where(RadarVolume.status == "processed", RadarVolume.drill_id.is_(None))
+        .order_by(RadarVolume.id.desc())
+        .limit(1)
+    )  # the latest received
     seq = session.scalar(select(func.max(LiveEvent.seq))) or 0
     return jsonify({"seq": seq, "volume": None if vol is None else volume_payload(vol)})
 
@@ -316,9 +408,13 @@ VOLUMES_LIMIT, VOLUMES_LIMIT_MAX = 200, 1000
 
 @bp.get("/volumes")
 @login_required_any
-@documented_query(openapi_params(
-    limit_default=VOLUMES_LIMIT, limit_max=VOLUMES_LIMIT_MAX,
-    times={"since": "scan time from (default: two hours ago)", "until": "scan time up to"}))
+@documented_query(
+    openapi_params(
+        limit_default=VOLUMES_LIMIT,
+        limit_max=VOLUMES_LIMIT_MAX,
+        times={"since": "scan time from (default: two hours ago)", "until": "scan time up to"},
+    )
+)
 def list_volumes() -> Any:
     """Processed volumes in scan-time order (for the map's time slider), one query with their
     cell counts.  ``?since=``/``?until=`` (ISO; default: the last two hours, on the drill clock
@@ -334,24 +430,42 @@ def list_volumes() -> Any:
 
     drill = requested_drill()
     limit = limit_arg(VOLUMES_LIMIT, VOLUMES_LIMIT_MAX)
-    since = time_arg("since") or \
-        (datetime.now(UTC) if drill is None else drill_now(drill)) - timedelta(hours=2)
+    since = time_arg("since") or (
+        datetime.now(UTC) if drill is None else drill_now(drill)
+    ) - timedelta(hours=2)
     until = time_arg("until")
     after = cursor_arg((datetime, int))
-    q = (select(RadarVolume.id, RadarVolume.scan_time, func.count(CellRecord.id))
-         .outerjoin(CellRecord, CellRecord.volume_id == RadarVolume.id)
-         .where(RadarVolume.status == "processed", drill_id_filter(RadarVolume.drill_id, drill),
-                RadarVolume.scan_time >= since)
-         .group_by(RadarVolume.id, RadarVolume.scan_time)
-         .order_by(RadarVolume.scan_time, RadarVolume.id).limit(limit + 1))
+    q = (
+        select(RadarVolume.id, RadarVolume.scan_time, func.count(CellRecord.id))
+        .outerjoin(CellRecord, CellRecord.volume_id == RadarVolume.id)
+        .where(
+            RadarVolume.status == "processed",
+            drill_id_filter(RadarVolume.drill_id, drill),
+            RadarVolume.scan_time >= since,
+        )
+        .group_by(RadarVolume.id, RadarVolume.scan_time)
+        .order_by(RadarVolume.scan_time, RadarVolume.id)
+        .limit(limit + 1)
+    )
     if until is not None:
         q = q.where(RadarVolume.scan_time <= until)
     if after is not None:
-        q = q.where(or_(RadarVolume.scan_time > after[0],
-                        and_(RadarVolume.scan_time == after[0], RadarVolume.id > after[1])))
+        q = q.where(
+            or_(
+                RadarVolume.scan_time > after[0],
+                and_(RadarVolume.scan_time == after[0], RadarVolume.id > after[1]),
+            )
+        )
     rows, next_cursor = page(list(get_session().execute(q)), limit, lambda r: (r[1], r[0]))
-    return jsonify({"volumes": [{"id": vid, "scan_time": scan_time.isoformat(), "cells": int(n)}
-                                for vid, scan_time, n in rows], "next_cursor": next_cursor})
+    return jsonify(
+        {
+            "volumes": [
+                {"id": vid, "scan_time": scan_time.isoformat(), "cells": int(n)}
+                for vid, scan_time, n in rows
+            ],
+            "next_cursor": next_cursor,
+        }
+    )
 
 
 @bp.get("/volumes/<int:volume_id>")
@@ -389,14 +503,23 @@ def review_cell(record_id: int) -> Any:
         return _review(storm, decision, reason)
     before = {"review": cell.review, "reason": cell.review_reason}
     cell.review, cell.review_reason, cell.reviewed_by = decision, reason, current_user.username
-    audit.append(session, actor=current_user.username, role=current_user.role,
-                 action=f"cell.{decision}", object_type="cell", object_id=cell.cell_id,
-                 before=before, after={"review": decision, "reason": reason},
-                 drill_id=cell.drill_id, at=_world_now())
+    audit.append(
+        session,
+        actor=current_user.username,
+        role=current_user.role,
+        action=f"cell.{decision}",
+        object_type="cell",
+        object_id=cell.cell_id,
+        before=before,
+        after={"review": decision, "reason": reason},
+        drill_id=cell.drill_id,
+        at=_world_now(),
+    )
     _announce_review(cell, None, decision, reason)
     session.commit()
-    return jsonify({"record_id": cell.id, "review": decision, "storm_name": cell.cell_id,
-                    "storm": None})
+    return jsonify(
+        {"record_id": cell.id, "review": decision, "storm_name": cell.cell_id, "storm": None}
+    )
 
 
 @bp.post("/storms/<int:storm_id>/review")
@@ -423,10 +546,20 @@ def rename_storm(storm_id: int) -> Any:
     session = get_session()
     storm = _storm(storm_id)
     body: StormNameBody = g.body
-    rename(session, storm, body.name, actor=current_user.username, role=current_user.role,
-           at=_world_now())
-    announce(session, "storm.update", {"storm": storm_ref(storm), "by": current_user.username},
-             scoped([ROOM_ALL], storm.drill_id))
+    rename(
+        session,
+        storm,
+        body.name,
+        actor=current_user.username,
+        role=current_user.role,
+        at=_world_now(),
+    )
+    announce(
+        session,
+        "storm.update",
+        {"storm": storm_ref(storm), "by": current_user.username},
+        scoped([ROOM_ALL], storm.drill_id),
+    )
     session.commit()
     return jsonify(storm_json(storm))
 
@@ -478,12 +611,20 @@ def _review(storm: Any, decision: str, reason: str) -> Any:
     from dispatch.review import Review
 
     session = get_session()
-    cell = review(session, storm, Review(decision), reason, actor=current_user.username,
-                  role=current_user.role, at=_world_now())
+    cell = review(
+        session,
+        storm,
+        Review(decision),
+        reason,
+        actor=current_user.username,
+        role=current_user.role,
+        at=_world_now(),
+    )
     _announce_review(cell, storm, decision, reason)
     session.commit()
-    return jsonify({"record_id": None if cell is None else cell.id, "review": decision,
-                    **storm_json(storm)})
+    return jsonify(
+        {"record_id": None if cell is None else cell.id, "review": decision, **storm_json(storm)}
+    )
 
 
 def _announce_review(cell: Any, storm: Any, decision: str, reason: str) -> None:
@@ -491,13 +632,21 @@ def _announce_review(cell: Any, storm: Any, decision: str, reason: str) -> None:
     from command.storms import storm_ref
 
     drill_id = storm.drill_id if storm is not None else cell.drill_id
-    announce(get_session(), "cell.review", {
-        "record_id": None if cell is None else cell.id,
-        "cell_id": None if cell is None else cell.cell_id,
-        "track_id": storm.track_id if storm is not None else cell.track_id,
-        "review": decision, "reason": reason, "by": current_user.username,
-        "storm_id": None if storm is None else storm.id, "storm": storm_ref(storm)},
-        scoped([ROOM_ALL], drill_id))
+    announce(
+        get_session(),
+        "cell.review",
+        {
+            "record_id": None if cell is None else cell.id,
+            "cell_id": None if cell is None else cell.cell_id,
+            "track_id": storm.track_id if storm is not None else cell.track_id,
+            "review": decision,
+            "reason": reason,
+            "by": current_user.username,
+            "storm_id": None if storm is None else storm.id,
+            "storm": storm_ref(storm),
+        },
+        scoped([ROOM_ALL], drill_id),
+    )
 
 
 @bp.get("/openapi.json")

@@ -62,7 +62,8 @@ def _body() -> dict[str, Any]:
 def _visible(rec: OperationRecord) -> bool:
     if current_user.role == "county_operator":
         return rec.county == current_user.county and rec.state in {
-            s.value for s in operations.COUNTY_VISIBLE}
+            s.value for s in operations.COUNTY_VISIBLE
+        }
     if current_user.role in ("atc", "military"):
         return rec.state in {s.value for s in operations.AIRSPACE_VISIBLE}
     return True
@@ -75,8 +76,10 @@ OPERATIONS_RECENT = timedelta(days=7)
 def _visibility_filter() -> Any:
     """The user's visibility as SQL (so a page holds only what the user may see)."""
     if current_user.role == "county_operator":
-        return and_(OperationRecord.county == current_user.county,
-                    OperationRecord.state.in_([s.value for s in operations.COUNTY_VISIBLE]))
+        return and_(
+            OperationRecord.county == current_user.county,
+            OperationRecord.state.in_([s.value for s in operations.COUNTY_VISIBLE]),
+        )
     if current_user.role in ("atc", "military"):
         return OperationRecord.state.in_([s.value for s in operations.AIRSPACE_VISIBLE])
     return true()
@@ -93,13 +96,29 @@ def _command_phone() -> str:
 
 @bp.get("/operations")
 @login_required_any
-@documented_query(openapi_params(
-    limit_default=OPERATIONS_LIMIT, limit_max=OPERATIONS_LIMIT_MAX,
-    times={"since": "created from (replaces the default range)", "until": "created up to"},
-    extra=[{"name": "state", "in": "query", "required": False, "schema": {"type": "string"},
-            "description": "states, comma-separated"},
-           {"name": "open", "in": "query", "required": False, "schema": {"type": "boolean"},
-            "description": "only open operations"}]))
+@documented_query(
+    openapi_params(
+        limit_default=OPERATIONS_LIMIT,
+        limit_max=OPERATIONS_LIMIT_MAX,
+        times={"since": "created from (replaces the default range)", "until": "created up to"},
+        extra=[
+            {
+                "name": "state",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": "states, comma-separated",
+            },
+            {
+                "name": "open",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "boolean"},
+                "description": "only open operations",
+            },
+        ],
+    )
+)
 def list_operations() -> Any:
     """Operations the user may see, newest first, in pages.  Default range: every open
     operation and those created in the last 7 days (the drill clock with ``?drill=ID``);
@@ -111,36 +130,63 @@ def list_operations() -> Any:
     since, until = time_arg("since"), time_arg("until")
     after = cursor_arg((datetime, str))
     open_states = [s.value for s in lc.OperationState if s not in lc.TERMINAL_STATES]
-    q = select(OperationRecord).where(drill_id_filter(OperationRecord.drill_id, drill),
-                                      _visibility_filter())
+    q = select(OperationRecord).where(
+        drill_id_filter(OperationRecord.drill_id, drill), _visibility_filter()
+    )
     if request.args.get("state"):
         q = q.where(OperationRecord.state.in_(request.args["state"].split(",")))
     if request.args.get("open") in ("1", "true"):
         q = q.where(OperationRecord.state.in_(open_states))
     if since is None and until is None:
         now = _now() if drill is None else drill_now(drill)
-        q = q.where(or_(OperationRecord.created_at >= now - OPERATIONS_RECENT,
-                        OperationRecord.state.in_(open_states)))
+        q = q.where(
+            or_(
+                OperationRecord.created_at >= now - OPERATIONS_RECENT,
+                OperationRecord.state.in_(open_states),
+            )
+        )
     if since is not None:
         q = q.where(OperationRecord.created_at >= since)
     if until is not None:
         q = q.where(OperationRecord.created_at <= until)
     if after is not None:
-        q = q.where(or_(OperationRecord.created_at < after[0],
-                        and_(OperationRecord.created_at == after[0], OperationRecord.id < after[1])))
+        q = q.where(
+            or_(
+                OperationRecord.created_at < after[0],
+                and_(OperationRecord.created_at == after[0], OperationRecord.id < after[1]),
+            )
+        )
     q = q.order_by(OperationRecord.created_at.desc(), OperationRecord.id.desc()).limit(limit + 1)
     rows, next_cursor = page(list(session.scalars(q)), limit, lambda r: (r.created_at, r.id))
     now = world_now(drill)
     codes = {r.site_code for r in rows}
-    sites = {rec.code: to_site(rec) for rec in session.scalars(
-        select(SiteRecord).where(SiteRecord.code.in_(codes)))} if codes else {}
+    sites = (
+        {
+            rec.code: to_site(rec)
+            for rec in session.scalars(select(SiteRecord).where(SiteRecord.code.in_(codes)))
+        }
+        if codes
+        else {}
+    )
     from command.storms import storm_json_of_cell, storms_of_cells
 
-    storms = storms_of_cells(session, [r.cell_id for r in rows], None if drill is None else drill.id)
-    return jsonify({"operations": [operations.to_json(decode(lc.Operation, r.data), now,
-                                                      sites.get(r.site_code),
-                                                      storm=storm_json_of_cell(storms, r.cell_id))
-                                   for r in rows], "next_cursor": next_cursor})
+    storms = storms_of_cells(
+        session, [r.cell_id for r in rows], None if drill is None else drill.id
+    )
+    return jsonify(
+        {
+            "operations": [
+                operations.to_json(
+                    decode(lc.Operation, r.data),
+                    now,
+                    sites.get(r.site_code),
+                    storm=storm_json_of_cell(storms, r.cell_id),
+                )
+                for r in rows
+            ],
+            "next_cursor": next_cursor,
+        }
+    )
 
 
 @bp.get("/operations/<op_id>")
@@ -153,8 +199,9 @@ def get_operation(op_id: str) -> Any:
         raise NotFound(f"no operation {op_id}") from None
     if not _visible(rec):
         raise NotFound(f"no operation {op_id}")
-    return jsonify(operations.to_json(op, site=operations.site_of(session, op.site_code),
-                                      session=session))
+    return jsonify(
+        operations.to_json(op, site=operations.site_of(session, op.site_code), session=session)
+    )
 
 
 @bp.post("/operations")
@@ -165,23 +212,28 @@ def create_operation() -> Any:
     body = _body()
     drill = requested_drill(body)
     now = _now() if drill is None else running_drill_now(drill)
-    op = operations.propose(session, operations.actor_of(current_user), body, now,
-                            idempotency_key=request.headers.get("Idempotency-Key"),
-                            drill_id=None if drill is None else drill.id)
+    op = operations.propose(
+        session,
+        operations.actor_of(current_user),
+        body,
+        now,
+        idempotency_key=request.headers.get("Idempotency-Key"),
+        drill_id=None if drill is None else drill.id,
+    )
     session.commit()
     return jsonify(operations.to_json(op, session=session)), 201
 
 
 @bp.post("/operations/<op_id>/<action>")
 @login_required_any
-@validated(lambda op_id, action: action_body(action),
-           replayable=lambda op_id, action: action)
+@validated(lambda op_id, action: action_body(action), replayable=lambda op_id, action: action)
 def operation_action(op_id: str, action: str) -> Any:
     if action not in operations.ACTIONS:
         raise NotFound(f"no action {action}")
     session = get_session()
-    contact = Contact(current_user.display_name or current_user.username,
-                      _command_phone(), current_user.role)
+    contact = Contact(
+        current_user.display_name or current_user.username, _command_phone(), current_user.role
+    )
     rec = session.get(OperationRecord, op_id)
     if rec is None:
         raise NotFound(f"no operation {op_id}")
@@ -195,15 +247,22 @@ def operation_action(op_id: str, action: str) -> Any:
             raise NotFound(f"no drill {rec.drill_id}")
         now = running_drill_now(drill)
     try:
-        op = operations.transition(session, op_id, action, operations.actor_of(current_user),
-                                   _body(), now,
-                                   idempotency_key=request.headers.get("Idempotency-Key"),
-                                   contact=contact)
+        op = operations.transition(
+            session,
+            op_id,
+            action,
+            operations.actor_of(current_user),
+            _body(),
+            now,
+            idempotency_key=request.headers.get("Idempotency-Key"),
+            contact=contact,
+        )
     except operations.NotFoundError as exc:
         raise NotFound(str(exc)) from None
     session.commit()
-    return jsonify(operations.to_json(op, now, operations.site_of(session, op.site_code),
-                                      session=session))
+    return jsonify(
+        operations.to_json(op, now, operations.site_of(session, op.site_code), session=session)
+    )
 
 
 @bp.get("/operations/<op_id>/clearance-request")
@@ -231,31 +290,44 @@ def recommendations() -> Any:
 
     session = get_session()
     drill = requested_drill()
-    vol = session.scalar(select(RadarVolume).where(RadarVolume.status == "processed",
-                                                   drill_id_filter(RadarVolume.drill_id, drill))
-                         .order_by(RadarVolume.id.desc()).limit(1))
+    vol = session.scalar(
+        select(RadarVolume)
+        .where(RadarVolume.status == "processed", drill_id_filter(RadarVolume.drill_id, drill))
+        .order_by(RadarVolume.id.desc())
+        .limit(1)
+    )
     if vol is None:
         return jsonify({"volume_id": None, "recommendations": [], "cells": []})
     from flask import current_app
 
     from command.dispatching import recommend_config
 
-    out = recommendations_to_json(recommend_for_volume(
-        session, vol, None if drill is None else drill.overrides,
-        recommend_config(current_app.config["HAILOPS"])))
+    out = recommendations_to_json(
+        recommend_for_volume(
+            session,
+            vol,
+            None if drill is None else drill.overrides,
+            recommend_config(current_app.config["HAILOPS"]),
+        )
+    )
     out["volume_id"] = vol.id
     from command.reasons import localize_recommendations
     from command.storms import storm_json_of_cell, storms_of_cells
 
     # Each recommendation and cell names its storm (issue 11) with its review: ``confirmed``
     # is the forecaster's confirmation of that storm.
-    storms = storms_of_cells(session, [c["cell_id"] for c in out["cells"]]
-                             + [r["cell_id"] for r in out.get("to_review", [])]
-                             + list(out.get("dismissed", [])), vol.drill_id)
+    storms = storms_of_cells(
+        session,
+        [c["cell_id"] for c in out["cells"]]
+        + [r["cell_id"] for r in out.get("to_review", [])]
+        + list(out.get("dismissed", [])),
+        vol.drill_id,
+    )
     for item in out["recommendations"] + out["cells"] + out.get("to_review", []):
         item.update(storm_json_of_cell(storms, item["cell_id"]))
-    out["dismissed_storms"] = [storm_json_of_cell(storms, c)["storm_name"] or c
-                               for c in out.get("dismissed", [])]
+    out["dismissed_storms"] = [
+        storm_json_of_cell(storms, c)["storm_name"] or c for c in out.get("dismissed", [])
+    ]
     return jsonify(localize_recommendations(out))
 
 
@@ -268,8 +340,13 @@ def list_agreements() -> Any:
 
     drill = requested_drill()
     q = select(StandingAgreementRecord).where(StandingAgreementRecord.active.is_(True))
-    q = q.where(StandingAgreementRecord.drill_id.is_(None) if drill is None else or_(
-        StandingAgreementRecord.drill_id.is_(None), StandingAgreementRecord.drill_id == drill.id))
+    q = q.where(
+        StandingAgreementRecord.drill_id.is_(None)
+        if drill is None
+        else or_(
+            StandingAgreementRecord.drill_id.is_(None), StandingAgreementRecord.drill_id == drill.id
+        )
+    )
     rows = get_session().scalars(q).all()
     return jsonify({"agreements": [r.data | {"id": r.id, "drill_id": r.drill_id} for r in rows]})
 
@@ -298,25 +375,46 @@ def add_agreement() -> Any:
         # A random suffix: two agreements in the same second are two agreements.
         agreement = StandingAgreement(
             id=f"SA-{site.code}-{authority.value}-{int(_now().timestamp())}-"
-               f"{secrets.token_hex(3)}" + ("" if drill is None else f"-{drill.id[-6:]}"),
-            site_code=site.code, authority=authority, sectors=sectors, ceiling_m=body.ceiling_m,
+            f"{secrets.token_hex(3)}" + ("" if drill is None else f"-{drill.id[-6:]}"),
+            site_code=site.code,
+            authority=authority,
+            sectors=sectors,
+            ceiling_m=body.ceiling_m,
             daily_start=time.fromisoformat(body.daily_start),
-            daily_end=time.fromisoformat(body.daily_end))
+            daily_end=time.fromisoformat(body.daily_end),
+        )
     except (TypeError, ValueError) as exc:
         if isinstance(exc, ValidationFailed):
             raise
         raise ValidationFailed({"agreement": f"malformed: {exc}"}) from None
     data = encode(agreement)
-    session.add(StandingAgreementRecord(id=agreement.id, site_code=site.code,
-                                        authority=authority.value, data=data,
-                                        created_by=current_user.username,
-                                        drill_id=None if drill is None else drill.id))
+    session.add(
+        StandingAgreementRecord(
+            id=agreement.id,
+            site_code=site.code,
+            authority=authority.value,
+            data=data,
+            created_by=current_user.username,
+            drill_id=None if drill is None else drill.id,
+        )
+    )
     drill_id = None if drill is None else drill.id
-    audit.append(session, actor=current_user.username, role=current_user.role,
-                 action="agreement.create", object_type="standing_agreement",
-                 object_id=agreement.id, after=data, drill_id=drill_id)
-    announce(session, "agreement.update", {"agreement": data, "drill_id": drill_id},
-             scoped([ROOM_ALL], drill_id))
+    audit.append(
+        session,
+        actor=current_user.username,
+        role=current_user.role,
+        action="agreement.create",
+        object_type="standing_agreement",
+        object_id=agreement.id,
+        after=data,
+        drill_id=drill_id,
+    )
+    announce(
+        session,
+        "agreement.update",
+        {"agreement": data, "drill_id": drill_id},
+        scoped([ROOM_ALL], drill_id),
+    )
     session.commit()
     return jsonify(data | {"id": agreement.id, "drill_id": drill_id}), 201
 
@@ -329,14 +427,24 @@ def revoke_agreement(agreement_id: str) -> Any:
     row = session.get(StandingAgreementRecord, agreement_id)
     drill = requested_drill()
     # An agreement is revoked from its own world: a drill cannot touch a live agreement.
-    if row is None or (current_user.role != "admin" and row.authority != current_user.role) \
-            or row.drill_id != (None if drill is None else drill.id):
+    if (
+        row is None
+        or (current_user.role != "admin" and row.authority != current_user.role)
+        or row.drill_id != (None if drill is None else drill.id)
+    ):
         raise NotFound(f"no agreement {agreement_id} of yours")
     row.active = False
-    audit.append(session, actor=current_user.username, role=current_user.role,
-                 action="agreement.revoke", object_type="standing_agreement",
-                 object_id=agreement_id, before={"active": True}, after={"active": False},
-                 drill_id=row.drill_id)
+    audit.append(
+        session,
+        actor=current_user.username,
+        role=current_user.role,
+        action="agreement.revoke",
+        object_type="standing_agreement",
+        object_id=agreement_id,
+        before={"active": True},
+        after={"active": False},
+        drill_id=row.drill_id,
+    )
     session.commit()
     return jsonify({"id": agreement_id, "active": False})
 
@@ -354,15 +462,23 @@ def restock(code: str) -> Any:
     body: RestockBody = g.body
     ammo_type, count = body.ammo_type, body.count
     ledger = ledger_for(session, code, None, lock=True)
-    key = scoped_key(current_user.username, f"restock:{code}",
-                     request.headers.get("Idempotency-Key"))
+    key = scoped_key(
+        current_user.username, f"restock:{code}", request.headers.get("Idempotency-Key")
+    )
     now = _now()
     after = ledger.restock(ammo_type, count, now, current_user.username, reference=key)
     if len(after.entries) > len(ledger.entries):  # a replayed key adds nothing: no new record
         _save_ledger(session, ledger, after, None)
-        audit.append(session, actor=current_user.username, role=current_user.role,
-                     action="ammunition.restock", object_type="site", object_id=code,
-                     before=ledger.balances(), after=after.balances())
+        audit.append(
+            session,
+            actor=current_user.username,
+            role=current_user.role,
+            action="ammunition.restock",
+            object_type="site",
+            object_id=code,
+            before=ledger.balances(),
+            after=after.balances(),
+        )
         _after_restock(session, code, after.balances(), now)
     session.commit()
     return jsonify({"site_code": code, "stock": after.balances()})
@@ -378,13 +494,29 @@ def _after_restock(session: Any, code: str, balances: dict[str, int], now: datet
     target = lc.readiness_after_restock(site.readiness, sum(max(n, 0) for n in balances.values()))
     if target is not None:
         previous, site.readiness = site.readiness, target
-        audit.append(session, actor=current_user.username, role=current_user.role,
-                     action="site.readiness", object_type="site", object_id=code, at=now,
-                     before={"readiness": previous}, after={"readiness": target, "restock": True})
-        announce(session, "site.status", {"code": code, "readiness": target,
-                                          "county": site.county}, rooms)
-    announce(session, "site.stock", {"code": code, "county": site.county,
-                                     "stock": dict(balances), "readiness": site.readiness}, rooms)
+        audit.append(
+            session,
+            actor=current_user.username,
+            role=current_user.role,
+            action="site.readiness",
+            object_type="site",
+            object_id=code,
+            at=now,
+            before={"readiness": previous},
+            after={"readiness": target, "restock": True},
+        )
+        announce(
+            session,
+            "site.status",
+            {"code": code, "readiness": target, "county": site.county},
+            rooms,
+        )
+    announce(
+        session,
+        "site.stock",
+        {"code": code, "county": site.county, "stock": dict(balances), "readiness": site.readiness},
+        rooms,
+    )
 
 
 # --- escalation ladder (issue 11) -----------------------------------------------------------
@@ -407,10 +539,14 @@ def list_escalations() -> Any:
     from command.watch import escalation_json
 
     drill = requested_drill()
-    rows = get_session().scalars(select(EscalationRecord).where(
-        EscalationRecord.acked_at.is_(None),
-        drill_id_filter(EscalationRecord.drill_id, drill))
-        .order_by(EscalationRecord.id.desc()).limit(200))
+    rows = get_session().scalars(
+        select(EscalationRecord)
+        .where(
+            EscalationRecord.acked_at.is_(None), drill_id_filter(EscalationRecord.drill_id, drill)
+        )
+        .order_by(EscalationRecord.id.desc())
+        .limit(200)
+    )
     return jsonify({"escalations": [escalation_json(r) for r in rows if _may_see_escalation(r)]})
 
 
@@ -430,11 +566,17 @@ def ack_escalation(esc_id: int) -> Any:
         rec.acked_by = current_user.username
         rec.acked_at = _now()
         session.flush()
-        audit.append(session, actor=current_user.username, role=current_user.role,
-                     action="escalation.ack", object_type="operation", object_id=rec.operation_id,
-                     drill_id=rec.drill_id, before={"acked": False},
-                     after={"acked": True, "escalation_id": rec.id, "step": rec.step,
-                            "kind": rec.kind})
+        audit.append(
+            session,
+            actor=current_user.username,
+            role=current_user.role,
+            action="escalation.ack",
+            object_type="operation",
+            object_id=rec.operation_id,
+            drill_id=rec.drill_id,
+            before={"acked": False},
+            after={"acked": True, "escalation_id": rec.id, "step": rec.step, "kind": rec.kind},
+        )
         announce(session, "escalation.ack", escalation_json(rec), escalation_rooms(rec))
         session.commit()
     return jsonify(escalation_json(rec))
