@@ -32,6 +32,19 @@ def test_no_test_reads_outside_the_repository() -> None:
     assert offenders == []
 
 
+def test_no_benchmark_reads_outside_the_repository() -> None:
+    """``make bench`` runs every script and stops at the first failure: bench_detect read the
+    Canberra volume from ../shared and stopped it on a fresh clone (or in a worktree)."""
+    bench = TESTS.parent / "bench"
+    offenders = [
+        path.name
+        for path in sorted(bench.glob("*.py"))
+        if OUTSIDE.search(path.read_text(encoding="utf-8"))
+        or "ROOT.parent" in path.read_text(encoding="utf-8")
+    ]
+    assert offenders == []
+
+
 def test_vendored_data_present_with_provenance_and_licence() -> None:
     assert len(canberra_volumes()) == 2
     assert len(feldberg_scans()) == 4
