@@ -15,6 +15,7 @@ from command.auth import login_required_any, roles_required
 from command.errors import Conflict, NotFound, Unprocessable
 from command.extensions import get_session
 from command.models import DrillEvent, DrillRecord, OperationRecord, RadarVolume
+from command.web.consoles import event_title
 from command.web.schemas import DrillStartBody, EmptyBody, validated
 
 bp = Blueprint("drills", __name__)
@@ -169,6 +170,7 @@ def admin_page() -> Any:
         drills=shown,
         states=_state_words(),
         drill_text=drill_text,
+        event_title=event_title,
         preflight={"auto": preflight(session, True), "manual": preflight(session, False)},
     )
 
