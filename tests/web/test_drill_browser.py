@@ -93,7 +93,7 @@ def test_a_drill_without_automatic_players_completed_by_hand(server, browser):  
     wall_first_volume = time.monotonic()
     row = fc.locator("#cells-body tr.hail").first
     record_id = row.get_attribute("data-record")
-    cell_id = row.get_attribute("data-cell") or f"cell-{record_id}"
+    storm = row.locator(".storm-name").text_content()
     row.locator("button[data-do=confirmed]").click()
     fc.wait_for_selector(f"tr[data-record='{record_id}'] .review-confirmed", timeout=60000)
     row.locator("button[data-do=warn]").click()
@@ -107,7 +107,11 @@ def test_a_drill_without_automatic_players_completed_by_hand(server, browser):  
 
     # Commander: propose (LS-01, Lishi), authorize, request both clearances.
     cmd.select_option("#pf-site", "LS-01")
-    cmd.fill("#pf-cell", cell_id)
+    # The cell as the commander picks it: the storm the forecaster confirmed, by its one name,
+    # from the list the cell field offers.
+    option = cmd.locator(f"#pf-cells option[label='{storm}']")
+    option.wait_for(state="attached", timeout=60000)
+    cmd.fill("#pf-cell", option.get_attribute("value"))
     cmd.fill("#propose-form input[name=azimuth_deg]", "10")
     cmd.fill("#propose-form input[name=elevation_deg]", "60")
     cmd.select_option("#pf-ammo", "37mm_shell")
@@ -121,6 +125,7 @@ def test_a_drill_without_automatic_players_completed_by_hand(server, browser):  
         .removeprefix("op-")
     )
     op_row = f"#op-{op_id}"
+    assert storm in cmd.text_content(op_row)  # one name per storm, in the operations too
     cmd.click(f"{op_row} button[data-action=authorize]")
     cmd.wait_for_selector(f"{op_row}[data-state=authorized]", timeout=60000)
     cmd.click(f"{op_row} button[data-action=request-clearance]")
