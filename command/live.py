@@ -1,5 +1,13 @@
 """The ``/live`` Socket.IO namespace: authenticated connections, rooms by role and county,
-and catch-up of missed events by sequence number."""
+and catch-up of missed events by sequence number.
+
+Catch-up comes in pages (``command.push.catch_up_page``).  A client that says it understands
+batches (``batch: true`` in the connect ``auth`` and in the ``catchup`` data; the browser's
+``static/js/seq.js`` does) gets each page as ONE message: the connect's page as ``live.batch``
+``{events: [envelope, ...], last_seq, more}``, a requested page inside the ``catchup`` reply
+(``events`` beside ``replayed``, ``last_seq``, ``more``).  Any other client gets every event
+of a page as its own message, as before (issue 16: 1,000 missed events were 1,000 messages).
+Either way the replay goes straight to its client, never through the Redis message queue."""
 
 from __future__ import annotations
 
@@ -70,7 +78,7 @@ class LiveNamespace(Namespace):  # type: ignore[misc]  # flask-socketio ships no
         for room in rooms:
             join_room(room)
         self._sessions[request.sid] = (user.username, user.role, user.county, rooms)  # type: ignore[attr-defined]
-        self.emit(
+        self._reply(
             "hello",
             {
                 "user": user.username,
@@ -78,17 +86,28 @@ class LiveNamespace(Namespace):  # type: ignore[misc]  # flask-socketio ships no
                 "county": user.county,
                 "rooms": sorted(rooms),
             },
-            room=request.sid,  # type: ignore[attr-defined]
         )
         since = auth.get("since") if isinstance(auth, dict) else None
         if isinstance(since, int):
+            # The first page goes with the connect (no request from the client first).
+            if _wants_batch(auth):
+                self._reply("live.batch", self._catch_up(since, rooms, batch=True))
+                return
             page = self._catch_up(since, rooms)
             # Tell the client how far it now is; if more pages follow it asks for them.
-            self.emit(
-                "live.sync",
-                {"last_seq": page["last_seq"], "more": page["more"]},
-                room=request.sid,  # type: ignore[attr-defined]
-            )
+            self._reply("live.sync", {"last_seq": page["last_seq"], "more": page["more"]})
+
+    def _reply(self, event: str, data: dict[str, Any]) -> None:
+        """Send to the client whose message (or connection) is being handled.  That client is
+        connected to this process, so the message goes straight to it, never through the
+        Redis message queue: a publish that every web process would decode and drop."""
+        self.socketio.emit(
+            event,
+            data,
+            to=request.sid,  # type: ignore[attr-defined]
+            namespace=self.namespace,
+            ignore_queue=True,
+        )
 
     def on_disconnect(self, *args: Any) -> None:
         self._sessions.pop(request.sid, None)  # type: ignore[attr-defined]
@@ -176,7 +195,8 @@ class LiveNamespace(Namespace):  # type: ignore[misc]  # flask-socketio ships no
         since = data.get("since", 0) if isinstance(data, dict) else 0
         if not isinstance(since, int):
             return {"ok": False, "error": "since must be an integer"}
-        return {"ok": True, **self._catch_up(since, info[3])}
+        # A batch client gets the page in this reply: one message, no separate emits.
+        return {"ok": True, **self._catch_up(since, info[3], batch=_wants_batch(data))}
 
     def on_join_drill(self, data: Any) -> dict[str, Any]:
         """Take part in a drill: join the drill's copies of this user's rooms.  Only a drill
@@ -201,13 +221,28 @@ class LiveNamespace(Namespace):  # type: ignore[misc]  # flask-socketio ships no
         info[3].update(rooms)
         return {"ok": True, "rooms": rooms}
 
-    def _catch_up(self, since: int, rooms: set[str]) -> dict[str, Any]:
-        """Replay one page of what the user missed; the reply says where it stopped
-        (``last_seq``) and whether more follows (the client asks again from there)."""
+    def _catch_up(self, since: int, rooms: set[str], batch: bool = False) -> dict[str, Any]:
+        """One page of what the user missed; the reply says where it stopped (``last_seq``)
+        and whether more follows (the client asks again from there).  With ``batch`` the
+        page's envelopes are returned under ``events`` for the caller to send as one message;
+        without, each is emitted to the client as its own message."""
         page = catch_up_page(get_session(), since, rooms)
-        for ev in page.events:
-            self.emit(ev.event, envelope(ev), room=request.sid)  # type: ignore[attr-defined]
-        return {"replayed": len(page.events), "last_seq": page.last_seq, "more": page.more}
+        reply: dict[str, Any] = {
+            "replayed": len(page.events),
+            "last_seq": page.last_seq,
+            "more": page.more,
+        }
+        if batch:
+            reply["events"] = [envelope(ev) for ev in page.events]
+        else:
+            for ev in page.events:
+                self._reply(ev.event, envelope(ev))
+        return reply
+
+
+def _wants_batch(data: Any) -> bool:
+    """The client said it takes a catch-up page as one message (``batch: true``)."""
+    return isinstance(data, dict) and data.get("batch") is True
 
 
 def make_namespace() -> LiveNamespace:

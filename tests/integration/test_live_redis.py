@@ -38,8 +38,13 @@ class LiveClient:
         self._lock = threading.Lock()
         self.sio = socketio.Client(reconnection=False)
         self.sio.on("site.status", self._on_status, namespace="/live")
-        self.sio.connect(server.url, namespaces=["/live"], auth={"token": token},
-                         transports=["websocket"], wait_timeout=WAIT_S)
+        self.sio.connect(
+            server.url,
+            namespaces=["/live"],
+            auth={"token": token},
+            transports=["websocket"],
+            wait_timeout=WAIT_S,
+        )
 
     def _on_status(self, env: dict[str, Any]) -> None:
         with self._lock:
@@ -77,26 +82,36 @@ def _last_status_seq(app: Any) -> int:
     from command.models import LiveEvent
 
     with app.extensions["hailops_db"].session() as s:
-        seq = s.scalar(select(LiveEvent.seq).where(LiveEvent.event == "site.status")
-                       .order_by(LiveEvent.seq.desc()).limit(1))
+        seq = s.scalar(
+            select(LiveEvent.seq)
+            .where(LiveEvent.event == "site.status")
+            .order_by(LiveEvent.seq.desc())
+            .limit(1)
+        )
     assert seq is not None
     return int(seq)
 
 
 @pytest.fixture
-def servers(app: Any, app_config: dict[str, Any], users: Any, seeded: None,
-            tmp_path: Path) -> Iterator[dict[str, HailopsServer]]:
+def servers(
+    app: Any, app_config: dict[str, Any], users: Any, seeded: None, tmp_path: Path
+) -> Iterator[dict[str, HailopsServer]]:
     """Processes A and B on the test's database, joined through Redis.  No scheduler: this is
     about the message queue, and a deployment runs at most one."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HAILOPS_")}
-    env.update(HAILOPS_ENV="test", HAILOPS_SECRET_KEY="test-secret",
-               HAILOPS_DATABASE_URL=app_config["database_url"],
-               HAILOPS_INSTANCE_PATH=str(app_config["instance_path"]),
-               HAILOPS_MESSAGE_QUEUE=REDIS_URL, HAILOPS_SCHEDULER_ENABLED="false",
-               # Pub/sub ignores the database index: a channel of its own, so that another
-               # test (or pytest-xdist worker) using Redis at the same time is never heard.
-               HAILOPS_MESSAGE_QUEUE_CHANNEL=CHANNEL,
-               PYART_QUIET="1", PYTHONUNBUFFERED="1")
+    env.update(
+        HAILOPS_ENV="test",
+        HAILOPS_SECRET_KEY="test-secret",
+        HAILOPS_DATABASE_URL=app_config["database_url"],
+        HAILOPS_INSTANCE_PATH=str(app_config["instance_path"]),
+        HAILOPS_MESSAGE_QUEUE=REDIS_URL,
+        HAILOPS_SCHEDULER_ENABLED="false",
+        # Pub/sub ignores the database index: a channel of its own, so that another
+        # test (or pytest-xdist worker) using Redis at the same time is never heard.
+        HAILOPS_MESSAGE_QUEUE_CHANNEL=CHANNEL,
+        PYART_QUIET="1",
+        PYTHONUNBUFFERED="1",
+    )
     started: dict[str, HailopsServer] = {}
     try:
         for name in ("A", "B"):
@@ -128,8 +143,12 @@ def connect(app: Any) -> Iterator[Callable[[HailopsServer, str], LiveClient]]:
 
 
 def _set_readiness(server: HailopsServer, token: str, code: str, readiness: str) -> None:
-    resp = requests.patch(f"{server.url}/api/sites/{code}/readiness", json={"readiness": readiness},
-                          headers={"Authorization": f"Bearer {token}"}, timeout=WAIT_S)
+    resp = requests.patch(
+        f"{server.url}/api/sites/{code}/readiness",
+        json={"readiness": readiness},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=WAIT_S,
+    )
     assert resp.status_code == 200, resp.text
 
 
@@ -152,12 +171,15 @@ def test_status_change_through_either_process_reaches_clients_on_both(app, serve
         def seen(env: dict[str, Any], seq: int = seq, expected: dict = expected) -> bool:
             return env["seq"] == seq and env["data"] == expected
 
-        for who, client in (("commander on A", commander_on_a),
-                            ("forecaster on B", forecaster_on_b),
-                            ("lishi operator on B", lishi_on_b)):
+        for who, client in (
+            ("commander on A", commander_on_a),
+            ("forecaster on B", forecaster_on_b),
+            ("lishi operator on B", lishi_on_b),
+        ):
             assert client.wait_for(seen), (
                 f"{who} did not receive {code} -> {readiness} (seq {seq}) caused through "
-                f"{via.name}; got {client.received()}\nA log:\n{a.log_tail()}\nB log:\n{b.log_tail()}")
+                f"{via.name}; got {client.received()}\nA log:\n{a.log_tail()}\nB log:\n{b.log_tail()}"
+            )
 
     # Pub/sub ignores the Redis db index: another deployment on this Redis may add events.
     def ours(env: dict[str, Any]) -> bool:
@@ -173,3 +195,101 @@ def test_status_change_through_either_process_reaches_clients_on_both(app, serve
     fenyang_got = fenyang_on_a.received()
     assert [e for e in fenyang_got if ours(e)] == []
     assert [e for e in fenyang_got if e["data"].get("county") != "fenyang"] == []
+
+
+def test_catch_up_replies_go_to_their_client_not_through_the_queue(app, servers):
+    """Issue 16: every replayed event was a publish on the Redis queue, decoded and dropped by
+    every web process.  A catch-up reply goes straight to its client: per event to a client
+    that did not opt in, one message per page to one that did — and nothing of it is
+    published, whichever process the client is on."""
+    import redis
+
+    from command.extensions import get_db
+    from command.models import LiveEvent
+    from command.push import CATCH_UP_PAGE
+
+    n = CATCH_UP_PAGE + 50
+    with app.app_context(), get_db().session() as s:
+        s.add_all(
+            LiveEvent(event="test.catchup", rooms=["all"], payload={"i": i}) for i in range(n)
+        )
+        s.commit()
+    published: list[bytes] = []
+    listening = redis.Redis.from_url(REDIS_URL).pubsub(ignore_subscribe_messages=True)
+    listening.subscribe(CHANNEL)
+    stop = threading.Event()
+
+    def listen() -> None:
+        while not stop.is_set():
+            message = listening.get_message(timeout=0.1)
+            if message and b"test.catchup" in message["data"]:
+                published.append(message["data"])
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    try:
+        got: dict[str, list[int]] = {}
+        messages: dict[str, int] = {}
+        for server, batch in ((servers["B"], False), (servers["A"], True)):
+            name = "batch" if batch else "per event"
+            got[name], messages[name] = [], 0
+            pages: list[dict[str, Any]] = []
+            arrived = threading.Event()
+            sio = socketio.Client(reconnection=False)
+
+            def on_any(
+                event: str,
+                data: Any,
+                name: str = name,
+                pages: list = pages,
+                arrived: threading.Event = arrived,
+            ) -> None:
+                if event in ("live.batch", "live.sync"):
+                    pages.append(data)
+                    arrived.set()
+                if event == "live.batch":
+                    messages[name] += 1
+                    got[name] += [e["seq"] for e in data["events"] if e["event"] == "test.catchup"]
+                elif event == "test.catchup":
+                    messages[name] += 1
+                    got[name].append(data["seq"])
+
+            sio.on("*", on_any, namespace="/live")
+            sio.connect(
+                server.url,
+                namespaces=["/live"],
+                transports=["websocket"],
+                auth={"token": _token(app, "commander"), "since": 0, "batch": batch},
+                wait_timeout=WAIT_S,
+            )
+            try:
+                assert arrived.wait(WAIT_S), server.log_tail()
+                since, more = pages[0]["last_seq"], pages[0]["more"]
+                while more:
+                    ack = sio.call(
+                        "catchup",
+                        {"since": since, "batch": batch},
+                        namespace="/live",
+                        timeout=WAIT_S,
+                    )
+                    if batch:
+                        messages[name] += 1
+                        got[name] += [
+                            e["seq"] for e in ack["events"] if e["event"] == "test.catchup"
+                        ]
+                    since, more = ack["last_seq"], ack["more"]
+                deadline = time.monotonic() + WAIT_S
+                while len(got[name]) < n and time.monotonic() < deadline:
+                    time.sleep(0.02)
+            finally:
+                sio.disconnect()
+            time.sleep(0.3)  # anything published has reached the listener by now
+            assert published == [], f"{name}: {len(published)} catch-up messages published"
+        assert (
+            got["batch"] == got["per event"] == sorted(set(got["batch"])) and len(got["batch"]) == n
+        )
+        assert messages == {"batch": 2, "per event": n}
+    finally:
+        stop.set()
+        listener.join(timeout=WAIT_S)
+        listening.close()
