@@ -111,3 +111,62 @@ def test_missed_events_come_back_in_pages_to_the_map_and_a_console(browser, tmp_
         shot(console, "console_after_batched_catch_up", full_page=False)
         assert errors == []
         ctx.close()
+
+
+def test_a_catch_up_reply_lost_to_a_dropped_connection_does_not_stop_catching_up(
+    browser,  # noqa: F811
+    tmp_path,
+):
+    """The reply to a catch-up request never comes when the connection drops meanwhile
+    (socket.io-client forgets it), and seq.js waited for it for good: no heartbeat or gap ever
+    caught up again until a reload.  The connection drops here right after a request.  (The
+    member console: it frames no map, whose own socket would ask too.)"""
+    with running_server(tmp_path, [], demo_accounts=True) as base:
+        ctx, page, errors = login(browser, base, "member", timeout_ms=30000)
+        dropped: list[str] = []
+        drop = [False]
+
+        def route(ws):  # every Socket.IO connection of the page goes through here
+            server = ws.connect_to_server()
+            ws.on_message(lambda message: server.send(message))
+
+            def to_page(message):
+                # A catch-up reply (an ack on /live) while dropping: lose it with the line.
+                if drop[0] and isinstance(message, str) and message.startswith("43/live,"):
+                    drop[0] = False
+                    dropped.append(message)
+                    ws.close()
+                    server.close()
+                    return
+                ws.send(message)
+
+            server.on_message(to_page)
+
+        page.route_web_socket("**/socket.io/**", route)
+        page.goto(f"{base}/console/member")
+        wait_connected(page)
+        page.evaluate("""() => { window.__missed = [];
+            document.addEventListener('hailops:test.missed',
+                                      e => window.__missed.push(e.detail.seq)); }""")
+        engine = create_engine(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+
+        def store(n: int) -> None:  # as another process stores events; no emit reaches here
+            with Session(engine) as s:
+                s.add_all(
+                    [
+                        LiveEvent(event="test.missed", rooms=["all"], payload={"n": i})
+                        for i in range(n)
+                    ]
+                )
+                s.commit()
+
+        drop[0] = True
+        store(3)  # the sequence heartbeat asks for them; the reply is lost, the line drops
+        page.wait_for_function("window.__missed.length === 3", timeout=40000)  # the reconnect
+        assert dropped, "no catch-up reply was dropped"
+        wait_connected(page)
+        store(3)  # only the heartbeat (or a gap) can bring these
+        page.wait_for_function("window.__missed.length === 6", timeout=30000)
+        assert errors == []
+        engine.dispose()
+        ctx.close()
