@@ -65,6 +65,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if DB_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.db)
     _skip_needs_shared_without_the_files(items)
+    _longest_files_first(items)
+
+
+def _longest_files_first(items: list[pytest.Item]) -> None:
+    """Browser files first, then the other slow ones, then the rest; each file's tests keep
+    their order.  pytest-xdist (--dist loadfile) hands out files in this order, so the long
+    ones start at once instead of leaving one worker alone with them at the end."""
+
+    def weight(item: pytest.Item) -> int:
+        return (
+            0 if item.get_closest_marker("browser") else 1 if item.get_closest_marker("slow") else 2
+        )
+
+    by_file: dict[str, int] = {}
+    for item in items:
+        path = str(item.path)
+        by_file[path] = min(by_file.get(path, 2), weight(item))
+    position = {path: i for i, path in enumerate(by_file)}
+    items.sort(key=lambda item: (by_file[str(item.path)], position[str(item.path)]))
 
 
 def _skip_needs_shared_without_the_files(items: list[pytest.Item]) -> None:

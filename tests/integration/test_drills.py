@@ -152,6 +152,7 @@ def test_bad_script_is_refused():
         parse_script("not json")
 
 
+@pytest.mark.slow  # a drill replayed through the real ingestion
 def test_live_operations_continue_while_a_drill_runs(app, users, seeded, db_session, client):
     """A live volume and a live operation go on, unaffected, during a running drill."""
     from command.ingest import poll_incoming
@@ -191,6 +192,7 @@ def test_live_operations_continue_while_a_drill_runs(app, users, seeded, db_sess
     assert db_session.get(DrillRecord, drill.id).state == "completed"
 
 
+@pytest.mark.slow  # a drill replayed through the real ingestion
 def test_cli_import_run_and_report(app_config, app, users, seeded, tmp_path):
     env = {"HAILOPS_DATABASE_URL": app_config["database_url"],
            "HAILOPS_INSTANCE_PATH": str(app_config["instance_path"]), "HAILOPS_ENV": "test"}

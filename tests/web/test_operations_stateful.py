@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -45,6 +46,7 @@ def _iso(t):
     return t.astimezone(UTC).isoformat()
 
 
+@pytest.mark.slow  # a stateful property run over HTTP
 def test_random_action_sequences_keep_the_safety_rules(app, users, seeded):
     tokens = {r: _token(app, r) for r in ROLES}
     client = app.test_client()
