@@ -26,7 +26,7 @@ from command.models import (
     StandingAgreementRecord,
 )
 from command.push import ROOM_ALL, announce, room_county, room_role, scoped
-from command.sitestore import to_site
+from command.sitestore import change_readiness, to_site
 from dispatch import lifecycle as lc
 from dispatch.ammunition import AmmunitionLedger, EntryKind, LedgerEntry
 from dispatch.clearance import (
@@ -332,23 +332,15 @@ def _follow_readiness(
     target = lc.site_readiness_after(before, after, site.readiness, stock)
     if target is None:
         return
-    previous, site.readiness = site.readiness, target
-    audit.append(
+    change_readiness(
         session,
+        site,
+        target,
         actor=actor.username,
         role=actor.role.value,
-        action="site.readiness",
-        object_type="site",
-        object_id=site.code,
         at=now,
-        before={"readiness": previous},
-        after={"readiness": target, "operation_id": after.id},
-    )
-    announce(
-        session,
-        "site.status",
-        {"code": site.code, "readiness": target, "county": site.county, "operation_id": after.id},
-        [ROOM_ALL, room_county(site.county)],
+        why={"operation_id": after.id},
+        announced={"operation_id": after.id},
     )
 
 

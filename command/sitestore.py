@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -190,3 +191,40 @@ def replace_registry(
             after=site_json(site) | ({} if before is None else {"ammunition": current}),
         )
     return ignored
+
+
+def change_readiness(
+    session: Session,
+    site: SiteRecord,
+    target: str,
+    *,
+    actor: str,
+    role: str,
+    at: datetime | None = None,
+    why: dict[str, Any] | None = None,
+    announced: dict[str, Any] | None = None,
+) -> str:
+    """Set a site's readiness: persisted, audited (``why`` joins the record's ``after``), then
+    announced as ``site.status`` to everyone and the site's county (``announced`` joins the
+    event).  The caller commits.  Returns the readiness it had."""
+    from command.push import ROOM_ALL, announce, room_county
+
+    previous, site.readiness = site.readiness, target
+    audit.append(
+        session,
+        actor=actor,
+        role=role,
+        action="site.readiness",
+        object_type="site",
+        object_id=site.code,
+        at=at,
+        before={"readiness": previous},
+        after={"readiness": target, **(why or {})},
+    )
+    announce(
+        session,
+        "site.status",
+        {"code": site.code, "readiness": target, "county": site.county, **(announced or {})},
+        [ROOM_ALL, room_county(site.county)],
+    )
+    return previous

@@ -19,6 +19,17 @@ _PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{5,30}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+def member_unit_json(m: MemberUnit) -> dict[str, Any]:
+    """A member unit as the API and the member overview give it (its registry liaison)."""
+    return {
+        "key": m.key,
+        "name_zh": m.name_zh,
+        "name_en": m.name_en,
+        "liaison": {"name": m.liaison_name, "phone": m.liaison_phone, "title": m.liaison_title},
+        "sample": m.sample,
+    }
+
+
 def ensure_liaisons(session: Session) -> int:
     """Create the liaison (from the member unit's record) and a SAMPLE deputy for every unit
     that has none yet.  Returns how many records were created (caller commits)."""

@@ -15,7 +15,15 @@ from command.deployment import deployment
 from command.errors import Forbidden, NotFound, Unprocessable
 from command.extensions import get_session
 from command.models import MemberUnit, SiteRecord, User
-from command.sitestore import load_sites, replace_registry, site_json, stock, to_site
+from command.office.liaisons import member_unit_json
+from command.sitestore import (
+    change_readiness,
+    load_sites,
+    replace_registry,
+    site_json,
+    stock,
+    to_site,
+)
 from command.web.paging import documented_query, openapi_params
 from command.web.schemas import (
     SITE_REGISTRY_UPLOAD,
@@ -156,25 +164,8 @@ def set_readiness(code: str) -> Any:
         raise Unprocessable(
             "invalid readiness", {"readiness": f"one of {[r.value for r in Readiness]}"}
         ) from None
-    before = rec.readiness
-    rec.readiness = readiness.value
-    audit.append(
-        session,
-        actor=current_user.username,
-        role=current_user.role,
-        action="site.readiness",
-        object_type="site",
-        object_id=code,
-        before={"readiness": before},
-        after={"readiness": readiness.value},
-    )
-    from command.push import ROOM_ALL, announce, room_county
-
-    announce(
-        session,
-        "site.status",
-        {"code": code, "readiness": readiness.value, "county": rec.county},
-        [ROOM_ALL, room_county(rec.county)],
+    change_readiness(
+        session, rec, readiness.value, actor=current_user.username, role=current_user.role
     )
     session.commit()
     return jsonify({"code": code, "readiness": readiness.value})
@@ -184,24 +175,7 @@ def set_readiness(code: str) -> Any:
 @login_required_any
 def member_units() -> Any:
     rows = get_session().scalars(select(MemberUnit).order_by(MemberUnit.key)).all()
-    return jsonify(
-        {
-            "member_units": [
-                {
-                    "key": m.key,
-                    "name_zh": m.name_zh,
-                    "name_en": m.name_en,
-                    "liaison": {
-                        "name": m.liaison_name,
-                        "phone": m.liaison_phone,
-                        "title": m.liaison_title,
-                    },
-                    "sample": m.sample,
-                }
-                for m in rows
-            ]
-        }
-    )
+    return jsonify({"member_units": [member_unit_json(m) for m in rows]})
 
 
 @bp.put("/member-units/<key>/liaison")

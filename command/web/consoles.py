@@ -27,6 +27,7 @@ from command.models import (
     RadarVolume,
     StormTrack,
 )
+from command.office.liaisons import member_unit_json
 from command.storms import storm_json, storm_name, storms_of_volume
 from command.warnings import WarningInputError, build_for_cell, record_warning
 from command.web.paging import documented_query, openapi_params
@@ -508,20 +509,7 @@ def member_overview() -> Any:
                 "levels": vol.levels,
             },
             "operations_by_state": counts,
-            "member_units": [
-                {
-                    "key": m.key,
-                    "name_zh": m.name_zh,
-                    "name_en": m.name_en,
-                    "liaison": {
-                        "name": m.liaison_name,
-                        "phone": m.liaison_phone,
-                        "title": m.liaison_title,
-                    },
-                    "sample": m.sample,
-                }
-                for m in units
-            ],
+            "member_units": [member_unit_json(m) for m in units],
         }
     )
 

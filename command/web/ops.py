@@ -19,7 +19,7 @@ from command.errors import NotFound, Unprocessable
 from command.extensions import get_session
 from command.models import OperationRecord, RadarVolume, SiteRecord, StandingAgreementRecord
 from command.push import ROOM_ALL, announce, scoped
-from command.sitestore import to_site
+from command.sitestore import change_readiness, to_site
 from command.web.paging import (
     cursor_arg,
     documented_query,
@@ -493,23 +493,14 @@ def _after_restock(session: Any, code: str, balances: dict[str, int], now: datet
     rooms = [ROOM_ALL, room_county(site.county)]
     target = lc.readiness_after_restock(site.readiness, sum(max(n, 0) for n in balances.values()))
     if target is not None:
-        previous, site.readiness = site.readiness, target
-        audit.append(
+        change_readiness(
             session,
+            site,
+            target,
             actor=current_user.username,
             role=current_user.role,
-            action="site.readiness",
-            object_type="site",
-            object_id=code,
             at=now,
-            before={"readiness": previous},
-            after={"readiness": target, "restock": True},
-        )
-        announce(
-            session,
-            "site.status",
-            {"code": code, "readiness": target, "county": site.county},
-            rooms,
+            why={"restock": True},
         )
     announce(
         session,
