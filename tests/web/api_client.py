@@ -7,7 +7,10 @@ import json
 import subprocess
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from command.testing import hailops_command
@@ -107,3 +110,23 @@ class Api:
                 return drill, state
             assert time.monotonic() < deadline, state["drill"]
             time.sleep(1)
+
+
+TOKEN_HOLDERS = ["commander", "atc", "military", "lishi", "admin"]
+
+
+@contextmanager
+def live_server_with_api(tmp: Path) -> Iterator[tuple[str, Api]]:
+    """A browser test's server with the demo accounts and two live volumes, and an API
+    client holding tokens of the commander, both authorities, Lishi and the admin."""
+    from tests.web.live_server import running_server
+    from tests.web.test_console_browser import _ingest_live_volumes
+
+    tokens: dict[str, str] = {}
+
+    def prepare(env: dict[str, str]) -> None:
+        _ingest_live_volumes(env)
+        tokens.update(issue_tokens(env, TOKEN_HOLDERS))
+
+    with running_server(tmp, [], prepare, demo_accounts=True) as base:
+        yield base, Api(base, tokens)

@@ -12,10 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.web.api_client import Api, issue_tokens
+from tests.web.api_client import Api, live_server_with_api
 from tests.web.browser import ARTIFACTS, browser, login  # noqa: F401 - fixture
-from tests.web.live_server import running_server
-from tests.web.test_console_browser import _ingest_live_volumes
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -111,14 +109,8 @@ API: dict[str, Api] = {}
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    tokens: dict[str, str] = {}
-
-    def prepare(env):
-        _ingest_live_volumes(env)
-        tokens.update(issue_tokens(env, ["commander", "atc", "military", "lishi", "admin"]))
-
-    with running_server(tmp_path_factory.mktemp("crawl"), [], prepare, demo_accounts=True) as base:
-        API["api"] = Api(base, tokens)
+    with live_server_with_api(tmp_path_factory.mktemp("crawl")) as (base, api):
+        API["api"] = api
         yield base
 
 
