@@ -180,7 +180,7 @@ def test_kill_9_of_the_web_process_then_of_the_scheduler(
     web, base = _web(app_config, tmp_path, processes, "web")
 
     # 1. The web process that took the POST dies at once; the drill is the scheduler's.
-    requested = _start_from_the_admin_page(base, speed=120)
+    requested = _start_from_the_admin_page(base, speed=600)
     assert requested["state"] == "requested"
     drill_id = requested["id"]
     web.kill_9()
@@ -196,7 +196,7 @@ def test_kill_9_of_the_web_process_then_of_the_scheduler(
 
     # 2. The scheduler dies mid-drill; a restarted one resumes the drill to its end.
     web2, base = _web(app_config, tmp_path, processes, "web2")
-    drill_id = _start_from_the_admin_page(base, speed=60)["id"]
+    drill_id = _start_from_the_admin_page(base, speed=120)["id"]
     web2.stop()
     _wait(
         db_session,
